@@ -1,0 +1,1 @@
+"""The HTTP adapter: FastAPI app, auth, problem+json errors, routes and I/O schemas."""

@@ -1,0 +1,81 @@
+"""create_app(ctx): the FastAPI application over an already-built context."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from swagger_ui_bundle import swagger_ui_path
+
+from certctl import __version__
+from certctl.api import problems
+from certctl.api.middleware import RequestMiddleware
+from certctl.api.routes import admin, certificates, inventory
+from certctl.bootstrap import AppContext
+
+API_PREFIX = "/api/v1"
+OPENAPI_URL = f"{API_PREFIX}/openapi.json"
+
+DESCRIPTION = """\
+certctl tracks every TLS certificate, alerts before expiry, issues, renews, deploys and revokes.
+
+Authenticate with `Authorization: Bearer <api key>`. Errors are RFC 9457 problem+json with a
+`request_id`; lists answer `{data, total, page, per_page}`.
+"""
+
+
+def create_app(ctx: AppContext) -> FastAPI:
+    """Build the application; everything it uses comes from `ctx`."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        await ctx.aclose()
+
+    app = FastAPI(
+        lifespan=lifespan,
+        title="certctl",
+        version=__version__,
+        description=DESCRIPTION,
+        openapi_url=OPENAPI_URL,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.ctx = ctx
+    problems.install(app)
+    for router in inventory.routers():
+        app.include_router(router, prefix=API_PREFIX)
+    app.include_router(certificates.router, prefix=API_PREFIX)
+    app.include_router(admin.router, prefix=API_PREFIX)
+    app.include_router(admin.probes)
+    _mount_docs(app)
+    app.add_middleware(
+        RequestMiddleware,
+        metrics=ctx.metrics,
+        max_body=ctx.settings.max_body_bytes,
+        hsts=ctx.settings.tls_enabled,
+    )
+    return app
+
+
+def _mount_docs(app: FastAPI) -> None:
+    """Serve Swagger UI from the bundled files: no CDN, works offline."""
+    app.mount("/docs/static", StaticFiles(directory=swagger_ui_path), name="swagger-static")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=OPENAPI_URL,
+            title="certctl API",
+            swagger_js_url="/docs/static/swagger-ui-bundle.js",
+            swagger_css_url="/docs/static/swagger-ui.css",
+            swagger_favicon_url="/docs/static/favicon-32x32.png",
+        )
+
+    @app.get("/", include_in_schema=False)
+    async def root() -> RedirectResponse:
+        return RedirectResponse("/docs")

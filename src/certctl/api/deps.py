@@ -1,0 +1,79 @@
+"""FastAPI dependencies: the context, the authenticated caller, paging and sorting."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import structlog
+from fastapi import Depends, Query, Request
+
+from certctl.bootstrap import AppContext
+from certctl.domain.access import ANONYMOUS_DEMO, Caller, Permission
+from certctl.domain.audit import AuditStatus
+from certctl.domain.listing import DEFAULT_PER_PAGE, MAX_PER_PAGE, PageRequest
+from certctl.errors import AuthenticationRequired
+
+log = structlog.get_logger("certctl.api")
+
+MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def context(request: Request) -> AppContext:
+    """The application context built by bootstrap."""
+    ctx: AppContext = request.app.state.ctx
+    return ctx
+
+
+async def caller(request: Request) -> Caller:
+    """Authenticate the request (Bearer API key) and refuse writes for read-only roles."""
+    ctx = context(request)
+    request_id = getattr(request.state, "request_id", None)
+    if ctx.settings.auth_type == "none":
+        principal = ANONYMOUS_DEMO
+    else:
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise AuthenticationRequired("send the API key as 'Authorization: Bearer <key>'")
+        principal = await ctx.api_keys.authenticate(token.strip())
+    found = Caller(principal=principal, request_id=request_id)
+    request.state.caller = found
+    structlog.contextvars.bind_contextvars(actor=principal.name)
+    if request.method in MUTATING:
+        principal.require(Permission.WRITE)
+    return found
+
+
+async def audit_refusal(request: Request, status: int, detail: str) -> None:
+    """Record a refused or failed mutating call of an authenticated caller."""
+    found: Caller | None = getattr(request.state, "caller", None)
+    if found is None or request.method not in MUTATING:
+        return
+    route = request.scope.get("route")
+    name = getattr(route, "name", None) or "unknown"
+    tags = getattr(route, "tags", None) or ["api"]
+    try:
+        await context(request).audit.record_refusal(
+            found,
+            action=name,
+            resource_type=str(tags[0]),
+            resource_id=str(request.path_params.get("resource_id", "-")),
+            status=AuditStatus.DENIED if status == 403 else AuditStatus.FAILURE,
+            details={"http_status": status, "detail": detail[:500], "path": request.url.path},
+        )
+    except Exception as exc:
+        log.warning("audit.refusal_not_recorded", error=type(exc).__name__)
+
+
+def page_request(
+    page: Annotated[int, Query(ge=1, description="Page number, from 1.")] = 1,
+    per_page: Annotated[
+        int, Query(ge=1, le=MAX_PER_PAGE, description="Items per page (max 500).")
+    ] = DEFAULT_PER_PAGE,
+) -> PageRequest:
+    """Paging parameters shared by every list endpoint."""
+    return PageRequest(page=page, per_page=per_page)
+
+
+CallerDep = Annotated[Caller, Depends(caller)]
+ContextDep = Annotated[AppContext, Depends(context)]
+PageDep = Annotated[PageRequest, Depends(page_request)]

@@ -1,0 +1,152 @@
+"""ASGI middleware: request id, body size limit, security headers, request log and metrics."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+from typing import Any
+
+import structlog
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from certctl.metrics import Metrics
+
+log = structlog.get_logger("certctl.http")
+
+_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+_STRICT_CSP = "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+_DOCS_CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; frame-ancestors 'none'"
+)
+
+
+class BodyTooLarge(Exception):
+    """Raised inside `receive` when the streamed body passes the limit."""
+
+
+def _problem_413(request_id: str, path: str, limit: int) -> bytes:
+    return json.dumps(
+        {
+            "type": "urn:certctl:problem:payload-too-large",
+            "title": "Payload too large",
+            "status": 413,
+            "detail": f"the request body exceeds the limit of {limit} bytes",
+            "instance": path,
+            "request_id": request_id,
+        }
+    ).encode()
+
+
+class RequestMiddleware:
+    """Wraps every HTTP request: id, limit, headers, one log line and metrics."""
+
+    def __init__(self, app: ASGIApp, *, metrics: Metrics, max_body: int, hsts: bool) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.max_body = max_body
+        self.hsts = hsts
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = self._request_id(scope)
+        scope.setdefault("state", {})["request_id"] = request_id
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        started = time.perf_counter()
+        status_holder = {"status": 500}
+        headers = self._extra_headers(scope, request_id)
+
+        if self._declared_length(scope) > self.max_body:
+            await self._reject(scope, send, request_id)
+            self._observe(scope, 413, started)
+            return
+
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body:
+                    raise BodyTooLarge
+            return message
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status_holder["status"] = message["status"]
+                message["headers"] = list(message.get("headers", [])) + headers
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, send_with_headers)
+        except BodyTooLarge:
+            status_holder["status"] = 413
+            await self._reject(scope, send, request_id)
+        self._observe(scope, status_holder["status"], started)
+
+    def _request_id(self, scope: Scope) -> str:
+        for name, value in scope.get("headers", []):
+            if name == b"x-request-id":
+                candidate = str(value.decode("latin-1"))
+                if _SAFE_REQUEST_ID.fullmatch(candidate):
+                    return candidate
+        return uuid.uuid4().hex
+
+    def _declared_length(self, scope: Scope) -> int:
+        for name, value in scope.get("headers", []):
+            if name == b"content-length":
+                try:
+                    return int(value)
+                except ValueError:
+                    return 0
+        return 0
+
+    def _extra_headers(self, scope: Scope, request_id: str) -> list[tuple[bytes, bytes]]:
+        path = str(scope.get("path", ""))
+        csp = _DOCS_CSP if path.startswith("/docs") else _STRICT_CSP
+        headers = [
+            (b"x-request-id", request_id.encode()),
+            (b"x-content-type-options", b"nosniff"),
+            (b"x-frame-options", b"DENY"),
+            (b"referrer-policy", b"no-referrer"),
+            (b"content-security-policy", csp.encode()),
+        ]
+        if self.hsts:
+            headers.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains"))
+        return headers
+
+    async def _reject(self, scope: Scope, send: Send, request_id: str) -> None:
+        body = _problem_413(request_id, scope.get("path", ""), self.max_body)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/problem+json"),
+                    (b"content-length", str(len(body)).encode()),
+                    *self._extra_headers(scope, request_id),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+    def _observe(self, scope: Scope, status: int, started: float) -> None:
+        elapsed = time.perf_counter() - started
+        route: Any = scope.get("route")
+        template = getattr(route, "path", None) or "unmatched"
+        method = scope.get("method", "")
+        self.metrics.http_requests.labels(method=method, route=template, status=str(status)).inc()
+        self.metrics.http_latency.labels(method=method, route=template).observe(elapsed)
+        log.debug(
+            "http.request",
+            method=method,
+            path=scope.get("path"),
+            status=status,
+            duration_ms=round(elapsed * 1000, 2),
+        )

@@ -1,0 +1,168 @@
+"""Routes of managed certificates: CRUD (DELETE archives), import, versions and PEM."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+from fastapi.responses import PlainTextResponse
+
+from certctl.api.deps import CallerDep, ContextDep, PageDep
+from certctl.api.schemas.certificates import (
+    CertificateImport,
+    CertificateIn,
+    CertificateOut,
+    CertificatePatch,
+    ImportOut,
+    VersionOut,
+)
+from certctl.api.schemas.common import PROBLEM_RESPONSES, PageOut
+from certctl.domain.certificates import CertificateFilter, CertificateStatus
+from certctl.domain.listing import parse_sort
+from certctl.errors import InvalidRequest
+
+router = APIRouter(prefix="/certificates", tags=["certificates"], responses=PROBLEM_RESPONSES)
+
+SORT_FIELDS = (
+    "name",
+    "common_name",
+    "expires_at",
+    "created_at",
+    "updated_at",
+    "status",
+    "environment",
+)
+
+
+def _statuses(raw: list[str]) -> tuple[CertificateStatus, ...]:
+    values = [v.strip() for item in raw for v in item.split(",") if v.strip()]
+    allowed = {s.value for s in CertificateStatus}
+    for value in values:
+        if value not in allowed:
+            raise InvalidRequest(
+                f"unknown status {value!r}; allowed: {', '.join(sorted(allowed))}", field="status"
+            )
+    return tuple(CertificateStatus(v) for v in values)
+
+
+@router.get("", name="list_certificates", response_model=PageOut[CertificateOut])
+async def list_certificates(
+    ctx: ContextDep,
+    who: CallerDep,
+    paging: PageDep,
+    status: Annotated[list[str], Query(description="Status, repeated or comma-separated.")] = [],  # noqa: B006
+    environment: str | None = None,
+    owner_id: str | None = None,
+    team_id: str | None = None,
+    issuer_id: str | None = None,
+    profile_id: str | None = None,
+    renewal_policy_id: str | None = None,
+    source: str | None = None,
+    expires_before: datetime | None = None,
+    expires_after: datetime | None = None,
+    q: Annotated[str | None, Query(max_length=200, description="Substring of name or CN.")] = None,
+    include_archived: bool = False,
+    sort: Annotated[str | None, Query(description="Field, `-` prefix for descending.")] = None,
+) -> PageOut[CertificateOut]:
+    """List certificates with filters, sorting and paging (Archived hidden unless asked)."""
+    filters = CertificateFilter(
+        statuses=_statuses(status),
+        environment=environment,
+        owner_id=owner_id,
+        team_id=team_id,
+        issuer_id=issuer_id,
+        renewal_policy_id=renewal_policy_id,
+        certificate_profile_id=profile_id,
+        source=source,
+        expires_before=expires_before,
+        expires_after=expires_after,
+        q=q,
+        include_archived=include_archived,
+    )
+    page = await ctx.certificates.search(
+        who, request=paging, sort=parse_sort(sort, SORT_FIELDS, "name"), filters=filters
+    )
+    return PageOut[CertificateOut].of(page, CertificateOut)
+
+
+@router.post("", name="create_certificate", status_code=201, response_model=CertificateOut)
+async def create_certificate(
+    ctx: ContextDep, who: CallerDep, body: CertificateIn, response: Response
+) -> CertificateOut:
+    """Register a certificate by hand."""
+    cert = await ctx.certificates.create(who, body.model_dump(exclude_unset=True))
+    response.headers["Location"] = f"/api/v1/certificates/{cert.id}"
+    return CertificateOut.model_validate(cert)
+
+
+@router.post("/import", name="import_certificate", status_code=201, response_model=ImportOut)
+async def import_certificate(
+    ctx: ContextDep, who: CallerDep, body: CertificateImport, response: Response
+) -> ImportOut:
+    """Create a certificate and its first version from a PEM's own facts."""
+    fields = body.model_dump(exclude={"pem"}, exclude_none=True)
+    cert, version = await ctx.certificates.import_pem(who, body.pem, fields)
+    response.headers["Location"] = f"/api/v1/certificates/{cert.id}"
+    return ImportOut(
+        certificate=CertificateOut.model_validate(cert), version=VersionOut.model_validate(version)
+    )
+
+
+@router.get("/{resource_id}", name="get_certificate", response_model=CertificateOut)
+async def get_certificate(ctx: ContextDep, who: CallerDep, resource_id: str) -> CertificateOut:
+    """One certificate."""
+    return CertificateOut.model_validate(await ctx.certificates.get(who, resource_id))
+
+
+async def update_certificate(
+    ctx: ContextDep, who: CallerDep, resource_id: str, body: CertificatePatch
+) -> CertificateOut:
+    """Change fields (partial); status edits must follow the lifecycle, else 409."""
+    changes = body.changes(CertificateIn)
+    return CertificateOut.model_validate(await ctx.certificates.update(who, resource_id, changes))
+
+
+for _method in ("PUT", "PATCH"):
+    router.add_api_route(
+        "/{resource_id}",
+        update_certificate,
+        methods=[_method],
+        name="update_certificate",
+        response_model=CertificateOut,
+    )
+
+
+@router.delete("/{resource_id}", name="archive_certificate", response_model=CertificateOut)
+async def archive_certificate(ctx: ContextDep, who: CallerDep, resource_id: str) -> CertificateOut:
+    """Archive the certificate (kept for history; no more alerts or renewals)."""
+    return CertificateOut.model_validate(await ctx.certificates.archive(who, resource_id))
+
+
+@router.get("/{resource_id}/versions", name="list_versions", response_model=list[VersionOut])
+async def list_versions(ctx: ContextDep, who: CallerDep, resource_id: str) -> list[VersionOut]:
+    """Every version, newest first."""
+    found = await ctx.certificates.versions(who, resource_id)
+    return [VersionOut.model_validate(v) for v in found]
+
+
+@router.get("/{resource_id}/versions/{version_id}", name="get_version", response_model=VersionOut)
+async def get_version(
+    ctx: ContextDep, who: CallerDep, resource_id: str, version_id: str
+) -> VersionOut:
+    """One version (`latest` for the newest)."""
+    return VersionOut.model_validate(await ctx.certificates.version(who, resource_id, version_id))
+
+
+@router.get(
+    "/{resource_id}/versions/{version_id}/pem",
+    name="get_version_pem",
+    response_class=PlainTextResponse,
+    responses={200: {"content": {"application/x-pem-file": {}}}},
+)
+async def get_version_pem(
+    ctx: ContextDep, who: CallerDep, resource_id: str, version_id: str
+) -> Response:
+    """The version's PEM chain, leaf first."""
+    version = await ctx.certificates.version(who, resource_id, version_id)
+    return Response(version.pem_chain, media_type="application/x-pem-file")

@@ -1,0 +1,113 @@
+"""Schemas of managed certificates, imports and versions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import Field
+
+from certctl.api.schemas.common import In, Out, ResourceId
+from certctl.domain.certificates import CertificateSource, CertificateStatus
+
+CertName = str
+Sans = list[str]
+Tags = dict[str, str]
+
+
+class CertificateIn(In):
+    """A certificate registered by hand."""
+
+    id: ResourceId | None = None
+    name: str = Field(min_length=1, max_length=255)
+    common_name: str = Field(min_length=1, max_length=255)
+    sans: Sans = Field(default_factory=list, max_length=1000)
+    environment: str = Field(default="", max_length=64)
+    owner_id: ResourceId | None = None
+    team_id: ResourceId | None = None
+    issuer_id: ResourceId | None = None
+    renewal_policy_id: ResourceId | None = None
+    certificate_profile_id: ResourceId | None = None
+    status: CertificateStatus = CertificateStatus.PENDING
+    expires_at: datetime | None = None
+    tags: Tags = Field(default_factory=dict)
+    target_ids: list[ResourceId] = Field(default_factory=list, max_length=1000)
+
+
+class CertificatePatch(In):
+    """Fields of a certificate to change; status edits follow the lifecycle."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=255)
+    common_name: str | None = Field(default=None, min_length=1, max_length=255)
+    sans: Sans | None = Field(default=None, max_length=1000)
+    environment: str | None = Field(default=None, max_length=64)
+    owner_id: ResourceId | None = None
+    team_id: ResourceId | None = None
+    issuer_id: ResourceId | None = None
+    renewal_policy_id: ResourceId | None = None
+    certificate_profile_id: ResourceId | None = None
+    status: CertificateStatus | None = None
+    expires_at: datetime | None = None
+    tags: Tags | None = None
+    target_ids: list[ResourceId] | None = Field(default=None, max_length=1000)
+
+
+class CertificateImport(In):
+    """A PEM certificate (optionally with its chain) to bring under management."""
+
+    pem: str = Field(min_length=1, description="Leaf first, then any chain certificates.")
+    name: str | None = Field(default=None, min_length=1, max_length=255)
+    owner_id: ResourceId | None = None
+    team_id: ResourceId | None = None
+    renewal_policy_id: ResourceId | None = None
+    environment: str | None = Field(default=None, max_length=64)
+
+
+class CertificateOut(Out):
+    """A managed certificate."""
+
+    id: str
+    name: str
+    common_name: str
+    sans: list[str]
+    environment: str
+    owner_id: str | None
+    team_id: str | None
+    issuer_id: str | None
+    renewal_policy_id: str | None
+    certificate_profile_id: str | None
+    status: CertificateStatus
+    expires_at: datetime | None
+    tags: dict[str, str]
+    source: CertificateSource
+    target_ids: list[str]
+    last_renewal_at: datetime | None
+    last_deployment_at: datetime | None
+    revoked_at: datetime | None
+    revocation_reason: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class VersionOut(Out):
+    """One issued version of a certificate."""
+
+    id: str
+    certificate_id: str
+    serial_number: str
+    not_before: datetime
+    not_after: datetime
+    fingerprint_sha256: str
+    subject_dn: str
+    issuer_dn: str
+    key_algorithm: str
+    key_size: int
+    pem_chain: str
+    csr_pem: str | None
+    created_at: datetime
+
+
+class ImportOut(Out):
+    """The certificate an import created and its first version."""
+
+    certificate: CertificateOut
+    version: VersionOut

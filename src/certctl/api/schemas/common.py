@@ -1,0 +1,86 @@
+"""Shared schema pieces: strict input base, list envelope, problem document."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from certctl.domain.listing import Page
+from certctl.errors import InvalidRequest
+
+T = TypeVar("T", bound=BaseModel)
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Description = Annotated[str, StringConstraints(max_length=2000)]
+ResourceId = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+
+
+class In(BaseModel):
+    """Base of every request body: unknown fields are refused, not ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    def changes(self, required: type[BaseModel]) -> dict[str, Any]:
+        """Fields the client sent; null is refused for fields `required` does not allow null."""
+        sent = self.model_dump(exclude_unset=True)
+        for name, value in sent.items():
+            target = required.model_fields.get(name)
+            if value is None and target is not None and not _nullable(target.annotation):
+                raise InvalidRequest(f"{name} cannot be null", field=name)
+        return sent
+
+
+def _nullable(annotation: Any) -> bool:
+    return "None" in str(annotation)
+
+
+class Out(BaseModel):
+    """Base of every response body, readable straight from domain dataclasses."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+
+class PageOut(BaseModel, Generic[T]):
+    """The list envelope: `{data, total, page, per_page}`."""
+
+    data: list[T]
+    total: int = Field(description="True number of matching items.")
+    page: int
+    per_page: int
+
+    @classmethod
+    def of(cls, page: Page[Any], item: type[T]) -> PageOut[T]:
+        """Wrap a domain page, converting each item."""
+        return cls(
+            data=[item.model_validate(i) for i in page.items],
+            total=page.total,
+            page=page.page,
+            per_page=page.per_page,
+        )
+
+
+class FieldProblem(BaseModel):
+    """One invalid field."""
+
+    field: str
+    message: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, as every error response."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str
+    request_id: str | None = None
+    field: str | None = None
+    errors: list[FieldProblem] | None = None
+
+
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: {"model": Problem, "content": {"application/problem+json": {}}}
+    for code in (400, 401, 403, 404, 409, 413, 422)
+}

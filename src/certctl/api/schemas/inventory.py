@@ -1,0 +1,169 @@
+"""Schemas of teams, owners, issuers, deployment targets and agent groups."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import Field
+
+from certctl.api.schemas.common import Description, In, Name, Out, ResourceId
+from certctl.domain.inventory import IssuerType, TargetType
+
+
+class TeamIn(In):
+    """A new team."""
+
+    id: ResourceId | None = Field(default=None, description="Optional; `t-<ulid>` if omitted.")
+    name: Name
+    description: Description = ""
+
+
+class TeamPatch(In):
+    """Fields of a team to change."""
+
+    name: Name | None = None
+    description: Description | None = None
+
+
+class TeamOut(Out):
+    """A team."""
+
+    id: str
+    name: str
+    description: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class OwnerIn(In):
+    """A new owner."""
+
+    id: ResourceId | None = None
+    name: Name
+    email: str = Field(max_length=254)
+    team_id: ResourceId | None = None
+
+
+class OwnerPatch(In):
+    """Fields of an owner to change."""
+
+    name: Name | None = None
+    email: str | None = Field(default=None, max_length=254)
+    team_id: ResourceId | None = None
+
+
+class OwnerOut(Out):
+    """An owner."""
+
+    id: str
+    name: str
+    email: str
+    team_id: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class IssuerIn(In):
+    """A new issuer; secret config fields are sealed at rest and answered as `********`."""
+
+    id: ResourceId | None = None
+    name: Name
+    type: IssuerType
+    config: dict[str, Any] = Field(default_factory=dict)
+    enabled: bool = True
+
+
+class IssuerPatch(In):
+    """Fields of an issuer to change; a secret sent as `********` keeps its stored value."""
+
+    name: Name | None = None
+    config: dict[str, Any] | None = None
+    enabled: bool | None = None
+
+
+class IssuerOut(Out):
+    """An issuer with its secrets masked."""
+
+    id: str
+    name: str
+    type: IssuerType
+    config: dict[str, Any]
+    enabled: bool
+    test_status: str
+    last_tested_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class TargetIn(In):
+    """A new deployment target."""
+
+    id: ResourceId | None = None
+    name: Name
+    type: TargetType
+    agent_id: ResourceId | None = None
+    config: dict[str, Any] = Field(default_factory=dict)
+    enabled: bool = True
+
+
+class TargetPatch(In):
+    """Fields of a deployment target to change."""
+
+    name: Name | None = None
+    agent_id: ResourceId | None = None
+    config: dict[str, Any] | None = None
+    enabled: bool | None = None
+
+
+class TargetOut(Out):
+    """A deployment target with its secrets masked."""
+
+    id: str
+    name: str
+    type: TargetType
+    agent_id: str | None
+    config: dict[str, Any]
+    enabled: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class AgentGroupIn(In):
+    """A new agent group."""
+
+    id: ResourceId | None = None
+    name: Name
+    description: Description = ""
+    match_os: str | None = Field(default=None, max_length=64)
+    match_arch: str | None = Field(default=None, max_length=64)
+    match_ip_cidr: str | None = Field(default=None, max_length=64)
+    match_version: str | None = Field(default=None, max_length=64)
+    member_agent_ids: list[ResourceId] = Field(default_factory=list, max_length=10000)
+
+
+class AgentGroupPatch(In):
+    """Fields of an agent group to change."""
+
+    name: Name | None = None
+    description: Description | None = None
+    match_os: str | None = Field(default=None, max_length=64)
+    match_arch: str | None = Field(default=None, max_length=64)
+    match_ip_cidr: str | None = Field(default=None, max_length=64)
+    match_version: str | None = Field(default=None, max_length=64)
+    member_agent_ids: list[ResourceId] | None = Field(default=None, max_length=10000)
+
+
+class AgentGroupOut(Out):
+    """An agent group."""
+
+    id: str
+    name: str
+    description: str
+    match_os: str | None
+    match_arch: str | None
+    match_ip_cidr: str | None
+    match_version: str | None
+    member_agent_ids: list[str]
+    created_at: datetime
+    updated_at: datetime

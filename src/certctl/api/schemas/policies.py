@@ -1,0 +1,135 @@
+"""Schemas of renewal policies (with the alert matrix) and certificate profiles."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import ConfigDict, Field
+
+from certctl.api.schemas.common import Description, In, Name, Out, ResourceId
+
+Thresholds = list[int]
+Matrix = dict[str, list[str]]
+SeverityMap = dict[int, str]
+
+_MATRIX_DOC = (
+    'Channels per severity tier, e.g. {"critical": ["PagerDuty", "Email"]}. '
+    "Tiers: informational, warning, critical. Channels: Email, Webhook, Slack, Teams, "
+    "PagerDuty, OpsGenie. Empty or absent = Email at every tier; a tier left out of a "
+    "configured matrix gets no channels."
+)
+
+
+class PolicyIn(In):
+    """A new renewal policy."""
+
+    id: ResourceId | None = None
+    name: Name
+    description: Description = ""
+    renewal_window_days: int = 30
+    auto_renew: bool = True
+    max_retries: int = 3
+    retry_interval_seconds: int = 3600
+    alert_thresholds_days: Thresholds = Field(default_factory=lambda: [30, 14, 7, 0], max_length=32)
+    alert_channels: Matrix | None = Field(default=None, description=_MATRIX_DOC)
+    alert_severity_map: SeverityMap | None = Field(
+        default=None, description='Tier per threshold, e.g. {"7": "critical"}.'
+    )
+    certificate_profile_id: ResourceId | None = None
+    agent_group_id: ResourceId | None = None
+
+
+class PolicyPatch(In):
+    """Fields of a renewal policy to change."""
+
+    name: Name | None = None
+    description: Description | None = None
+    renewal_window_days: int | None = None
+    auto_renew: bool | None = None
+    max_retries: int | None = None
+    retry_interval_seconds: int | None = None
+    alert_thresholds_days: Thresholds | None = Field(default=None, max_length=32)
+    alert_channels: Matrix | None = Field(default=None, description=_MATRIX_DOC)
+    alert_severity_map: SeverityMap | None = None
+    certificate_profile_id: ResourceId | None = None
+    agent_group_id: ResourceId | None = None
+
+
+class PolicyOut(Out):
+    """A renewal policy."""
+
+    id: str
+    name: str
+    description: str
+    renewal_window_days: int
+    auto_renew: bool
+    max_retries: int
+    retry_interval_seconds: int
+    alert_thresholds_days: list[int]
+    alert_channels: dict[str, list[str]]
+    alert_severity_map: dict[int, str]
+    certificate_profile_id: str | None
+    agent_group_id: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class KeyRule(In):
+    """An allowed key algorithm and its minimum size in bits."""
+
+    model_config = ConfigDict(extra="forbid", from_attributes=True)
+
+    algorithm: str = Field(description="ECDSA, RSA or Ed25519.")
+    min_size: int = Field(default=0, ge=0, le=16384)
+
+
+class ProfileIn(In):
+    """A new certificate profile."""
+
+    id: ResourceId | None = None
+    name: Name
+    description: Description = ""
+    allowed_key_algorithms: list[KeyRule] = Field(
+        default_factory=lambda: [
+            KeyRule(algorithm="ECDSA", min_size=256),
+            KeyRule(algorithm="RSA", min_size=2048),
+        ],
+        max_length=8,
+    )
+    max_ttl_seconds: int = Field(default=0, description="0 = no limit.")
+    allowed_ekus: list[str] = Field(default_factory=lambda: ["serverAuth"], max_length=8)
+    required_san_patterns: list[str] = Field(default_factory=list, max_length=32)
+    must_staple: bool = False
+    allow_short_lived: bool = False
+    requires_approval: bool = False
+
+
+class ProfilePatch(In):
+    """Fields of a certificate profile to change."""
+
+    name: Name | None = None
+    description: Description | None = None
+    allowed_key_algorithms: list[KeyRule] | None = Field(default=None, max_length=8)
+    max_ttl_seconds: int | None = None
+    allowed_ekus: list[str] | None = Field(default=None, max_length=8)
+    required_san_patterns: list[str] | None = Field(default=None, max_length=32)
+    must_staple: bool | None = None
+    allow_short_lived: bool | None = None
+    requires_approval: bool | None = None
+
+
+class ProfileOut(Out):
+    """A certificate profile."""
+
+    id: str
+    name: str
+    description: str
+    allowed_key_algorithms: list[KeyRule]
+    max_ttl_seconds: int
+    allowed_ekus: list[str]
+    required_san_patterns: list[str]
+    must_staple: bool
+    allow_short_lived: bool
+    requires_approval: bool
+    created_at: datetime
+    updated_at: datetime

@@ -1,0 +1,96 @@
+"""The composition root: builds the application context from settings, nothing at import."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from certctl.clock import Clock, SystemClock
+from certctl.db.database import Database
+from certctl.domain.inventory import AgentGroup, DeploymentTarget, Issuer, Owner, Team
+from certctl.domain.policies import CertificateProfile, RenewalPolicy
+from certctl.metrics import Metrics
+from certctl.pki.sealing import Sealer
+from certctl.services.apikeys import ApiKeyService, parse_named_keys
+from certctl.services.audit import AuditService
+from certctl.services.certificates import CertificateService
+from certctl.services.inventory import InventoryService
+from certctl.services.resources import (
+    AGENT_GROUPS,
+    ISSUERS,
+    OWNERS,
+    POLICIES,
+    PROFILES,
+    TARGETS,
+    TEAMS,
+)
+from certctl.services.runtime import Runtime
+from certctl.services.stats import StatsService
+from certctl.settings import Settings
+
+__all__ = ["AppContext", "build_context", "migrate"]
+
+
+@dataclass
+class AppContext:
+    """Everything the adapters (API, CLI, loops) use, built once per process."""
+
+    settings: Settings
+    runtime: Runtime
+    metrics: Metrics
+    api_keys: ApiKeyService
+    audit: AuditService
+    certificates: CertificateService
+    teams: InventoryService[Team]
+    owners: InventoryService[Owner]
+    profiles: InventoryService[CertificateProfile]
+    policies: InventoryService[RenewalPolicy]
+    issuers: InventoryService[Issuer]
+    targets: InventoryService[DeploymentTarget]
+    agent_groups: InventoryService[AgentGroup]
+    stats: StatsService
+
+    @property
+    def clock(self) -> Clock:
+        """The injected clock."""
+        return self.runtime.clock
+
+    async def aclose(self) -> None:
+        """Release the database connections."""
+        await self.runtime.db.dispose()
+
+
+def build_context(settings: Settings, *, clock: Clock | None = None) -> AppContext:
+    """Wire every service to one database, clock, sealer and metrics registry."""
+    key = settings.config_encryption_key
+    runtime = Runtime(
+        db=Database(settings.database_url, pool_size=settings.database_pool_size),
+        clock=clock or SystemClock(),
+        sealer=Sealer(key.get_secret_value()) if key is not None else None,
+    )
+    return AppContext(
+        settings=settings,
+        runtime=runtime,
+        metrics=Metrics(),
+        api_keys=ApiKeyService(
+            runtime, parse_named_keys(settings.api_keys_named.get_secret_value())
+        ),
+        audit=AuditService(runtime),
+        certificates=CertificateService(runtime),
+        teams=InventoryService(runtime, TEAMS),
+        owners=InventoryService(runtime, OWNERS),
+        profiles=InventoryService(runtime, PROFILES),
+        policies=InventoryService(runtime, POLICIES),
+        issuers=InventoryService(runtime, ISSUERS),
+        targets=InventoryService(runtime, TARGETS),
+        agent_groups=InventoryService(runtime, AGENT_GROUPS),
+        stats=StatsService(runtime),
+    )
+
+
+async def migrate(settings: Settings) -> None:
+    """Bring the configured database to the newest schema (idempotent)."""
+    db = Database(settings.database_url)
+    try:
+        await db.upgrade()
+    finally:
+        await db.dispose()

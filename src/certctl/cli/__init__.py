@@ -1,0 +1,1 @@
+"""The `certctl` command line: server commands now, API client commands alongside."""

@@ -1,0 +1,130 @@
+"""`certctl` entry point: serve, demo, db upgrade, apikey create, version."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import stat
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from certctl import __version__
+from certctl.cli import server
+from certctl.domain.access import SYSTEM_CALLER, Role
+from certctl.errors import CertctlError
+from certctl.settings import Settings, load_settings
+
+app = typer.Typer(help="certctl: certificate lifecycle platform.", no_args_is_help=True)
+db_app = typer.Typer(help="Database administration.", no_args_is_help=True)
+apikey_app = typer.Typer(help="Stored API keys.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(apikey_app, name="apikey")
+
+err = Console(stderr=True)
+out = Console(soft_wrap=True)
+
+
+def _settings(**overrides: object) -> Settings:
+    try:
+        return load_settings(**overrides)
+    except CertctlError as exc:
+        err.print(f"[red]error:[/red] {exc.detail}")
+        raise typer.Exit(2) from exc
+
+
+@app.command()
+def version() -> None:
+    """Print the certctl version."""
+    out.print(__version__)
+
+
+@app.command()
+def serve() -> None:
+    """Run the server (API, docs, metrics) configured by CERTCTL_* variables."""
+    settings = _settings()
+    asyncio.run(server.migrate_only(settings))
+    server.run(settings)
+
+
+@app.command()
+def demo(
+    host: Annotated[str | None, typer.Option(help="Bind address.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port.")] = None,
+) -> None:
+    """Serve on SQLite with the demo estate and a demo admin key (never for production)."""
+    overrides: dict[str, object] = {"demo_mode_ack": True}
+    if host:
+        overrides["server_host"] = host
+    if port:
+        overrides["server_port"] = port
+    data_dir = Path(os.environ.get("CERTCTL_DATA_DIR", "./var"))
+    data_dir.mkdir(parents=True, exist_ok=True)
+    demo_key = _demo_secret(data_dir / "demo-admin.key")
+    extra = os.environ.get("CERTCTL_API_KEYS_NAMED", "")
+    overrides["api_keys_named"] = ",".join(filter(None, [f"demo-admin:{demo_key}:admin", extra]))
+    if not os.environ.get("CERTCTL_CONFIG_ENCRYPTION_KEY"):
+        overrides["config_encryption_key"] = _demo_secret(data_dir / "demo-encryption.key")
+    settings = _settings(**overrides)
+    created = asyncio.run(server.migrate_and_seed(settings))
+    scheme = "https" if settings.tls_enabled else "http"
+    url = f"{scheme}://{settings.server_host}:{settings.server_port}"
+    out.print(
+        f"[bold]certctl demo[/bold] — {created} demo certificates created"
+        if created
+        else "[bold]certctl demo[/bold] — demo estate already present"
+    )
+    out.print(f"  API docs:      {url}/docs")
+    out.print(f"  API:           {url}/api/v1")
+    out.print(f"  Admin API key: [bold]{demo_key}[/bold]")
+    out.print(
+        f"  Try:           curl -H 'Authorization: Bearer {demo_key}' '{url}/api/v1/certificates?status=Expiring&sort=expires_at'"
+    )
+    server.run(settings)
+
+
+def _demo_secret(path: Path) -> str:
+    """Read or create a random secret kept in the data directory (mode 0600)."""
+    if path.exists():
+        return path.read_text().strip()
+    value = "demo_" + secrets.token_urlsafe(24)
+    path.write_text(value + "\n")
+    path.chmod(stat.S_IRUSR | stat.S_IWUSR)
+    return value
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply pending migrations (safe to run again)."""
+    settings = _settings()
+    asyncio.run(server.migrate_only(settings))
+    out.print("database is at the newest schema")
+
+
+@apikey_app.command("create")
+def apikey_create(
+    name: Annotated[str, typer.Option(help="Unique key name; it is the audit actor.")],
+    role: Annotated[
+        Role, typer.Option(help="admin, operator, viewer, agent or auditor.")
+    ] = Role.OPERATOR,
+) -> None:
+    """Create a stored API key and print it once."""
+    settings = _settings()
+    try:
+        secret = asyncio.run(server.create_key(settings, name=name, role=role))
+    except CertctlError as exc:
+        err.print(f"[red]error:[/red] {exc.detail}")
+        raise typer.Exit(1) from exc
+    err.print(f"API key {name!r} ({role.value}) created; it is shown only once:")
+    typer.echo(secret)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+__all__ = ["SYSTEM_CALLER", "app", "main"]

@@ -1,0 +1,79 @@
+"""Server-side commands: migrate, seed, create keys and run uvicorn."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import uvicorn
+
+from certctl.api.app import create_app
+from certctl.bootstrap import build_context, migrate
+from certctl.domain.access import SYSTEM_CALLER, Role
+from certctl.logconfig import configure_logging
+from certctl.services.demo import DemoSeeder
+from certctl.settings import Settings
+
+
+async def migrate_only(settings: Settings) -> None:
+    """Bring the database to head."""
+    _ensure_sqlite_dir(settings)
+    await migrate(settings)
+
+
+async def migrate_and_seed(settings: Settings) -> int:
+    """Migrate, then load the demo estate if it is missing; return certificates created."""
+    await migrate_only(settings)
+    ctx = build_context(settings)
+    try:
+        seeder = DemoSeeder(
+            now=ctx.clock.now(),
+            inventory={
+                "teams": ctx.teams,
+                "owners": ctx.owners,
+                "profiles": ctx.profiles,
+                "policies": ctx.policies,
+                "issuers": ctx.issuers,
+                "targets": ctx.targets,
+            },
+            certificates=ctx.certificates,
+        )
+        return await seeder.seed()
+    finally:
+        await ctx.aclose()
+
+
+async def create_key(settings: Settings, *, name: str, role: Role) -> str:
+    """Store a new API key as the system actor and return its secret."""
+    await migrate_only(settings)
+    ctx = build_context(settings)
+    try:
+        _, secret = await ctx.api_keys.create(SYSTEM_CALLER, name=name, role=role)
+        return secret
+    finally:
+        await ctx.aclose()
+
+
+def _ensure_sqlite_dir(settings: Settings) -> None:
+    url = settings.database_url
+    if url.startswith("sqlite") and ":///" in url:
+        path = url.split(":///", 1)[1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+
+def run(settings: Settings) -> None:
+    """Serve until interrupted (Ctrl-C or SIGTERM)."""
+    configure_logging(level=settings.log_level, fmt=settings.log_format)
+    ctx = build_context(settings)
+    app = create_app(ctx)
+    cert, key = settings.server_tls_cert_path, settings.server_tls_key_path
+    uvicorn.run(
+        app,
+        host=settings.server_host,
+        port=settings.server_port,
+        access_log=False,
+        log_config=None,
+        timeout_graceful_shutdown=30,
+        ssl_certfile=str(cert) if cert else None,
+        ssl_keyfile=str(key) if key else None,
+    )

@@ -1,0 +1,230 @@
+"""SQLAlchemy table models; the schema itself is created by the Alembic migrations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from certctl.db.types import UTCDateTime, json_type
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every certctl table."""
+
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: json_type()}
+
+
+class Stamped:
+    """Created/updated timestamps shared by the inventory tables."""
+
+    created_at: Mapped[datetime] = mapped_column(nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(nullable=False)
+
+
+class TeamRow(Stamped, Base):
+    __tablename__ = "teams"
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+
+
+class OwnerRow(Stamped, Base):
+    __tablename__ = "owners"
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(254))
+    team_id: Mapped[str | None] = mapped_column(ForeignKey("teams.id", ondelete="RESTRICT"))
+
+
+class CertificateProfileRow(Stamped, Base):
+    __tablename__ = "certificate_profiles"
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    allowed_key_algorithms: Mapped[Any] = mapped_column(json_type())
+    max_ttl_seconds: Mapped[int] = mapped_column(BigInteger, default=0)
+    allowed_ekus: Mapped[Any] = mapped_column(json_type())
+    required_san_patterns: Mapped[Any] = mapped_column(json_type())
+    must_staple: Mapped[bool] = mapped_column(Boolean, default=False)
+    allow_short_lived: Mapped[bool] = mapped_column(Boolean, default=False)
+    requires_approval: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class AgentRow(Stamped, Base):
+    __tablename__ = "agents"
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    hostname: Mapped[str] = mapped_column(String(255), default="")
+    os: Mapped[str] = mapped_column(String(64), default="")
+    arch: Mapped[str] = mapped_column(String(64), default="")
+    ip_address: Mapped[str] = mapped_column(String(64), default="")
+    version: Mapped[str] = mapped_column(String(64), default="")
+    status: Mapped[str] = mapped_column(String(32), default="Offline")
+    last_heartbeat_at: Mapped[datetime | None]
+    credential_hash: Mapped[str | None] = mapped_column(String(128))
+    retired_at: Mapped[datetime | None]
+    retired_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class AgentGroupRow(Stamped, Base):
+    __tablename__ = "agent_groups"
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    match_os: Mapped[str | None] = mapped_column(String(64))
+    match_arch: Mapped[str | None] = mapped_column(String(64))
+    match_ip_cidr: Mapped[str | None] = mapped_column(String(64))
+    match_version: Mapped[str | None] = mapped_column(String(64))
+    member_agent_ids: Mapped[Any] = mapped_column(json_type())
+
+
+class RenewalPolicyRow(Stamped, Base):
+    __tablename__ = "renewal_policies"
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    renewal_window_days: Mapped[int] = mapped_column(Integer, default=30)
+    auto_renew: Mapped[bool] = mapped_column(Boolean, default=True)
+    max_retries: Mapped[int] = mapped_column(Integer, default=3)
+    retry_interval_seconds: Mapped[int] = mapped_column(Integer, default=3600)
+    alert_thresholds_days: Mapped[Any] = mapped_column(json_type())
+    alert_channels: Mapped[Any] = mapped_column(json_type())
+    alert_severity_map: Mapped[Any] = mapped_column(json_type())
+    certificate_profile_id: Mapped[str | None] = mapped_column(
+        ForeignKey("certificate_profiles.id", ondelete="RESTRICT")
+    )
+    agent_group_id: Mapped[str | None] = mapped_column(
+        ForeignKey("agent_groups.id", ondelete="RESTRICT")
+    )
+
+
+class IssuerRow(Stamped, Base):
+    __tablename__ = "issuers"
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    type: Mapped[str] = mapped_column(String(32))
+    config: Mapped[Any] = mapped_column(json_type())
+    sealed_secrets: Mapped[str | None] = mapped_column(Text)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    test_status: Mapped[str] = mapped_column(String(32), default="untested")
+    last_tested_at: Mapped[datetime | None]
+
+
+class DeploymentTargetRow(Stamped, Base):
+    __tablename__ = "deployment_targets"
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    type: Mapped[str] = mapped_column(String(32))
+    agent_id: Mapped[str | None] = mapped_column(ForeignKey("agents.id", ondelete="RESTRICT"))
+    config: Mapped[Any] = mapped_column(json_type())
+    sealed_secrets: Mapped[str | None] = mapped_column(Text)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class ManagedCertificateRow(Stamped, Base):
+    __tablename__ = "managed_certificates"
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    common_name: Mapped[str] = mapped_column(String(255))
+    sans: Mapped[Any] = mapped_column(json_type())
+    environment: Mapped[str] = mapped_column(String(64), default="")
+    owner_id: Mapped[str | None] = mapped_column(ForeignKey("owners.id", ondelete="RESTRICT"))
+    team_id: Mapped[str | None] = mapped_column(ForeignKey("teams.id", ondelete="RESTRICT"))
+    issuer_id: Mapped[str | None] = mapped_column(ForeignKey("issuers.id", ondelete="RESTRICT"))
+    renewal_policy_id: Mapped[str | None] = mapped_column(
+        ForeignKey("renewal_policies.id", ondelete="RESTRICT")
+    )
+    certificate_profile_id: Mapped[str | None] = mapped_column(
+        ForeignKey("certificate_profiles.id", ondelete="RESTRICT")
+    )
+    status: Mapped[str] = mapped_column(String(32))
+    expires_at: Mapped[datetime | None]
+    tags: Mapped[Any] = mapped_column(json_type())
+    source: Mapped[str] = mapped_column(String(32), default="manual")
+    last_renewal_at: Mapped[datetime | None]
+    last_deployment_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+    revocation_reason: Mapped[str | None] = mapped_column(String(64))
+
+    __table_args__ = (
+        Index("ix_managed_certificates_expires_at", "expires_at"),
+        Index("ix_managed_certificates_status_expires_at", "status", "expires_at"),
+        Index("ix_managed_certificates_owner_id", "owner_id"),
+        Index("ix_managed_certificates_team_id", "team_id"),
+        Index("ix_managed_certificates_environment", "environment"),
+    )
+
+
+class CertificateTargetRow(Base):
+    __tablename__ = "certificate_targets"
+    certificate_id: Mapped[str] = mapped_column(
+        ForeignKey("managed_certificates.id", ondelete="CASCADE"), primary_key=True
+    )
+    target_id: Mapped[str] = mapped_column(
+        ForeignKey("deployment_targets.id", ondelete="RESTRICT"), primary_key=True
+    )
+
+
+class CertificateVersionRow(Base):
+    __tablename__ = "certificate_versions"
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    certificate_id: Mapped[str] = mapped_column(
+        ForeignKey("managed_certificates.id", ondelete="RESTRICT"), index=True
+    )
+    serial_number: Mapped[str] = mapped_column(String(64))
+    not_before: Mapped[datetime]
+    not_after: Mapped[datetime]
+    fingerprint_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    pem_chain: Mapped[str] = mapped_column(Text)
+    csr_pem: Mapped[str | None] = mapped_column(Text)
+    subject_dn: Mapped[str] = mapped_column(Text, default="")
+    issuer_dn: Mapped[str] = mapped_column(Text, default="")
+    key_algorithm: Mapped[str] = mapped_column(String(32), default="")
+    key_size: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime]
+
+
+class AuditEventRow(Base):
+    __tablename__ = "audit_events"
+    seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    id: Mapped[str] = mapped_column(String(128), unique=True)
+    occurred_at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(200))
+    actor_type: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(100))
+    resource_type: Mapped[str] = mapped_column(String(64))
+    resource_id: Mapped[str] = mapped_column(String(128))
+    status: Mapped[str] = mapped_column(String(16))
+    details: Mapped[Any] = mapped_column(json_type())
+    request_id: Mapped[str | None] = mapped_column(String(64))
+
+    __table_args__ = (
+        Index("ix_audit_events_occurred_at", "occurred_at"),
+        Index("ix_audit_events_resource", "resource_type", "resource_id"),
+        Index("ix_audit_events_actor", "actor"),
+        Index("ix_audit_events_action", "action"),
+    )
+
+
+class ApiKeyRow(Base):
+    __tablename__ = "api_keys"
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(200), default="")
+    revoked_at: Mapped[datetime | None]

@@ -1,0 +1,1 @@
+"""Repositories: typed access to one aggregate each; they flush but never commit."""

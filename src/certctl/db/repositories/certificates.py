@@ -1,0 +1,159 @@
+"""Managed certificates (with their targets) and their versions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, delete, func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from certctl.db.models import CertificateTargetRow, CertificateVersionRow, ManagedCertificateRow
+from certctl.db.repositories.base import Codec, Repository
+from certctl.domain.certificates import (
+    CertificateFilter,
+    CertificateSource,
+    CertificateStatus,
+    CertificateVersion,
+    ManagedCertificate,
+)
+from certctl.domain.listing import Page, PageRequest, SortKey
+
+CERTIFICATE = Codec(
+    ManagedCertificate,
+    {"status": CertificateStatus, "source": CertificateSource, "tags": dict},
+    skip=("target_ids",),
+)
+VERSION = Codec(CertificateVersion)
+
+
+class CertificateRepository(Repository[ManagedCertificate]):
+    """Managed certificates; `target_ids` live in the certificate_targets join table."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        super().__init__(
+            session,
+            ManagedCertificateRow,
+            CERTIFICATE,
+            "certificate",
+            ("name", "common_name"),
+        )
+
+    async def get(self, resource_id: str) -> ManagedCertificate | None:
+        row = await self.session.get(ManagedCertificateRow, resource_id)
+        if row is None:
+            return None
+        return self.codec.from_row(row, target_ids=await self._target_ids(resource_id))
+
+    async def _target_ids(self, certificate_id: str) -> tuple[str, ...]:
+        stmt = (
+            select(CertificateTargetRow.target_id)
+            .where(CertificateTargetRow.certificate_id == certificate_id)
+            .order_by(CertificateTargetRow.target_id)
+        )
+        return tuple((await self.session.scalars(stmt)).all())
+
+    def decode(self, row: Any) -> ManagedCertificate:
+        return self.codec.from_row(row, target_ids=())
+
+    async def add(self, obj: ManagedCertificate) -> ManagedCertificate:
+        await super().add(obj)
+        await self._set_targets(obj.id, obj.target_ids)
+        return obj
+
+    async def update(self, obj: ManagedCertificate) -> ManagedCertificate:
+        await super().update(obj)
+        await self._set_targets(obj.id, obj.target_ids)
+        return obj
+
+    async def _set_targets(self, certificate_id: str, target_ids: Sequence[str]) -> None:
+        await self.session.execute(
+            delete(CertificateTargetRow).where(
+                CertificateTargetRow.certificate_id == certificate_id
+            )
+        )
+        if target_ids:
+            await self.session.execute(
+                insert(CertificateTargetRow),
+                [{"certificate_id": certificate_id, "target_id": t} for t in target_ids],
+            )
+        await self._flush()
+
+    async def search(
+        self, *, request: PageRequest, sort: SortKey, filters: CertificateFilter
+    ) -> Page[ManagedCertificate]:
+        """One page of certificates matching `filters`, each with its target ids."""
+        found = await self.page(request=request, sort=sort, q=filters.q, where=_clauses(filters))
+        ids = [c.id for c in found.items]
+        if not ids:
+            return found
+        stmt = select(CertificateTargetRow).where(CertificateTargetRow.certificate_id.in_(ids))
+        links: dict[str, list[str]] = {}
+        for link in (await self.session.scalars(stmt)).all():
+            links.setdefault(link.certificate_id, []).append(link.target_id)
+        items = [replace(c, target_ids=tuple(sorted(links.get(c.id, [])))) for c in found.items]
+        return Page(items=items, total=found.total, page=found.page, per_page=found.per_page)
+
+    async def count_by_status(self) -> dict[str, int]:
+        """Number of certificates per status."""
+        stmt = select(ManagedCertificateRow.status, func.count()).group_by(
+            ManagedCertificateRow.status
+        )
+        return {status: int(n) for status, n in (await self.session.execute(stmt)).all()}
+
+    async def count_expiring(self, *, now: datetime, until: datetime) -> int:
+        """Certificates not archived or revoked whose expiry falls in [now, until]."""
+        stmt = select(func.count()).where(
+            ManagedCertificateRow.expires_at >= now,
+            ManagedCertificateRow.expires_at <= until,
+            ManagedCertificateRow.status.not_in(
+                [CertificateStatus.ARCHIVED.value, CertificateStatus.REVOKED.value]
+            ),
+        )
+        return int(await self.session.scalar(stmt) or 0)
+
+
+class VersionRepository(Repository[CertificateVersion]):
+    """Issued versions of managed certificates, newest first."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        super().__init__(session, CertificateVersionRow, VERSION, "certificate_version")
+
+    async def for_certificate(self, certificate_id: str) -> list[CertificateVersion]:
+        """Every version of one certificate, newest first."""
+        stmt = (
+            select(CertificateVersionRow)
+            .where(CertificateVersionRow.certificate_id == certificate_id)
+            .order_by(CertificateVersionRow.not_before.desc(), CertificateVersionRow.id.desc())
+        )
+        return [self.decode(r) for r in (await self.session.scalars(stmt)).all()]
+
+    async def by_fingerprint(self, fingerprint: str) -> CertificateVersion | None:
+        """The version with this SHA-256 fingerprint, if any."""
+        stmt = select(CertificateVersionRow).where(
+            CertificateVersionRow.fingerprint_sha256 == fingerprint
+        )
+        row = await self.session.scalar(stmt)
+        return None if row is None else self.decode(row)
+
+
+def _clauses(f: CertificateFilter) -> list[ColumnElement[bool]]:
+    row = ManagedCertificateRow
+    clauses: list[ColumnElement[bool]] = []
+    for name in ("environment", "owner_id", "team_id", "issuer_id", "renewal_policy_id", "source"):
+        value = getattr(f, name)
+        if value is not None:
+            clauses.append(getattr(row, name) == value)
+    if f.certificate_profile_id is not None:
+        clauses.append(row.certificate_profile_id == f.certificate_profile_id)
+    if f.statuses:
+        clauses.append(row.status.in_([s.value for s in f.statuses]))
+    elif not f.include_archived:
+        clauses.append(row.status != CertificateStatus.ARCHIVED.value)
+    if f.expires_before is not None:
+        clauses.append(row.expires_at < f.expires_before)
+    if f.expires_after is not None:
+        clauses.append(row.expires_at > f.expires_after)
+    return clauses

@@ -1,0 +1,71 @@
+"""Unit of work: one session and transaction, with every repository bound to it."""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from certctl.db.repositories import inventory
+from certctl.db.repositories.audit import AuditRepository
+from certctl.db.repositories.base import conflict_from
+from certctl.db.repositories.certificates import CertificateRepository, VersionRepository
+
+
+class UnitOfWork:
+    """A transaction; commits when the block ends cleanly, rolls back on any exception."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.teams = inventory.teams(session)
+        self.owners = inventory.owners(session)
+        self.profiles = inventory.profiles(session)
+        self.policies = inventory.policies(session)
+        self.issuers = inventory.issuers(session)
+        self.targets = inventory.targets(session)
+        self.agents = inventory.agents(session)
+        self.agent_groups = inventory.agent_groups(session)
+        self.api_keys = inventory.ApiKeyRepository(session)
+        self.certificates = CertificateRepository(session)
+        self.versions = VersionRepository(session)
+        self.audit = AuditRepository(session)
+
+    async def __aenter__(self) -> UnitOfWork:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            if exc_type is None:
+                await self._commit()
+            else:
+                await self.session.rollback()
+        finally:
+            await self.session.close()
+
+    async def _commit(self) -> None:
+        try:
+            await self.session.commit()
+        except IntegrityError as exc:
+            await self.session.rollback()
+            raise conflict_from(exc, "resource") from exc
+
+    async def ping(self) -> None:
+        """Run a trivial query to prove the database answers."""
+        await self.session.execute(text("SELECT 1"))
+
+
+class UnitOfWorkFactory:
+    """Creates units of work on one engine."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+    def __call__(self) -> UnitOfWork:
+        return UnitOfWork(self._sessions())

@@ -1,0 +1,60 @@
+"""Audit events and the redaction applied to their details before storage (C11)."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from certctl.domain.access import ActorType
+from certctl.domain.inventory import is_secret_key
+
+REDACTED = "[REDACTED]"
+_PII_KEYS = frozenset({"email", "recipient", "recipients"})
+
+
+class AuditStatus(enum.StrEnum):
+    """Outcome of the audited action."""
+
+    SUCCESS = "success"
+    FAILURE = "failure"
+    DENIED = "denied"
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    """One immutable row of the audit trail."""
+
+    id: str
+    occurred_at: datetime
+    actor: str
+    actor_type: ActorType
+    action: str
+    resource_type: str
+    resource_id: str
+    status: AuditStatus = AuditStatus.SUCCESS
+    details: Mapping[str, Any] = field(default_factory=dict)
+    request_id: str | None = None
+
+
+def mask_email(value: str) -> str:
+    """Keep an address recognisable but not harvestable: `a***@example.com`."""
+    local, _, domain = value.partition("@")
+    if not domain:
+        return REDACTED
+    return f"{local[:1]}***@{domain}"
+
+
+def redact(value: Any, key: str = "") -> Any:
+    """Return `value` with secrets replaced and email addresses masked, recursively."""
+    if key and is_secret_key(key):
+        return REDACTED
+    if isinstance(value, Mapping):
+        return {str(k): redact(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact(v, key) for v in value]
+    if key in _PII_KEYS and isinstance(value, str):
+        return mask_email(value)
+    return value

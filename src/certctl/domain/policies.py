@@ -1,0 +1,221 @@
+"""Renewal policies, certificate profiles and the alert routing matrix (C1, C2)."""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from certctl.errors import FieldError, InvalidRequest
+
+
+class SeverityTier(enum.StrEnum):
+    """Closed set of alert severity tiers."""
+
+    INFORMATIONAL = "informational"
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+
+class AlertChannel(enum.StrEnum):
+    """Closed, case-sensitive set of notification channels."""
+
+    EMAIL = "Email"
+    WEBHOOK = "Webhook"
+    SLACK = "Slack"
+    TEAMS = "Teams"
+    PAGERDUTY = "PagerDuty"
+    OPSGENIE = "OpsGenie"
+
+
+DEFAULT_THRESHOLDS: tuple[int, ...] = (30, 14, 7, 0)
+DEFAULT_SEVERITY_MAP: Mapping[int, SeverityTier] = {
+    30: SeverityTier.INFORMATIONAL,
+    14: SeverityTier.WARNING,
+    7: SeverityTier.WARNING,
+    0: SeverityTier.CRITICAL,
+}
+DEFAULT_CHANNEL_MATRIX: Mapping[str, tuple[str, ...]] = {
+    tier.value: (AlertChannel.EMAIL.value,) for tier in SeverityTier
+}
+
+_TIERS = frozenset(t.value for t in SeverityTier)
+_CHANNELS = frozenset(c.value for c in AlertChannel)
+
+
+@dataclass(frozen=True)
+class RenewalPolicy:
+    """When to renew and whom to alert, per threshold and tier."""
+
+    id: str
+    name: str
+    created_at: datetime
+    updated_at: datetime
+    description: str = ""
+    renewal_window_days: int = 30
+    auto_renew: bool = True
+    max_retries: int = 3
+    retry_interval_seconds: int = 3600
+    alert_thresholds_days: tuple[int, ...] = DEFAULT_THRESHOLDS
+    alert_channels: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    alert_severity_map: Mapping[int, str] = field(default_factory=dict)
+    certificate_profile_id: str | None = None
+    agent_group_id: str | None = None
+
+
+def effective_alert_channels(policy: RenewalPolicy | None) -> Mapping[str, tuple[str, ...]]:
+    """The matrix to route with: the default when missing or empty, else the policy's as is."""
+    if policy is None or not policy.alert_channels:
+        return DEFAULT_CHANNEL_MATRIX
+    return policy.alert_channels
+
+
+def effective_alert_severity(policy: RenewalPolicy | None, threshold: int) -> str:
+    """Tier for a threshold: the policy map, then the default map, then informational."""
+    if policy is not None and threshold in policy.alert_severity_map:
+        return policy.alert_severity_map[threshold]
+    return DEFAULT_SEVERITY_MAP.get(threshold, SeverityTier.INFORMATIONAL).value
+
+
+def effective_thresholds(policy: RenewalPolicy | None) -> tuple[int, ...]:
+    """Thresholds to alert at, largest first."""
+    if policy is None or not policy.alert_thresholds_days:
+        return DEFAULT_THRESHOLDS
+    return tuple(sorted(policy.alert_thresholds_days, reverse=True))
+
+
+def _range_error(name: str, value: int, low: int, high: int) -> FieldError | None:
+    if low <= value <= high:
+        return None
+    return FieldError(name, f"must be between {low} and {high}, got {value}")
+
+
+def check_policy(policy: RenewalPolicy) -> None:
+    """Refuse a policy write with out-of-range numbers or off-enum tiers and channels."""
+    checks = [
+        _range_error("renewal_window_days", policy.renewal_window_days, 1, 365),
+        _range_error("max_retries", policy.max_retries, 0, 10),
+        _range_error("retry_interval_seconds", policy.retry_interval_seconds, 60, 86400),
+    ]
+    errors = [e for e in checks if e is not None]
+    errors += _threshold_errors(policy.alert_thresholds_days)
+    errors += _matrix_errors(policy.alert_channels)
+    errors += _severity_map_errors(policy.alert_severity_map)
+    if errors:
+        raise InvalidRequest.many(tuple(errors))
+
+
+def _threshold_errors(thresholds: tuple[int, ...]) -> list[FieldError]:
+    errors = [
+        FieldError(f"alert_thresholds_days[{i}]", f"must be between 0 and 365, got {t}")
+        for i, t in enumerate(thresholds)
+        if not 0 <= t <= 365
+    ]
+    if len(set(thresholds)) != len(thresholds):
+        errors.append(FieldError("alert_thresholds_days", "thresholds must be unique"))
+    return errors
+
+
+def _matrix_errors(matrix: Mapping[str, tuple[str, ...]]) -> list[FieldError]:
+    errors: list[FieldError] = []
+    for tier, channels in matrix.items():
+        if tier not in _TIERS:
+            errors.append(
+                FieldError(
+                    f"alert_channels.{tier}",
+                    f"unknown severity tier {tier!r}; allowed: {', '.join(sorted(_TIERS))}",
+                )
+            )
+        for i, channel in enumerate(channels):
+            if channel not in _CHANNELS:
+                errors.append(
+                    FieldError(
+                        f"alert_channels.{tier}[{i}]",
+                        f"unknown channel {channel!r}; allowed: {', '.join(sorted(_CHANNELS))}",
+                    )
+                )
+    return errors
+
+
+def _severity_map_errors(severity_map: Mapping[int, str]) -> list[FieldError]:
+    return [
+        FieldError(
+            f"alert_severity_map.{threshold}",
+            f"unknown severity tier {tier!r}; allowed: {', '.join(sorted(_TIERS))}",
+        )
+        for threshold, tier in severity_map.items()
+        if tier not in _TIERS
+    ]
+
+
+class KeyAlgorithm(enum.StrEnum):
+    """Key algorithms a profile may allow."""
+
+    ECDSA = "ECDSA"
+    RSA = "RSA"
+    ED25519 = "Ed25519"
+
+
+@dataclass(frozen=True)
+class KeyAlgorithmRule:
+    """An allowed key algorithm with its minimum size in bits."""
+
+    algorithm: str
+    min_size: int = 0
+
+
+DEFAULT_KEY_RULES: tuple[KeyAlgorithmRule, ...] = (
+    KeyAlgorithmRule("ECDSA", 256),
+    KeyAlgorithmRule("RSA", 2048),
+)
+DEFAULT_EKUS: tuple[str, ...] = ("serverAuth",)
+KNOWN_EKUS = frozenset(
+    {"serverAuth", "clientAuth", "codeSigning", "emailProtection", "timeStamping", "OCSPSigning"}
+)
+
+
+@dataclass(frozen=True)
+class CertificateProfile:
+    """What a certificate issued under this profile may look like."""
+
+    id: str
+    name: str
+    created_at: datetime
+    updated_at: datetime
+    description: str = ""
+    allowed_key_algorithms: tuple[KeyAlgorithmRule, ...] = DEFAULT_KEY_RULES
+    max_ttl_seconds: int = 0
+    allowed_ekus: tuple[str, ...] = DEFAULT_EKUS
+    required_san_patterns: tuple[str, ...] = ()
+    must_staple: bool = False
+    allow_short_lived: bool = False
+    requires_approval: bool = False
+
+
+def check_profile(profile: CertificateProfile) -> None:
+    """Refuse a profile write with unknown algorithms, EKUs or broken SAN patterns."""
+    errors: list[FieldError] = []
+    known_algorithms = {a.value for a in KeyAlgorithm}
+    for i, rule in enumerate(profile.allowed_key_algorithms):
+        if rule.algorithm not in known_algorithms:
+            allowed = ", ".join(sorted(known_algorithms))
+            errors.append(
+                FieldError(
+                    f"allowed_key_algorithms[{i}].algorithm",
+                    f"unknown algorithm {rule.algorithm!r}; allowed: {allowed}",
+                )
+            )
+    for i, eku in enumerate(profile.allowed_ekus):
+        if eku not in KNOWN_EKUS:
+            errors.append(FieldError(f"allowed_ekus[{i}]", f"unknown extended key usage {eku!r}"))
+    for i, pattern in enumerate(profile.required_san_patterns):
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            errors.append(FieldError(f"required_san_patterns[{i}]", f"invalid regex: {exc}"))
+    if profile.max_ttl_seconds < 0:
+        errors.append(FieldError("max_ttl_seconds", "must be 0 (no limit) or more"))
+    if errors:
+        raise InvalidRequest.many(tuple(errors))

@@ -1,0 +1,31 @@
+"""Prometheus metrics, registered on a registry owned by the application context."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+
+class Metrics:
+    """Every certctl series; built once per context so tests get a clean registry."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        self.http_requests = Counter(
+            "certctl_http_requests_total",
+            "HTTP requests served, by method, route template and status code.",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.http_latency = Histogram(
+            "certctl_http_request_duration_seconds",
+            "HTTP request latency by method and route template.",
+            ["method", "route"],
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+            registry=self.registry,
+        )
+        self.certificates = Gauge(
+            "certctl_certificates",
+            "Managed certificates by status.",
+            ["status"],
+            registry=self.registry,
+        )

@@ -1,0 +1,252 @@
+"""Managed certificates: create, import from PEM, edit with status rules, archive, versions."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+from certctl.db.uow import UnitOfWork
+from certctl.domain.access import Caller, Permission
+from certctl.domain.certificates import (
+    CertificateFilter,
+    CertificateSource,
+    CertificateStatus,
+    CertificateVersion,
+    ManagedCertificate,
+    check_archivable,
+    check_status_change,
+    status_for_expiry,
+)
+from certctl.domain.ids import check_client_id, new_id
+from certctl.domain.listing import Page, PageRequest, SortKey
+from certctl.domain.policies import RenewalPolicy
+from certctl.domain.revocation import parse_reason
+from certctl.errors import Conflict, InvalidRequest, NotFound
+from certctl.pki.facts import read_pem
+from certctl.services.audit import record
+from certctl.services.inventory import audit_snapshot, changed_fields, check_references
+from certctl.services.runtime import Runtime
+
+RESOURCE = "certificate"
+REFERENCES = {
+    "owner_id": "owners",
+    "team_id": "teams",
+    "issuer_id": "issuers",
+    "renewal_policy_id": "policies",
+    "certificate_profile_id": "profiles",
+}
+LIST_REFERENCES = {"target_ids": "targets"}
+_SYSTEM_ONLY = frozenset({CertificateStatus.REVOKED, CertificateStatus.ARCHIVED})
+
+
+def _freeze(fields: Mapping[str, Any]) -> dict[str, Any]:
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()}
+    if "tags" in values:
+        values["tags"] = dict(values["tags"] or {})
+    return values
+
+
+class CertificateService:
+    """Use cases of managed certificates."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    async def create(self, caller: Caller, fields: Mapping[str, Any]) -> ManagedCertificate:
+        """Register a certificate by hand (status Pending unless stated)."""
+        caller.principal.require(Permission.WRITE)
+        values = _freeze(fields)
+        status = values.get("status", CertificateStatus.PENDING)
+        if status in _SYSTEM_ONLY:
+            raise InvalidRequest(
+                f"a new certificate cannot start as {status.value}", field="status"
+            )
+        async with self.runtime.db.uow() as uow:
+            cert = await self._insert(uow, caller, values, action="certificate_created")
+        return cert
+
+    async def _insert(
+        self, uow: UnitOfWork, caller: Caller, values: dict[str, Any], *, action: str
+    ) -> ManagedCertificate:
+        now = self.runtime.clock.now()
+        given_id = values.pop("id", None)
+        cert_id = check_client_id(given_id) if given_id else new_id("mc", now)
+        cert = ManagedCertificate(id=cert_id, created_at=now, updated_at=now, **values)
+        await check_references(uow, values, REFERENCES, LIST_REFERENCES)
+        await uow.certificates.add(cert)
+        await record(
+            uow,
+            self.runtime,
+            caller=caller,
+            action=action,
+            resource_type=RESOURCE,
+            resource_id=cert.id,
+            details=audit_snapshot(cert),
+        )
+        return cert
+
+    async def import_pem(
+        self, caller: Caller, pem: str, fields: Mapping[str, Any]
+    ) -> tuple[ManagedCertificate, CertificateVersion]:
+        """Create a certificate and its first version from the certificate's own facts."""
+        caller.principal.require(Permission.WRITE)
+        facts, chain = read_pem(pem)
+        now = self.runtime.clock.now()
+        async with self.runtime.db.uow() as uow:
+            existing = await uow.versions.by_fingerprint(facts.fingerprint_sha256)
+            if existing is not None:
+                raise Conflict(
+                    f"this certificate is already managed as {existing.certificate_id!r}"
+                )
+            policy = await _policy(uow, fields.get("renewal_policy_id"))
+            window = policy.renewal_window_days if policy else 30
+            values = {
+                "name": fields.get("name") or facts.common_name or facts.fingerprint_sha256[:16],
+                "common_name": facts.common_name,
+                "sans": facts.sans,
+                "expires_at": facts.not_after,
+                "status": status_for_expiry(facts.not_after, now, window),
+                "source": CertificateSource.IMPORT,
+                **{k: v for k, v in _freeze(fields).items() if k != "name" and v is not None},
+            }
+            cert = await self._insert(uow, caller, values, action="certificate_imported")
+            version = CertificateVersion(
+                id=new_id("cv", now),
+                certificate_id=cert.id,
+                serial_number=facts.serial_number,
+                not_before=facts.not_before,
+                not_after=facts.not_after,
+                fingerprint_sha256=facts.fingerprint_sha256,
+                pem_chain=chain,
+                created_at=now,
+                subject_dn=facts.subject_dn,
+                issuer_dn=facts.issuer_dn,
+                key_algorithm=facts.key_algorithm,
+                key_size=facts.key_size,
+            )
+            await uow.versions.add(version)
+        return cert, version
+
+    async def get(self, caller: Caller, cert_id: str) -> ManagedCertificate:
+        """One certificate with its target ids."""
+        caller.principal.require(Permission.READ)
+        async with self.runtime.db.uow() as uow:
+            return await uow.certificates.require(cert_id)
+
+    async def search(
+        self, caller: Caller, *, request: PageRequest, sort: SortKey, filters: CertificateFilter
+    ) -> Page[ManagedCertificate]:
+        """One filtered, sorted page of certificates."""
+        caller.principal.require(Permission.READ)
+        async with self.runtime.db.uow() as uow:
+            return await uow.certificates.search(request=request, sort=sort, filters=filters)
+
+    async def update(
+        self, caller: Caller, cert_id: str, changes: Mapping[str, Any]
+    ) -> ManagedCertificate:
+        """Edit fields; a status edit must follow the lifecycle rules."""
+        caller.principal.require(Permission.WRITE)
+        values = _freeze(changes)
+        async with self.runtime.db.uow() as uow:
+            before = await uow.certificates.require(cert_id)
+            if before.status is CertificateStatus.ARCHIVED:
+                raise Conflict("certificate is archived; archived certificates cannot change")
+            if "status" in values:
+                check_status_change(before.status, values["status"])
+            await check_references(uow, values, REFERENCES, LIST_REFERENCES)
+            after = dataclasses.replace(before, updated_at=self.runtime.clock.now(), **values)
+            await uow.certificates.update(after)
+            await record(
+                uow,
+                self.runtime,
+                caller=caller,
+                action="certificate_updated",
+                resource_type=RESOURCE,
+                resource_id=cert_id,
+                details=changed_fields(before, after),
+            )
+        return after
+
+    async def archive(self, caller: Caller, cert_id: str) -> ManagedCertificate:
+        """Archive (the API's DELETE): kept for history, no longer alerted or renewed."""
+        caller.principal.require(Permission.WRITE)
+        async with self.runtime.db.uow() as uow:
+            before = await uow.certificates.require(cert_id)
+            check_archivable(before.status)
+            after = dataclasses.replace(
+                before, status=CertificateStatus.ARCHIVED, updated_at=self.runtime.clock.now()
+            )
+            await uow.certificates.update(after)
+            await record(
+                uow,
+                self.runtime,
+                caller=caller,
+                action="certificate_archived",
+                resource_type=RESOURCE,
+                resource_id=cert_id,
+                details={"previous_status": before.status.value},
+            )
+        return after
+
+    async def mark_revoked(
+        self, caller: Caller, cert_id: str, *, reason: str
+    ) -> ManagedCertificate:
+        """Record a certificate as revoked (status, time, reason) with its audit row.
+
+        CRL and OCSP publication build on this state; a revoked or archived certificate
+        cannot be revoked again.
+        """
+        caller.principal.require(Permission.WRITE)
+        parsed = parse_reason(reason)
+        async with self.runtime.db.uow() as uow:
+            before = await uow.certificates.require(cert_id)
+            if before.status in _SYSTEM_ONLY:
+                raise InvalidRequest(
+                    f"certificate is already {before.status.value}", field="certificate_id"
+                )
+            now = self.runtime.clock.now()
+            after = dataclasses.replace(
+                before,
+                status=CertificateStatus.REVOKED,
+                revoked_at=now,
+                revocation_reason=parsed.value,
+                updated_at=now,
+            )
+            await uow.certificates.update(after)
+            await record(
+                uow,
+                self.runtime,
+                caller=caller,
+                action="certificate_revoked",
+                resource_type=RESOURCE,
+                resource_id=cert_id,
+                details={"reason": parsed.value, "previous_status": before.status.value},
+            )
+        return after
+
+    async def versions(self, caller: Caller, cert_id: str) -> list[CertificateVersion]:
+        """Every version of a certificate, newest first."""
+        caller.principal.require(Permission.READ)
+        async with self.runtime.db.uow() as uow:
+            await uow.certificates.require(cert_id)
+            return await uow.versions.for_certificate(cert_id)
+
+    async def version(self, caller: Caller, cert_id: str, version_id: str) -> CertificateVersion:
+        """One version; `latest` names the newest."""
+        found = await self.versions(caller, cert_id)
+        if version_id == "latest" and found:
+            return found[0]
+        for version in found:
+            if version.id == version_id:
+                return version
+        raise NotFound("certificate_version", version_id)
+
+
+async def _policy(uow: UnitOfWork, policy_id: str | None) -> RenewalPolicy | None:
+    if policy_id is None:
+        return None
+    policy = await uow.policies.get(policy_id)
+    if policy is None:
+        raise InvalidRequest(f"renewal_policy {policy_id!r} not found", field="renewal_policy_id")
+    return policy

@@ -1,0 +1,242 @@
+"""The demo estate: teams, owners, policies, profiles, an issuer and ~30 certificates.
+
+Everything goes through the services, so the demo data obeys the same validation and leaves
+the same audit trail as real use. Seeding is idempotent: a seeded database is left alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from certctl.domain.access import SYSTEM_CALLER
+from certctl.domain.certificates import CertificateStatus
+from certctl.errors import NotFound
+from certctl.pki.mint import make_ca, mint_leaf
+from certctl.services.certificates import CertificateService
+from certctl.services.inventory import InventoryService
+
+DEMO_TEAM_ID = "t-platform"
+
+TEAMS: list[dict[str, Any]] = [
+    {"id": "t-platform", "name": "Platform", "description": "Edge, ingress and shared services"},
+    {"id": "t-payments", "name": "Payments", "description": "Checkout and card processing"},
+    {"id": "t-security", "name": "Security", "description": "PKI, VPN and identity"},
+]
+OWNERS: list[dict[str, Any]] = [
+    {
+        "id": "o-alice",
+        "name": "Alice Nguyen",
+        "email": "alice@example.com",
+        "team_id": "t-platform",
+    },
+    {"id": "o-bob", "name": "Bob Okafor", "email": "bob@example.com", "team_id": "t-payments"},
+    {
+        "id": "o-carol",
+        "name": "Carol Jensen",
+        "email": "carol@example.com",
+        "team_id": "t-security",
+    },
+]
+PROFILES: list[dict[str, Any]] = [
+    {"id": "cp-tls-server", "name": "TLS server", "max_ttl_seconds": 90 * 86400},
+    {
+        "id": "cp-tls-approved",
+        "name": "TLS server (approval required)",
+        "max_ttl_seconds": 397 * 86400,
+        "requires_approval": True,
+    },
+]
+POLICIES: list[dict[str, Any]] = [
+    {"id": "rp-default", "name": "Default (Email at every tier)", "renewal_window_days": 30},
+    {
+        "id": "rp-critical",
+        "name": "Customer-facing: page on-call",
+        "renewal_window_days": 30,
+        "alert_thresholds_days": [30, 14, 7, 1, 0],
+        "alert_channels": {
+            "informational": ["Slack"],
+            "warning": ["Slack", "Email"],
+            "critical": ["PagerDuty", "OpsGenie", "Email"],
+        },
+        "alert_severity_map": {"1": "critical"},
+        "certificate_profile_id": "cp-tls-server",
+    },
+    {
+        "id": "rp-internal",
+        "name": "Internal: quiet until a week out",
+        "renewal_window_days": 14,
+        "alert_thresholds_days": [7, 0],
+        "alert_channels": {
+            "informational": [],
+            "warning": ["Teams"],
+            "critical": ["Teams", "Email"],
+        },
+        "alert_severity_map": {"7": "warning", "0": "critical"},
+    },
+]
+ISSUERS: list[dict[str, Any]] = [
+    {"id": "iss-local", "name": "Local CA", "type": "GenericCA", "config": {}},
+    {
+        "id": "iss-acme-le",
+        "name": "ACME (staging)",
+        "type": "ACME",
+        "config": {"directory_url": "https://acme.invalid/directory", "email": "pki@example.com"},
+        "enabled": False,
+    },
+]
+TARGETS: list[dict[str, Any]] = [
+    {
+        "id": "tgt-edge-nginx",
+        "name": "edge nginx",
+        "type": "NGINX",
+        "config": {"cert_path": "/etc/nginx/tls/edge.pem"},
+    },
+    {
+        "id": "tgt-api-haproxy",
+        "name": "api haproxy",
+        "type": "HAProxy",
+        "config": {"pem_path": "/etc/haproxy/certs/api.pem"},
+    },
+]
+
+
+@dataclass(frozen=True)
+class DemoCert:
+    """One demo certificate: days until expiry (None = no version yet) and final status."""
+
+    name: str
+    sans: tuple[str, ...]
+    days_left: float | None
+    status: CertificateStatus
+    environment: str
+    owner: str
+    team: str
+    policy: str
+
+
+def _estate() -> list[DemoCert]:
+    S = CertificateStatus
+    # fmt: off
+    rows = [
+        ("api-prod", ("api.example.com",), 61, S.ACTIVE, "production", "o-alice", "t-platform", "rp-critical"),
+        ("www-prod", ("www.example.com", "example.com"), 75, S.ACTIVE, "production", "o-alice", "t-platform", "rp-critical"),
+        ("cdn-prod", ("cdn.example.com",), 88, S.ACTIVE, "production", "o-alice", "t-platform", "rp-default"),
+        ("auth-prod", ("auth.example.com",), 44, S.ACTIVE, "production", "o-carol", "t-security", "rp-critical"),
+        ("grafana-int", ("grafana.int.example.com",), 120, S.ACTIVE, "internal", "o-alice", "t-platform", "rp-internal"),
+        ("vault-int", ("vault.int.example.com",), 200, S.ACTIVE, "internal", "o-carol", "t-security", "rp-internal"),
+        ("checkout-prod", ("checkout.example.com",), 27, S.EXPIRING, "production", "o-bob", "t-payments", "rp-critical"),
+        ("pay-gw-prod", ("pay.example.com",), 13, S.EXPIRING, "production", "o-bob", "t-payments", "rp-critical"),
+        ("status-page", ("status.example.com",), 6.5, S.EXPIRING, "production", "o-alice", "t-platform", "rp-critical"),
+        ("mail-prod", ("mail.example.com", "smtp.example.com"), 0.6, S.EXPIRING, "production", "o-carol", "t-security", "rp-default"),
+        ("jenkins-int", ("ci.int.example.com",), 10, S.EXPIRING, "internal", "o-alice", "t-platform", "rp-internal"),
+        ("kafka-int", ("kafka.int.example.com",), 9, S.EXPIRING, "internal", "o-bob", "t-payments", "rp-internal"),
+        ("legacy-portal", ("portal.example.com",), -3, S.EXPIRED, "production", "o-bob", "t-payments", "rp-default"),
+        ("old-vpn", ("vpn-old.example.com",), -40, S.EXPIRED, "internal", "o-carol", "t-security", "rp-internal"),
+        ("staging-api", ("api.staging.example.com",), -1, S.EXPIRED, "staging", "o-alice", "t-platform", "rp-default"),
+        ("search-prod", ("search.example.com",), 5, S.RENEWAL_IN_PROGRESS, "production", "o-alice", "t-platform", "rp-critical"),
+        ("docs-prod", ("docs.example.com",), 12, S.RENEWAL_IN_PROGRESS, "production", "o-alice", "t-platform", "rp-default"),
+        ("billing-prod", ("billing.example.com",), 3, S.FAILED, "production", "o-bob", "t-payments", "rp-critical"),
+        ("ldap-int", ("ldap.int.example.com",), 2, S.FAILED, "internal", "o-carol", "t-security", "rp-internal"),
+        ("vpn-gw", ("vpn.example.com",), 150, S.REVOKED, "production", "o-carol", "t-security", "rp-default"),
+        ("compromised-test", ("test.example.com",), 70, S.REVOKED, "staging", "o-carol", "t-security", "rp-default"),
+        ("retired-blog", ("blog.example.com",), 30, S.ARCHIVED, "production", "o-alice", "t-platform", "rp-default"),
+        ("retired-shop", ("shop-old.example.com",), -90, S.ARCHIVED, "production", "o-bob", "t-payments", "rp-default"),
+        ("new-mobile-api", ("m.example.com",), None, S.PENDING, "production", "o-bob", "t-payments", "rp-critical"),
+        ("new-partner-api", ("partners.example.com",), None, S.PENDING, "staging", "o-bob", "t-payments", "rp-default"),
+        ("metrics-int", ("metrics.int.example.com",), 33, S.ACTIVE, "internal", "o-alice", "t-platform", "rp-internal"),
+        ("sso-prod", ("sso.example.com",), 58, S.ACTIVE, "production", "o-carol", "t-security", "rp-critical"),
+        ("ws-prod", ("ws.example.com",), 31, S.ACTIVE, "production", "o-alice", "t-platform", "rp-critical"),
+        ("reports-staging", ("reports.staging.example.com",), 16, S.EXPIRING, "staging", "o-bob", "t-payments", "rp-default"),
+        ("registry-int", ("registry.int.example.com",), 80, S.ACTIVE, "internal", "o-alice", "t-platform", "rp-internal"),
+    ]
+    # fmt: on
+    return [DemoCert(*row) for row in rows]
+
+
+class DemoSeeder:
+    """Loads the demo estate through the services."""
+
+    def __init__(
+        self,
+        *,
+        now: datetime,
+        inventory: dict[str, InventoryService[Any]],
+        certificates: CertificateService,
+    ) -> None:
+        self.now = now
+        self.inventory = inventory
+        self.certificates = certificates
+
+    async def is_seeded(self) -> bool:
+        """Whether the demo team exists already."""
+        try:
+            await self.inventory["teams"].get(SYSTEM_CALLER, DEMO_TEAM_ID)
+        except NotFound:
+            return False
+        return True
+
+    async def seed(self) -> int:
+        """Create the estate unless present; return the number of certificates created."""
+        if await self.is_seeded():
+            return 0
+        for kind, rows in (
+            ("teams", TEAMS),
+            ("owners", OWNERS),
+            ("profiles", PROFILES),
+            ("policies", POLICIES),
+            ("issuers", ISSUERS),
+            ("targets", TARGETS),
+        ):
+            for row in rows:
+                await self.inventory[kind].create(SYSTEM_CALLER, row)
+        ca = make_ca("certctl demo CA", self.now)
+        for cert in _estate():
+            await self._add(cert, ca)
+        return len(_estate())
+
+    async def _add(self, cert: DemoCert, ca: Any) -> None:
+        refs = {
+            "owner_id": cert.owner,
+            "team_id": cert.team,
+            "renewal_policy_id": cert.policy,
+            "environment": cert.environment,
+        }
+        if cert.days_left is None:
+            await self.certificates.create(
+                SYSTEM_CALLER,
+                {
+                    "id": f"mc-{cert.name}",
+                    "name": cert.name,
+                    "common_name": cert.sans[0],
+                    "sans": list(cert.sans),
+                    "status": cert.status,
+                    "issuer_id": "iss-local",
+                    **refs,
+                },
+            )
+            return
+        not_after = self.now + timedelta(days=cert.days_left)
+        pem = mint_leaf(
+            ca,
+            common_name=cert.sans[0],
+            sans=list(cert.sans),
+            not_before=not_after - timedelta(days=90),
+            not_after=not_after,
+        )
+        created, _ = await self.certificates.import_pem(
+            SYSTEM_CALLER, pem, {"name": cert.name, **refs}
+        )
+        await self._settle_status(created.id, created.status, cert.status)
+
+    async def _settle_status(
+        self, cert_id: str, current: CertificateStatus, wanted: CertificateStatus
+    ) -> None:
+        S = CertificateStatus
+        if wanted is S.ARCHIVED:
+            await self.certificates.archive(SYSTEM_CALLER, cert_id)
+        elif wanted is S.REVOKED:
+            await self.certificates.mark_revoked(SYSTEM_CALLER, cert_id, reason="keyCompromise")
+        elif wanted is not current:
+            await self.certificates.update(SYSTEM_CALLER, cert_id, {"status": wanted})

@@ -1,0 +1,18 @@
+"""What every service needs: the database, the clock and the secret sealer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from certctl.clock import Clock
+from certctl.db.database import Database
+from certctl.pki.sealing import Sealer
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """Shared collaborators handed to each service by the composition root."""
+
+    db: Database
+    clock: Clock
+    sealer: Sealer | None = None

@@ -1,0 +1,67 @@
+"""Server settings from CERTCTL_* environment variables, parsed once by the entry points."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from certctl.errors import ConfigurationError
+
+_PLACEHOLDERS = frozenset(
+    {"change-me", "changeme", "change_me", "secret", "password", "example", "replace-me"}
+)
+
+
+class Settings(BaseSettings):
+    """Everything the server reads from its environment (see docs/configuration.md)."""
+
+    model_config = SettingsConfigDict(env_prefix="CERTCTL_", extra="ignore")
+
+    server_host: str = "127.0.0.1"
+    server_port: int = Field(default=8443, ge=1, le=65535)
+    server_tls_cert_path: Path | None = None
+    server_tls_key_path: Path | None = None
+    public_url: str | None = None
+    database_url: str = "sqlite+aiosqlite:///./var/certctl.db"
+    database_pool_size: int = Field(default=10, ge=1, le=200)
+    auth_type: Literal["api-key", "none"] = "api-key"
+    api_keys_named: SecretStr = SecretStr("")
+    demo_mode_ack: bool = False
+    config_encryption_key: SecretStr | None = None
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["json", "console"] = "json"
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    data_dir: Path = Path("./var")
+
+    @model_validator(mode="after")
+    def _check(self) -> Settings:
+        if self.auth_type == "none" and not self.demo_mode_ack:
+            raise ValueError("CERTCTL_AUTH_TYPE=none requires CERTCTL_DEMO_MODE_ACK=true")
+        if (self.server_tls_cert_path is None) != (self.server_tls_key_path is None):
+            raise ValueError(
+                "CERTCTL_SERVER_TLS_CERT_PATH and CERTCTL_SERVER_TLS_KEY_PATH go together"
+            )
+        key = self.config_encryption_key
+        if key is not None and not self.demo_mode_ack:
+            value = key.get_secret_value()
+            if value.lower() in _PLACEHOLDERS or len(value) < 16:
+                raise ValueError(
+                    "CERTCTL_CONFIG_ENCRYPTION_KEY must be a real secret of 16+ characters"
+                )
+        return self
+
+    @property
+    def tls_enabled(self) -> bool:
+        """Whether the server speaks HTTPS."""
+        return self.server_tls_cert_path is not None
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from the environment, turning validation errors into one clear message."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValueError as exc:
+        raise ConfigurationError(f"invalid configuration: {exc}") from exc

@@ -1,0 +1,1 @@
+"""Reusable real fakes for tests and benchmarks: throwaway PostgreSQL, clocks, test CAs."""
