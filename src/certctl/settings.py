@@ -22,6 +22,7 @@ class Settings(BaseSettings):
 
     server_host: str = "127.0.0.1"
     server_port: int = Field(default=8443, ge=1, le=65535)
+    server_workers: int = Field(default=1, ge=1, le=64)
     server_tls_cert_path: Path | None = None
     server_tls_key_path: Path | None = None
     public_url: str | None = None

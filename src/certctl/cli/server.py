@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 
@@ -62,13 +63,16 @@ def _ensure_sqlite_dir(settings: Settings) -> None:
 
 
 def run(settings: Settings) -> None:
-    """Serve until interrupted (Ctrl-C or SIGTERM)."""
+    """Serve until interrupted (Ctrl-C or SIGTERM); several workers share the port."""
     configure_logging(level=settings.log_level, fmt=settings.log_format)
-    ctx = build_context(settings)
-    app = create_app(ctx)
     cert, key = settings.server_tls_cert_path, settings.server_tls_key_path
+    target: Any = "certctl.api.asgi:app_factory"
+    if settings.server_workers == 1:
+        target = create_app(build_context(settings))
     uvicorn.run(
-        app,
+        target,
+        factory=settings.server_workers > 1,
+        workers=settings.server_workers,
         host=settings.server_host,
         port=settings.server_port,
         access_log=False,

@@ -6,6 +6,7 @@ directory is handed to the `postgres` system user and the binaries run through `
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
@@ -60,7 +61,9 @@ class ThrowawayCluster:
         cmd = [str(self.bindir / args[0]), *args[1:]]
         if self._as_root:
             cmd = ["runuser", "-u", "postgres", "--", *cmd]
-        result = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
+        result = subprocess.run(  # noqa: S603 - fixed argv of the PostgreSQL binaries
+            cmd, capture_output=True, text=True, timeout=120, check=False
+        )
         if result.returncode != 0:
             raise PostgresUnavailable(f"{args[0]} failed: {result.stderr.strip()[-2000:]}")
 
@@ -91,8 +94,6 @@ class ThrowawayCluster:
 
     def stop(self) -> None:
         """Stop the server and delete its files."""
-        try:
+        with contextlib.suppress(PostgresUnavailable):
             self._run("pg_ctl", "-D", str(self.datadir), "-m", "immediate", "-w", "stop")
-        except PostgresUnavailable:
-            pass
         shutil.rmtree(self.root, ignore_errors=True)

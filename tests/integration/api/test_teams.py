@@ -5,7 +5,9 @@ from __future__ import annotations
 import httpx
 
 
-async def test_create_team_returns_201_with_location_and_generated_id(api: httpx.AsyncClient) -> None:
+async def test_create_team_returns_201_with_location_and_generated_id(
+    api: httpx.AsyncClient,
+) -> None:
     """A created team gets a `t-` id, a Location header and echoes its fields."""
     response = await api.post("/api/v1/teams", json={"name": "Platform", "description": "edge"})
     assert response.status_code == 201
