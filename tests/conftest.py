@@ -93,18 +93,51 @@ async def database_url(
         yield f"sqlite+aiosqlite:///{target}"
         return
     cluster: ThrowawayCluster = request.getfixturevalue("pg_cluster")
+    name = _free_databases.pop() if _free_databases else await _create_database(cluster)
+    yield cluster.url(name)
+    if await _reset_database(cluster, name):
+        _free_databases.append(name)
+
+
+_free_databases: list[str] = []
+
+
+async def _create_database(cluster: ThrowawayCluster) -> str:
     name = f"t_{os.getpid()}_{next(_counter)}"
     conn = await asyncpg.connect(cluster.admin_url)
     try:
         await conn.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE_DB}")
     finally:
         await conn.close()
-    yield cluster.url(name)
-    conn = await asyncpg.connect(cluster.admin_url)
+    return name
+
+
+async def _reset_database(cluster: ThrowawayCluster, name: str) -> bool:
+    """Empty every table so the database is as fresh as a new copy of the template.
+
+    Creating a database costs ~0.3 s; truncating costs a few ms. The append-only triggers
+    are bypassed for this reset only (replica role); a database still in use is dropped.
+    """
+    conn = await asyncpg.connect(cluster.url(name))
     try:
-        await conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        tables = await conn.fetch(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+            "AND tablename <> 'alembic_version'"
+        )
+        names = ", ".join(f'"{t["tablename"]}"' for t in tables)
+        await conn.execute("SET lock_timeout = '2s'; SET session_replication_role = replica")
+        await conn.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+        return True
+    except asyncpg.PostgresError:
+        admin = await asyncpg.connect(cluster.admin_url)
+        try:
+            await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        finally:
+            await admin.close()
+        return False
     finally:
-        await conn.close()
+        if not conn.is_closed():
+            await conn.close()
 
 
 @pytest.fixture

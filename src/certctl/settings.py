@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from certctl.errors import ConfigurationError
@@ -64,5 +64,12 @@ def load_settings(**overrides: object) -> Settings:
     """Read settings from the environment, turning validation errors into one clear message."""
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
-    except ValueError as exc:
-        raise ConfigurationError(f"invalid configuration: {exc}") from exc
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            name = (
+                "CERTCTL_" + "_".join(str(p) for p in error["loc"]).upper() if error["loc"] else ""
+            )
+            message = str(error["msg"]).removeprefix("Value error, ")
+            problems.append(f"{name}: {message}" if name else message)
+        raise ConfigurationError("invalid configuration: " + "; ".join(problems)) from exc

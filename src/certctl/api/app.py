@@ -13,11 +13,11 @@ from swagger_ui_bundle import swagger_ui_path
 
 from certctl import __version__
 from certctl.api import problems
+from certctl.api.deps import API_PREFIX
 from certctl.api.middleware import RequestMiddleware
 from certctl.api.routes import admin, certificates, inventory
 from certctl.bootstrap import AppContext
 
-API_PREFIX = "/api/v1"
 OPENAPI_URL = f"{API_PREFIX}/openapi.json"
 
 DESCRIPTION = """\
@@ -47,10 +47,11 @@ def create_app(ctx: AppContext) -> FastAPI:
     )
     app.state.ctx = ctx
     problems.install(app)
+    # Routers carry their full /api/v1 prefix so route templates (metrics labels) are complete.
     for router in inventory.routers():
-        app.include_router(router, prefix=API_PREFIX)
-    app.include_router(certificates.router, prefix=API_PREFIX)
-    app.include_router(admin.router, prefix=API_PREFIX)
+        app.include_router(router)
+    app.include_router(certificates.router)
+    app.include_router(admin.router)
     app.include_router(admin.probes)
     _mount_docs(app)
     app.add_middleware(

@@ -15,6 +15,7 @@ from certctl.errors import AuthenticationRequired
 
 log = structlog.get_logger("certctl.api")
 
+API_PREFIX = "/api/v1"
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 

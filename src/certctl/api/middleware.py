@@ -23,10 +23,6 @@ _DOCS_CSP = (
 )
 
 
-class BodyTooLarge(Exception):
-    """Raised inside `receive` when the streamed body passes the limit."""
-
-
 def _problem_413(request_id: str, path: str, limit: int) -> bytes:
     return json.dumps(
         {
@@ -67,17 +63,25 @@ class RequestMiddleware:
             return
 
         received = 0
+        too_large = False
 
         async def limited_receive() -> Message:
-            nonlocal received
+            # Frameworks turn exceptions raised here into 400s, so an oversized stream is
+            # reported as a disconnect and the answer is replaced by a 413 below.
+            nonlocal received, too_large
+            if too_large:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_body:
-                    raise BodyTooLarge
+                    too_large = True
+                    return {"type": "http.disconnect"}
             return message
 
         async def send_with_headers(message: Message) -> None:
+            if too_large:
+                return
             if message["type"] == "http.response.start":
                 status_holder["status"] = message["status"]
                 message["headers"] = list(message.get("headers", [])) + headers
@@ -85,7 +89,10 @@ class RequestMiddleware:
 
         try:
             await self.app(scope, limited_receive, send_with_headers)
-        except BodyTooLarge:
+        except Exception:
+            if not too_large:
+                raise
+        if too_large:
             status_holder["status"] = 413
             await self._reject(scope, send, request_id)
         self._observe(scope, status_holder["status"], started)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from certctl.api.deps import CallerDep, ContextDep, PageDep
+from certctl.api.deps import API_PREFIX, CallerDep, ContextDep, PageDep
 from certctl.api.schemas.admin import (
     ApiKeyCreated,
     ApiKeyIn,
@@ -21,7 +21,7 @@ from certctl.api.schemas.admin import (
 from certctl.api.schemas.common import PROBLEM_RESPONSES, PageOut
 from certctl.services.audit import AuditFilter
 
-router = APIRouter(responses=PROBLEM_RESPONSES)
+router = APIRouter(prefix=API_PREFIX, responses=PROBLEM_RESPONSES)
 probes = APIRouter(tags=["probes"])
 
 

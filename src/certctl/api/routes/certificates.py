@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import PlainTextResponse
 
-from certctl.api.deps import CallerDep, ContextDep, PageDep
+from certctl.api.deps import API_PREFIX, CallerDep, ContextDep, PageDep
 from certctl.api.schemas.certificates import (
     CertificateImport,
     CertificateIn,
@@ -22,7 +22,9 @@ from certctl.domain.certificates import CertificateFilter, CertificateStatus
 from certctl.domain.listing import parse_sort
 from certctl.errors import InvalidRequest
 
-router = APIRouter(prefix="/certificates", tags=["certificates"], responses=PROBLEM_RESPONSES)
+router = APIRouter(
+    prefix=f"{API_PREFIX}/certificates", tags=["certificates"], responses=PROBLEM_RESPONSES
+)
 
 SORT_FIELDS = (
     "name",
@@ -92,7 +94,7 @@ async def create_certificate(
 ) -> CertificateOut:
     """Register a certificate by hand."""
     cert = await ctx.certificates.create(who, body.model_dump(exclude_unset=True))
-    response.headers["Location"] = f"/api/v1/certificates/{cert.id}"
+    response.headers["Location"] = f"{API_PREFIX}/certificates/{cert.id}"
     return CertificateOut.model_validate(cert)
 
 
@@ -103,7 +105,7 @@ async def import_certificate(
     """Create a certificate and its first version from a PEM's own facts."""
     fields = body.model_dump(exclude={"pem"}, exclude_none=True)
     cert, version = await ctx.certificates.import_pem(who, body.pem, fields)
-    response.headers["Location"] = f"/api/v1/certificates/{cert.id}"
+    response.headers["Location"] = f"{API_PREFIX}/certificates/{cert.id}"
     return ImportOut(
         certificate=CertificateOut.model_validate(cert), version=VersionOut.model_validate(version)
     )

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel
 
-from certctl.api.deps import CallerDep, ContextDep, PageDep
+from certctl.api.deps import API_PREFIX, CallerDep, ContextDep, PageDep
 from certctl.api.schemas.common import PROBLEM_RESPONSES, In, Out, PageOut
 from certctl.bootstrap import AppContext
 from certctl.domain.listing import parse_sort
@@ -34,7 +34,7 @@ def inventory_router(
     sort_fields: Sequence[str] = ("name", "created_at", "updated_at"),
 ) -> APIRouter:
     """Build list/create/get/update/delete routes for one resource under `path`."""
-    router = APIRouter(prefix=path, tags=[tag], responses=PROBLEM_RESPONSES)
+    router = APIRouter(prefix=f"{API_PREFIX}{path}", tags=[tag], responses=PROBLEM_RESPONSES)
     page_model = PageOut[out]  # type: ignore[valid-type]
 
     async def list_items(ctx: ContextDep, who: CallerDep, paging: PageDep, query: ListQuery) -> Any:
@@ -45,7 +45,7 @@ def inventory_router(
 
     async def create_item(ctx: ContextDep, who: CallerDep, body: In, response: Response) -> Any:
         created = await service(ctx).create(who, body.model_dump(exclude_unset=True))
-        response.headers["Location"] = f"/api/v1{path}/{created.id}"
+        response.headers["Location"] = f"{API_PREFIX}{path}/{created.id}"
         return out.model_validate(created)
 
     async def get_item(ctx: ContextDep, who: CallerDep, resource_id: str) -> Any:

@@ -1,0 +1,109 @@
+"""Bad input gets a clear problem+json 4xx and changes nothing."""
+
+from __future__ import annotations
+
+import httpx
+
+from certctl.bootstrap import AppContext
+
+
+async def test_malformed_json_is_400(api: httpx.AsyncClient) -> None:
+    """A body that is not JSON is refused naming the body."""
+    response = await api.post(
+        "/api/v1/teams", content=b'{"name": ', headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 400
+    body = response.json()
+    assert body["detail"] == "body: the request body is not valid JSON"
+    assert body["field"] == "body"
+    assert body["type"] == "urn:certctl:problem:invalid-request"
+    assert body["request_id"] == response.headers["x-request-id"]
+
+
+async def test_body_over_one_mebibyte_is_413_and_creates_nothing(api: httpx.AsyncClient) -> None:
+    """A declared body over 1 MiB is refused before it is read."""
+    big = b'{"name": "' + b"x" * (1024 * 1024) + b'"}'
+    response = await api.post(
+        "/api/v1/teams", content=big, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 413
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["status"] == 413
+    assert (await api.get("/api/v1/teams")).json()["total"] == 0
+
+
+async def test_streamed_body_over_the_limit_is_413(api: httpx.AsyncClient) -> None:
+    """A chunked body without Content-Length is cut off at the limit too."""
+
+    async def chunks():  # type: ignore[no-untyped-def]
+        yield b'{"pem": "'
+        for _ in range(20):
+            yield b"A" * 65536
+        yield b'"}'
+
+    response = await api.post(
+        "/api/v1/certificates/import",
+        content=chunks(),
+        headers={"Content-Type": "application/json"},
+    )
+    assert response.status_code == 413
+    assert (await api.get("/api/v1/certificates")).json()["total"] == 0
+
+
+async def test_unknown_route_is_404_problem(api: httpx.AsyncClient) -> None:
+    """Even an unknown path answers problem+json."""
+    response = await api.get("/api/v1/nothing-here")
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_wrong_method_is_405_problem(api: httpx.AsyncClient) -> None:
+    """PUT on a collection is not allowed."""
+    response = await api.put("/api/v1/teams", json={})
+    assert response.status_code == 405
+    assert response.json()["title"] == "Method not allowed"
+
+
+async def test_security_headers_on_every_answer(api: httpx.AsyncClient) -> None:
+    """nosniff, frame denial and a same-origin CSP are always sent; HSTS only with TLS."""
+    response = await api.get("/api/v1/teams")
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["x-frame-options"] == "DENY"
+    assert response.headers["content-security-policy"].startswith("default-src 'self'")
+    assert "strict-transport-security" not in response.headers
+
+
+async def test_unsafe_request_id_is_replaced(api: httpx.AsyncClient) -> None:
+    """A request id with odd characters is not trusted; a fresh one is generated."""
+    response = await api.get("/api/v1/teams", headers={"X-Request-ID": "<script>"})
+    assert response.headers["x-request-id"] != "<script>"
+    assert len(response.headers["x-request-id"]) == 32
+
+
+async def test_openapi_is_3_1_and_lists_the_resources(api: httpx.AsyncClient) -> None:
+    """The OpenAPI document is served and covers the inventory routes."""
+    spec = (await api.get("/api/v1/openapi.json")).json()
+    assert spec["openapi"].startswith("3.1")
+    for path in (
+        "/api/v1/teams",
+        "/api/v1/certificates/import",
+        "/api/v1/renewal-policies/{resource_id}",
+        "/api/v1/audit",
+    ):
+        assert path in spec["paths"]
+
+
+async def test_docs_page_uses_bundled_assets(api: httpx.AsyncClient) -> None:
+    """/docs loads Swagger UI from this server, not a CDN."""
+    page = await api.get("/docs")
+    assert page.status_code == 200
+    assert "/docs/static/swagger-ui-bundle.js" in page.text
+    assert "cdn" not in page.text.lower()
+    assert (await api.get("/docs/static/swagger-ui-bundle.js")).status_code == 200
+
+
+async def test_probes(api: httpx.AsyncClient, ctx: AppContext) -> None:
+    """/health is always ok; /ready checks the database and its migration."""
+    assert (await api.get("/health")).json() == {"status": "ok", "detail": ""}
+    ready = await api.get("/ready")
+    assert (ready.status_code, ready.json()["status"]) == (200, "ok")

@@ -1,0 +1,83 @@
+"""Issuer and target secrets: sealed with AES-256-GCM at rest, masked in every answer."""
+
+from __future__ import annotations
+
+import httpx
+from sqlalchemy import text
+
+from certctl.bootstrap import AppContext
+from certctl.services.secrets import open_secrets
+
+VAULT = {
+    "name": "vault",
+    "type": "VaultPKI",
+    "config": {"address": "https://vault.example.com", "token": "s.TOPSECRET"},
+}
+
+
+async def _raw_issuer(ctx: AppContext, issuer_id: str) -> tuple[str, str | None]:
+    async with ctx.runtime.db.engine.connect() as conn:
+        row = (
+            await conn.execute(
+                text("SELECT config, sealed_secrets FROM issuers WHERE id = :id"), {"id": issuer_id}
+            )
+        ).one()
+    return str(row[0]), row[1]
+
+
+async def test_secret_is_masked_in_create_get_and_list(api: httpx.AsyncClient) -> None:
+    """The token never comes back; its mask does, other fields are shown."""
+    created = (await api.post("/api/v1/issuers", json=VAULT)).json()
+    fetched = (await api.get(f"/api/v1/issuers/{created['id']}")).json()
+    listed = (await api.get("/api/v1/issuers")).json()["data"][0]
+    for body in (created, fetched, listed):
+        assert body["config"] == {"address": "https://vault.example.com", "token": "********"}
+
+
+async def test_secret_is_encrypted_at_rest(api: httpx.AsyncClient, ctx: AppContext) -> None:
+    """The database holds only the mask and an AES-GCM blob that opens to the token."""
+    created = (await api.post("/api/v1/issuers", json=VAULT)).json()
+    config, sealed = await _raw_issuer(ctx, created["id"])
+    assert "TOPSECRET" not in config
+    assert sealed is not None
+    assert "TOPSECRET" not in sealed
+    assert open_secrets(sealed, ctx.runtime.sealer) == {"token": "s.TOPSECRET"}
+
+
+async def test_mask_on_update_keeps_the_stored_secret(
+    api: httpx.AsyncClient, ctx: AppContext
+) -> None:
+    """Sending `********` back (as a form would) keeps the token; a new value replaces it."""
+    created = (await api.post("/api/v1/issuers", json=VAULT)).json()
+    masked = {"address": "https://vault2.example.com", "token": "********"}
+    response = await api.patch(f"/api/v1/issuers/{created['id']}", json={"config": masked})
+    assert response.status_code == 200
+    _, sealed = await _raw_issuer(ctx, created["id"])
+    assert open_secrets(sealed, ctx.runtime.sealer) == {"token": "s.TOPSECRET"}
+    await api.patch(f"/api/v1/issuers/{created['id']}", json={"config": {"token": "s.NEW"}})
+    _, sealed = await _raw_issuer(ctx, created["id"])
+    assert open_secrets(sealed, ctx.runtime.sealer) == {"token": "s.NEW"}
+
+
+async def test_mask_without_stored_value_is_400(api: httpx.AsyncClient) -> None:
+    """A mask on create has nothing to keep and is refused naming the field."""
+    body = {**VAULT, "config": {"token": "********"}}
+    response = await api.post("/api/v1/issuers", json=body)
+    assert response.status_code == 400
+    assert response.json()["field"] == "config.token"
+
+
+async def test_secret_never_reaches_the_audit_trail(api: httpx.AsyncClient) -> None:
+    """The issuer_created audit row carries the mask, not the token."""
+    await api.post("/api/v1/issuers", json=VAULT)
+    rows = (await api.get("/api/v1/audit?action=issuer_created")).json()["data"]
+    assert len(rows) == 1
+    assert "TOPSECRET" not in str(rows[0])
+    assert rows[0]["details"]["config"]["token"] == "[REDACTED]"
+
+
+async def test_target_secrets_are_masked_too(api: httpx.AsyncClient) -> None:
+    """Deployment target configs follow the same rule."""
+    body = {"name": "f5", "type": "File", "config": {"path": "/etc/x.pem", "password": "hunter2"}}
+    created = (await api.post("/api/v1/targets", json=body)).json()
+    assert created["config"] == {"path": "/etc/x.pem", "password": "********"}

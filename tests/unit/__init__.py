@@ -1,0 +1,1 @@
+"""Unit tests: pure functions and values, no database, no network."""

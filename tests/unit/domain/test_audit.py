@@ -1,0 +1,152 @@
+"""Audit events and the recursive redaction of their details (C10, C11)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from certctl.domain.access import ActorType
+from certctl.domain.audit import REDACTED, AuditEvent, AuditStatus, mask_email, redact
+
+NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "token",
+        "password",
+        "api_key",
+        "client_secret",
+        "private_key",
+        "eab_hmac_key",
+        "passwd",
+        "credentials",
+        "Password",
+        "X_API_KEY",
+    ],
+)
+def test_secret_key_value_is_redacted(key: str) -> None:
+    """A value stored under a secret-looking key is replaced by the redaction marker."""
+    assert redact({key: "s3cret", "name": "acme"}) == {key: "[REDACTED]", "name": "acme"}
+
+
+def test_redaction_marker() -> None:
+    """The redaction marker is the literal `[REDACTED]`."""
+    assert REDACTED == "[REDACTED]"
+
+
+def test_secret_nested_in_dict_is_redacted() -> None:
+    """Secrets inside nested mappings are redacted; their siblings are kept."""
+    details = {"issuer": {"config": {"url": "https://ca.example", "api_key": "k-123"}}}
+    assert redact(details) == {
+        "issuer": {"config": {"url": "https://ca.example", "api_key": "[REDACTED]"}}
+    }
+
+
+def test_secret_nested_in_list_of_dicts_is_redacted() -> None:
+    """Secrets inside dicts inside lists are redacted item by item."""
+    details = {"targets": [{"name": "a", "token": "t1"}, {"name": "b", "password": "p2"}]}
+    assert redact(details) == {
+        "targets": [{"name": "a", "token": "[REDACTED]"}, {"name": "b", "password": "[REDACTED]"}]
+    }
+
+
+def test_list_under_secret_key_is_redacted_whole() -> None:
+    """A list stored under a secret key is replaced as a whole."""
+    assert redact({"tokens": ["a", "b"]}) == {"tokens": "[REDACTED]"}
+
+
+def test_mapping_under_secret_key_is_redacted_whole() -> None:
+    """A mapping stored under a secret key is replaced as a whole."""
+    assert redact({"credentials": {"user": "u", "pass": "p"}}) == {"credentials": "[REDACTED]"}
+
+
+def test_none_under_secret_key_is_redacted() -> None:
+    """Even an empty secret value is replaced, so presence is all that is recorded."""
+    assert redact({"password": None}) == {"password": "[REDACTED]"}
+
+
+def test_email_is_masked() -> None:
+    """An address under `email` keeps its first letter and domain only."""
+    assert redact({"email": "alice@example.com"}) == {"email": "a***@example.com"}
+
+
+def test_recipient_is_masked() -> None:
+    """An address under `recipient` is masked."""
+    assert redact({"recipient": "bob@example.org"}) == {"recipient": "b***@example.org"}
+
+
+def test_recipients_list_is_masked_item_by_item() -> None:
+    """Every address in a `recipients` list is masked."""
+    assert redact({"recipients": ["alice@example.com", "bob@example.org"]}) == {
+        "recipients": ["a***@example.com", "b***@example.org"]
+    }
+
+
+def test_non_string_email_value_is_untouched() -> None:
+    """A non-string value under `email` (such as null) is kept as is."""
+    assert redact({"email": None}) == {"email": None}
+
+
+def test_non_secret_values_are_untouched() -> None:
+    """Values under ordinary keys keep their value and type."""
+    details = {"name": "api-prod", "days": 30, "enabled": True, "ratio": 0.5, "owner_id": None}
+    assert redact(details) == details
+
+
+def test_tuple_becomes_list() -> None:
+    """Tuples come back as lists (the JSON shape of the stored details)."""
+    assert redact({"sans": ("a.example", "b.example")}) == {"sans": ["a.example", "b.example"]}
+
+
+def test_non_string_keys_become_strings() -> None:
+    """Mapping keys are stringified, as JSON would."""
+    assert redact({30: "warning"}) == {"30": "warning"}
+
+
+def test_top_level_scalar_is_untouched() -> None:
+    """A bare value with no key is returned unchanged."""
+    assert redact("alice@example.com") == "alice@example.com"
+
+
+def test_redact_does_not_mutate_input() -> None:
+    """Redaction builds a new structure and leaves the input alone."""
+    details = {"config": {"token": "t"}, "email": "alice@example.com"}
+    redact(details)
+    assert details == {"config": {"token": "t"}, "email": "alice@example.com"}
+
+
+@pytest.mark.parametrize(
+    ("address", "masked"),
+    [
+        ("alice@example.com", "a***@example.com"),
+        ("a@example.com", "a***@example.com"),
+        ("@example.com", "***@example.com"),
+        ("not-an-address", "[REDACTED]"),
+        ("", "[REDACTED]"),
+    ],
+)
+def test_mask_email(address: str, masked: str) -> None:
+    """mask_email keeps one leading character and the domain, or redacts a non-address."""
+    assert mask_email(address) == masked
+
+
+def test_audit_status_values() -> None:
+    """Audit outcomes are exactly success, failure and denied."""
+    assert [s.value for s in AuditStatus] == ["success", "failure", "denied"]
+
+
+def test_audit_event_defaults() -> None:
+    """An audit event defaults to success, empty details and no request id."""
+    event = AuditEvent(
+        id="ae-1",
+        occurred_at=NOW,
+        actor="system",
+        actor_type=ActorType.SYSTEM,
+        action="certificate_created",
+        resource_type="certificate",
+        resource_id="mc-api",
+    )
+    assert (event.status, event.details, event.request_id) == (AuditStatus.SUCCESS, {}, None)
