@@ -20,17 +20,10 @@ from certctl.bootstrap import AppContext, build_context, migrate
 from certctl.clock import FrozenClock
 from certctl.settings import Settings
 from certctl.testing.clock import frozen_clock
+from certctl.testing.keys import KEYS, NAMED_KEYS
 from certctl.testing.postgres import PostgresUnavailable, ThrowawayCluster
 
 ENCRYPTION_KEY = "test-encryption-key-0123456789"
-KEYS = {
-    "admin": "admin-key-0000000000",
-    "operator": "operator-key-000000",
-    "viewer": "viewer-key-00000000",
-    "auditor": "auditor-key-0000000",
-    "agent": "agent-key-000000000",
-}
-NAMED_KEYS = ",".join(f"{role}-user:{key}:{role}" for role, key in KEYS.items())
 TEMPLATE_DB = "certctl_template"
 _counter = itertools.count()
 

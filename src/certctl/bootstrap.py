@@ -10,7 +10,7 @@ from certctl.domain.inventory import AgentGroup, DeploymentTarget, Issuer, Owner
 from certctl.domain.policies import CertificateProfile, RenewalPolicy
 from certctl.metrics import Metrics
 from certctl.pki.sealing import Sealer
-from certctl.services.apikeys import ApiKeyService, parse_named_keys
+from certctl.services.apikeys import ApiKeyService
 from certctl.services.audit import AuditService
 from certctl.services.certificates import CertificateService
 from certctl.services.inventory import InventoryService
@@ -71,9 +71,7 @@ def build_context(settings: Settings, *, clock: Clock | None = None) -> AppConte
         settings=settings,
         runtime=runtime,
         metrics=Metrics(),
-        api_keys=ApiKeyService(
-            runtime, parse_named_keys(settings.api_keys_named.get_secret_value())
-        ),
+        api_keys=ApiKeyService(runtime, settings.named_keys()),
         audit=AuditService(runtime),
         certificates=CertificateService(runtime),
         teams=InventoryService(runtime, TEAMS),

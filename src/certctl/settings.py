@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from certctl.domain.access import Principal, parse_named_keys
 from certctl.errors import ConfigurationError
 
 _PLACEHOLDERS = frozenset(
@@ -25,7 +26,6 @@ class Settings(BaseSettings):
     server_workers: int = Field(default=1, ge=1, le=64)
     server_tls_cert_path: Path | None = None
     server_tls_key_path: Path | None = None
-    public_url: str | None = None
     database_url: str = "sqlite+aiosqlite:///./var/certctl.db"
     database_pool_size: int = Field(default=10, ge=1, le=200)
     auth_type: Literal["api-key", "none"] = "api-key"
@@ -35,7 +35,6 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "console"] = "json"
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
-    data_dir: Path = Path("./var")
 
     @model_validator(mode="after")
     def _check(self) -> Settings:
@@ -45,6 +44,12 @@ class Settings(BaseSettings):
             raise ValueError(
                 "CERTCTL_SERVER_TLS_CERT_PATH and CERTCTL_SERVER_TLS_KEY_PATH go together"
             )
+        if self.server_workers > 1 and self.database_url.startswith("sqlite"):
+            raise ValueError("CERTCTL_SERVER_WORKERS above 1 needs PostgreSQL, not SQLite")
+        try:
+            self.named_keys()
+        except ConfigurationError as exc:
+            raise ValueError(exc.detail) from exc
         key = self.config_encryption_key
         if key is not None and not self.demo_mode_ack:
             value = key.get_secret_value()
@@ -53,6 +58,10 @@ class Settings(BaseSettings):
                     "CERTCTL_CONFIG_ENCRYPTION_KEY must be a real secret of 16+ characters"
                 )
         return self
+
+    def named_keys(self) -> dict[str, Principal]:
+        """The API keys configured in CERTCTL_API_KEYS_NAMED, by key hash."""
+        return parse_named_keys(self.api_keys_named.get_secret_value(), demo=self.demo_mode_ack)
 
     @property
     def tls_enabled(self) -> bool:

@@ -17,6 +17,19 @@ log = structlog.get_logger("certctl.api")
 
 API_PREFIX = "/api/v1"
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_VERBS = {"POST": "create", "PUT": "update", "PATCH": "update", "DELETE": "delete"}
+# Route tags name collections; audit rows name the resource type as the services do.
+RESOURCE_TYPES = {
+    "teams": "team",
+    "owners": "owner",
+    "renewal-policies": "renewal_policy",
+    "profiles": "certificate_profile",
+    "issuers": "issuer",
+    "targets": "deployment_target",
+    "agent-groups": "agent_group",
+    "certificates": "certificate",
+    "api-keys": "api_key",
+}
 
 
 def context(request: Request) -> AppContext:
@@ -50,13 +63,15 @@ async def audit_refusal(request: Request, status: int, detail: str) -> None:
     if found is None or request.method not in MUTATING:
         return
     route = request.scope.get("route")
-    name = getattr(route, "name", None) or "unknown"
     tags = getattr(route, "tags", None) or ["api"]
+    resource_type = RESOURCE_TYPES.get(str(tags[0]), str(tags[0]))
+    verb = _VERBS[request.method]
+    outcome = "denied" if status == 403 else "failed"
     try:
         await context(request).audit.record_refusal(
             found,
-            action=name,
-            resource_type=str(tags[0]),
+            action=f"{resource_type}_{verb}_{outcome}",
+            resource_type=resource_type,
             resource_id=str(request.path_params.get("resource_id", "-")),
             status=AuditStatus.DENIED if status == 403 else AuditStatus.FAILURE,
             details={"http_status": status, "detail": detail[:500], "path": request.url.path},
@@ -66,7 +81,7 @@ async def audit_refusal(request: Request, status: int, detail: str) -> None:
 
 
 def page_request(
-    page: Annotated[int, Query(ge=1, description="Page number, from 1.")] = 1,
+    page: Annotated[int, Query(ge=1, le=1_000_000, description="Page number, from 1.")] = 1,
     per_page: Annotated[
         int, Query(ge=1, le=MAX_PER_PAGE, description="Items per page (max 500).")
     ] = DEFAULT_PER_PAGE,

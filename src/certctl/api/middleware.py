@@ -6,6 +6,7 @@ import json
 import re
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import structlog
@@ -23,17 +24,21 @@ _DOCS_CSP = (
 )
 
 
-def _problem_413(request_id: str, path: str, limit: int) -> bytes:
-    return json.dumps(
-        {
-            "type": "urn:certctl:problem:payload-too-large",
-            "title": "Payload too large",
-            "status": 413,
-            "detail": f"the request body exceeds the limit of {limit} bytes",
-            "instance": path,
-            "request_id": request_id,
-        }
-    ).encode()
+def _problem(request_id: str, path: str, status: int, code: str, title: str, detail: str) -> bytes:
+    document = {
+        "type": f"urn:certctl:problem:{code}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": path,
+        "request_id": request_id,
+    }
+    return json.dumps(document).encode()
+
+
+def _problem_500(request_id: str, path: str) -> bytes:
+    detail = "an unexpected error occurred; the request id identifies it in the server log"
+    return _problem(request_id, path, 500, "internal-error", "Internal error", detail)
 
 
 class RequestMiddleware:
@@ -54,7 +59,7 @@ class RequestMiddleware:
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id)
         started = time.perf_counter()
-        status_holder = {"status": 500}
+        status_holder: dict[str, Any] = {"status": 500}
         headers = self._extra_headers(scope, request_id)
 
         if self._declared_length(scope) > self.max_body:
@@ -84,14 +89,18 @@ class RequestMiddleware:
                 return
             if message["type"] == "http.response.start":
                 status_holder["status"] = message["status"]
+                status_holder["started"] = True
                 message["headers"] = list(message.get("headers", [])) + headers
             await send(message)
 
         try:
             await self.app(scope, limited_receive, send_with_headers)
-        except Exception:
+        except Exception as exc:
             if not too_large:
-                raise
+                log.exception("request.crashed", error=type(exc).__name__)
+                status_holder["status"] = 500
+                if not status_holder.get("started"):
+                    await self._send_problem(scope, send, request_id, 500, _problem_500)
         if too_large:
             status_holder["status"] = 413
             await self._reject(scope, send, request_id)
@@ -129,11 +138,31 @@ class RequestMiddleware:
         return headers
 
     async def _reject(self, scope: Scope, send: Send, request_id: str) -> None:
-        body = _problem_413(request_id, scope.get("path", ""), self.max_body)
+        await self._send_problem(scope, send, request_id, 413, self._problem_413)
+
+    def _problem_413(self, request_id: str, path: str) -> bytes:
+        return _problem(
+            request_id,
+            path,
+            413,
+            "payload-too-large",
+            "Payload too large",
+            f"the request body exceeds the limit of {self.max_body} bytes",
+        )
+
+    async def _send_problem(
+        self,
+        scope: Scope,
+        send: Send,
+        request_id: str,
+        status: int,
+        render: Callable[[str, str], bytes],
+    ) -> None:
+        body = render(request_id, str(scope.get("path", "")))
         await send(
             {
                 "type": "http.response.start",
-                "status": 413,
+                "status": status,
                 "headers": [
                     (b"content-type", b"application/problem+json"),
                     (b"content-length", str(len(body)).encode()),

@@ -114,20 +114,8 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("request.crashed", error=type(exc).__name__)
-    return problem(
-        request,
-        status=500,
-        code="internal-error",
-        title="Internal error",
-        detail="an unexpected error occurred; the request id identifies it in the server log",
-    )
-
-
 def install(app: FastAPI) -> None:
-    """Register the handlers on `app`."""
+    """Register the handlers on `app` (unexpected exceptions are answered by the middleware)."""
     app.add_exception_handler(CertctlError, _certctl_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(Exception, _unexpected)

@@ -55,20 +55,27 @@ def demo(
     host: Annotated[str | None, typer.Option(help="Bind address.")] = None,
     port: Annotated[int | None, typer.Option(help="Port.")] = None,
 ) -> None:
-    """Serve on SQLite with the demo estate and a demo admin key (never for production)."""
-    overrides: dict[str, object] = {"demo_mode_ack": True}
-    if host:
-        overrides["server_host"] = host
-    if port:
-        overrides["server_port"] = port
+    """Serve the demo estate with a demo admin key (SQLite under CERTCTL_DATA_DIR unless CERTCTL_DATABASE_URL is set); never for production."""
     data_dir = Path(os.environ.get("CERTCTL_DATA_DIR", "./var"))
     data_dir.mkdir(parents=True, exist_ok=True)
     demo_key = _demo_secret(data_dir / "demo-admin.key")
     extra = os.environ.get("CERTCTL_API_KEYS_NAMED", "")
-    overrides["api_keys_named"] = ",".join(filter(None, [f"demo-admin:{demo_key}:admin", extra]))
+    demo_env = {
+        "CERTCTL_DEMO_MODE_ACK": "true",
+        "CERTCTL_API_KEYS_NAMED": ",".join(filter(None, [f"demo-admin:{demo_key}:admin", extra])),
+    }
+    if host:
+        demo_env["CERTCTL_SERVER_HOST"] = host
+    if port:
+        demo_env["CERTCTL_SERVER_PORT"] = str(port)
+    if not os.environ.get("CERTCTL_DATABASE_URL"):
+        demo_env["CERTCTL_DATABASE_URL"] = f"sqlite+aiosqlite:///{data_dir / 'certctl.db'}"
     if not os.environ.get("CERTCTL_CONFIG_ENCRYPTION_KEY"):
-        overrides["config_encryption_key"] = _demo_secret(data_dir / "demo-encryption.key")
-    settings = _settings(**overrides)
+        demo_env["CERTCTL_CONFIG_ENCRYPTION_KEY"] = _demo_secret(data_dir / "demo-encryption.key")
+    # Written to the environment (not only passed on) so that every server worker, which
+    # rebuilds its settings from the environment, runs with the same demo configuration.
+    os.environ.update(demo_env)
+    settings = _settings()
     created = asyncio.run(server.migrate_and_seed(settings))
     scheme = "https" if settings.tls_enabled else "http"
     url = f"{scheme}://{settings.server_host}:{settings.server_port}"

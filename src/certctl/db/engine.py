@@ -18,7 +18,11 @@ def normalise_url(url: str) -> str:
         "postgresql+psycopg2": "postgresql+asyncpg",
         "sqlite": "sqlite+aiosqlite",
     }.get(parsed.drivername, parsed.drivername)
-    return parsed.set(drivername=driver).render_as_string(hide_password=False)
+    query = dict(parsed.query)
+    if driver == "postgresql+asyncpg" and "sslmode" in query:
+        # libpq spells it sslmode; asyncpg accepts the same values as `ssl`.
+        query["ssl"] = query.pop("sslmode")
+    return parsed.set(drivername=driver, query=query).render_as_string(hide_password=False)
 
 
 def is_sqlite(url: str) -> bool:

@@ -8,7 +8,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
-from certctl.errors import PermissionDenied
+from certctl.errors import ConfigurationError, PermissionDenied
 
 
 class Role(enum.StrEnum):
@@ -97,3 +97,43 @@ class Caller:
 
 
 SYSTEM_CALLER = Caller(principal=SYSTEM)
+
+
+MIN_CONFIGURED_KEY_LENGTH = 16
+
+
+def parse_named_keys(spec: str, *, demo: bool = False) -> dict[str, Principal]:
+    """Parse `name:key[:role],…` (CERTCTL_API_KEYS_NAMED) into key hash → principal.
+
+    The role defaults to operator. Outside demo mode a key shorter than 16 characters is
+    refused, so a placeholder such as `changeme` never guards a real server.
+    """
+    keys: dict[str, Principal] = {}
+    for index, item in enumerate(p.strip() for p in spec.split(",")):
+        if not item:
+            continue
+        name, key, role = _named_key_parts(item, index + 1)
+        if not demo and len(key) < MIN_CONFIGURED_KEY_LENGTH:
+            raise ConfigurationError(
+                f"CERTCTL_API_KEYS_NAMED entry {index + 1} ({name}): keys need "
+                f"{MIN_CONFIGURED_KEY_LENGTH}+ characters"
+            )
+        if any(p.name == name for p in keys.values()):
+            raise ConfigurationError(f"CERTCTL_API_KEYS_NAMED names {name!r} twice")
+        keys[hash_api_key(key)] = Principal(name=name, role=role)
+    return keys
+
+
+def _named_key_parts(item: str, position: int) -> tuple[str, str, Role]:
+    parts = item.split(":")
+    if len(parts) not in (2, 3) or not parts[0] or not parts[1]:
+        raise ConfigurationError(
+            f"CERTCTL_API_KEYS_NAMED entry {position} must be name:key or name:key:role"
+        )
+    role = parts[2] if len(parts) == 3 else Role.OPERATOR.value
+    if role not in {r.value for r in Role}:
+        allowed = ", ".join(r.value for r in Role)
+        raise ConfigurationError(
+            f"CERTCTL_API_KEYS_NAMED entry {position} has unknown role {role!r}; allowed: {allowed}"
+        )
+    return parts[0], parts[1], Role(role)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -37,6 +38,34 @@ class AuditEvent:
     status: AuditStatus = AuditStatus.SUCCESS
     details: Mapping[str, Any] = field(default_factory=dict)
     request_id: str | None = None
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """Which audit rows to read; unset fields do not filter."""
+
+    actor: str | None = None
+    action: str | None = None
+    resource_type: str | None = None
+    resource_id: str | None = None
+    status: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def jsonable(value: Any) -> Any:
+    """Turn domain values (tuples, enums, datetimes, nested dataclasses) into JSON values."""
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    return value
 
 
 def mask_email(value: str) -> str:

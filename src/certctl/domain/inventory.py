@@ -15,7 +15,9 @@ from certctl.errors import InvalidRequest
 
 SECRET_MASK = "********"  # noqa: S105 - the mask shown instead of a secret
 _SECRET_KEY = re.compile(
-    r"(secret|password|passwd|token|private_key|api_key|hmac|credential)", re.I
+    r"(secret|password|passwd|passphrase|token|private_key|api_key|apikey|hmac|credential|"
+    r"routing_key|genie_key|webhook_url)",
+    re.I,
 )
 _EMAIL = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$")
 

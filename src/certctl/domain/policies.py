@@ -140,7 +140,15 @@ def _matrix_errors(matrix: Mapping[str, tuple[str, ...]]) -> list[FieldError]:
 
 
 def _severity_map_errors(severity_map: Mapping[int, str]) -> list[FieldError]:
-    return [
+    errors = [
+        FieldError(
+            f"alert_severity_map.{threshold}",
+            f"threshold must be between 0 and 365, got {threshold}",
+        )
+        for threshold in severity_map
+        if not 0 <= threshold <= 365
+    ]
+    errors += [
         FieldError(
             f"alert_severity_map.{threshold}",
             f"unknown severity tier {tier!r}; allowed: {', '.join(sorted(_TIERS))}",
@@ -148,6 +156,7 @@ def _severity_map_errors(severity_map: Mapping[int, str]) -> list[FieldError]:
         for threshold, tier in severity_map.items()
         if tier not in _TIERS
     ]
+    return errors
 
 
 class KeyAlgorithm(enum.StrEnum):
@@ -171,6 +180,7 @@ DEFAULT_KEY_RULES: tuple[KeyAlgorithmRule, ...] = (
     KeyAlgorithmRule("RSA", 2048),
 )
 DEFAULT_EKUS: tuple[str, ...] = ("serverAuth",)
+MAX_TTL_SECONDS = 100 * 366 * 86400
 KNOWN_EKUS = frozenset(
     {"serverAuth", "clientAuth", "codeSigning", "emailProtection", "timeStamping", "OCSPSigning"}
 )
@@ -215,7 +225,11 @@ def check_profile(profile: CertificateProfile) -> None:
             re.compile(pattern)
         except re.error as exc:
             errors.append(FieldError(f"required_san_patterns[{i}]", f"invalid regex: {exc}"))
-    if profile.max_ttl_seconds < 0:
-        errors.append(FieldError("max_ttl_seconds", "must be 0 (no limit) or more"))
+    if not 0 <= profile.max_ttl_seconds <= MAX_TTL_SECONDS:
+        errors.append(
+            FieldError(
+                "max_ttl_seconds", f"must be 0 (no limit) up to {MAX_TTL_SECONDS} (100 years)"
+            )
+        )
     if errors:
         raise InvalidRequest.many(tuple(errors))

@@ -16,30 +16,9 @@ from certctl.domain.access import (
 from certctl.domain.ids import new_id
 from certctl.domain.inventory import ApiKey
 from certctl.domain.listing import Page, PageRequest, SortKey
-from certctl.errors import AuthenticationRequired, Conflict, InvalidRequest
+from certctl.errors import AuthenticationRequired, Conflict
 from certctl.services.audit import record
 from certctl.services.runtime import Runtime
-
-
-def parse_named_keys(spec: str) -> dict[str, Principal]:
-    """Parse `name:key[:role],…` (CERTCTL_API_KEYS_NAMED) into key hash → principal."""
-    keys: dict[str, Principal] = {}
-    for index, item in enumerate(p.strip() for p in spec.split(",")):
-        if not item:
-            continue
-        parts = item.split(":")
-        if len(parts) not in (2, 3) or not parts[0] or not parts[1]:
-            raise InvalidRequest(
-                f"entry {index + 1} must be name:key or name:key:role",
-                field="CERTCTL_API_KEYS_NAMED",
-            )
-        role = parts[2] if len(parts) == 3 else Role.OPERATOR.value
-        if role not in {r.value for r in Role}:
-            raise InvalidRequest(
-                f"entry {index + 1} has unknown role {role!r}", field="CERTCTL_API_KEYS_NAMED"
-            )
-        keys[hash_api_key(parts[1])] = Principal(name=parts[0], role=Role(role))
-    return keys
 
 
 class ApiKeyService:

@@ -5,15 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from certctl.db.repositories.audit import AuditFilter
 from certctl.db.uow import UnitOfWork
 from certctl.domain.access import Caller, Permission
-from certctl.domain.audit import AuditEvent, AuditStatus, redact
+from certctl.domain.audit import AuditEvent, AuditFilter, AuditStatus, redact
 from certctl.domain.ids import new_id
 from certctl.domain.listing import Page, PageRequest
 from certctl.services.runtime import Runtime
-
-__all__ = ["AuditFilter", "AuditService", "record"]
 
 
 async def record(

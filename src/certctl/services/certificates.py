@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from certctl.db.uow import UnitOfWork
@@ -67,9 +68,16 @@ class CertificateService:
         return cert
 
     async def _insert(
-        self, uow: UnitOfWork, caller: Caller, values: dict[str, Any], *, action: str
+        self,
+        uow: UnitOfWork,
+        caller: Caller,
+        values: dict[str, Any],
+        *,
+        action: str,
+        now: datetime | None = None,
+        details: Mapping[str, Any] | None = None,
     ) -> ManagedCertificate:
-        now = self.runtime.clock.now()
+        now = now or self.runtime.clock.now()
         given_id = values.pop("id", None)
         cert_id = check_client_id(given_id) if given_id else new_id("mc", now)
         cert = ManagedCertificate(id=cert_id, created_at=now, updated_at=now, **values)
@@ -82,7 +90,7 @@ class CertificateService:
             action=action,
             resource_type=RESOURCE,
             resource_id=cert.id,
-            details=audit_snapshot(cert),
+            details={**audit_snapshot(cert), **(details or {})},
         )
         return cert
 
@@ -110,7 +118,18 @@ class CertificateService:
                 "source": CertificateSource.IMPORT,
                 **{k: v for k, v in _freeze(fields).items() if k != "name" and v is not None},
             }
-            cert = await self._insert(uow, caller, values, action="certificate_imported")
+            cert = await self._insert(
+                uow,
+                caller,
+                values,
+                action="certificate_imported",
+                now=now,
+                details={
+                    "serial_number": facts.serial_number,
+                    "fingerprint_sha256": facts.fingerprint_sha256,
+                    "issuer_dn": facts.issuer_dn,
+                },
+            )
             version = CertificateVersion(
                 id=new_id("cv", now),
                 certificate_id=cert.id,

@@ -7,9 +7,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
-from certctl.db.repositories.base import Repository, to_json
+from certctl.db.repositories.base import Repository
 from certctl.db.uow import UnitOfWork
 from certctl.domain.access import Caller, Permission
+from certctl.domain.audit import jsonable
 from certctl.domain.ids import check_client_id, new_id
 from certctl.domain.listing import Page, PageRequest, SortKey
 from certctl.errors import InvalidRequest
@@ -74,13 +75,13 @@ def changed_fields(before: Any, after: Any) -> dict[str, Any]:
             continue
         old, new = getattr(before, f.name), getattr(after, f.name)
         if old != new:
-            diff[f.name] = {"from": to_json(old), "to": to_json(new)}
+            diff[f.name] = {"from": jsonable(old), "to": jsonable(new)}
     return diff
 
 
 def audit_snapshot(obj: Any) -> dict[str, Any]:
     """A JSON view of an object for audit details (secrets are redacted downstream)."""
-    data = to_json(obj)
+    data = jsonable(obj)
     data.pop("sealed_secrets", None)
     return dict(data)
 

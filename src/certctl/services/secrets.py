@@ -1,4 +1,9 @@
-"""Connector configs with secrets: secret fields sealed at rest and masked in every answer."""
+"""Connector configs with secrets: secret fields sealed at rest and masked in every answer.
+
+Secret fields are found by name at any depth (`auth.password` as well as `token`). The
+stored config keeps the mask in their place; the sealed blob maps each secret's dotted path
+to its value.
+"""
 
 from __future__ import annotations
 
@@ -20,20 +25,40 @@ def split_config(
 ) -> tuple[dict[str, Any], str | None]:
     """Return (config with secrets masked, sealed secrets); a mask keeps the stored value."""
     previous = open_secrets(previous_sealed, sealer)
-    public: dict[str, Any] = {}
     secrets: dict[str, Any] = {}
-    for key, value in config.items():
-        if not is_secret_key(key) or value is None:
-            public[key] = value
-            continue
-        if value == SECRET_MASK and key not in previous:
-            raise InvalidRequest(
-                f"{key} is the mask {SECRET_MASK!r} but no value is stored yet",
-                field=f"{field}.{key}",
-            )
-        secrets[key] = previous[key] if value == SECRET_MASK else value
-        public[key] = SECRET_MASK
+    public = _mask(config, "", previous, secrets, field)
     return public, _seal(secrets, sealer, field)
+
+
+def _mask(
+    config: Mapping[str, Any],
+    prefix: str,
+    previous: Mapping[str, Any],
+    secrets: dict[str, Any],
+    field: str,
+) -> dict[str, Any]:
+    public: dict[str, Any] = {}
+    for key, value in config.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            public[key] = _mask(value, f"{path}.", previous, secrets, field)
+        elif not is_secret_key(key) or value is None:
+            public[key] = value
+        else:
+            secrets[path] = _secret_value(value, path, previous, field)
+            public[key] = SECRET_MASK
+    return public
+
+
+def _secret_value(value: Any, path: str, previous: Mapping[str, Any], field: str) -> Any:
+    if value != SECRET_MASK:
+        return value
+    if path not in previous:
+        raise InvalidRequest(
+            f"{path} is the mask {SECRET_MASK!r} but no value is stored yet",
+            field=f"{field}.{path}",
+        )
+    return previous[path]
 
 
 def _seal(secrets: Mapping[str, Any], sealer: Sealer | None, field: str) -> str | None:
@@ -49,7 +74,7 @@ def _seal(secrets: Mapping[str, Any], sealer: Sealer | None, field: str) -> str 
 
 
 def open_secrets(sealed: str | None, sealer: Sealer | None) -> dict[str, Any]:
-    """Decrypt stored secrets (for connectors only; never returned by the API)."""
+    """Decrypt stored secrets, keyed by dotted path (for connectors; never for the API)."""
     if not sealed or sealer is None:
         return {}
     loaded = json.loads(sealer.open(sealed))
@@ -59,5 +84,12 @@ def open_secrets(sealed: str | None, sealer: Sealer | None) -> dict[str, Any]:
 def reveal_config(
     config: Mapping[str, Any], sealed: str | None, sealer: Sealer | None
 ) -> dict[str, Any]:
-    """The full config a connector runs with: masks replaced by the sealed values."""
-    return {**config, **open_secrets(sealed, sealer)}
+    """The full config a connector runs with: every mask replaced by its sealed value."""
+    revealed: dict[str, Any] = json.loads(json.dumps(dict(config)))
+    for path, value in open_secrets(sealed, sealer).items():
+        *parents, leaf = path.split(".")
+        node = revealed
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    return revealed

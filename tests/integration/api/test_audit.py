@@ -49,9 +49,9 @@ async def test_refused_write_is_audited_as_denied(make_client: Client) -> None:
     rows = (await make_client("admin").get("/api/v1/audit?actor=viewer-user")).json()["data"]
     assert len(rows) == 1
     assert (rows[0]["action"], rows[0]["status"], rows[0]["resource_type"]) == (
-        "create_teams",
+        "team_create_denied",
         "denied",
-        "teams",
+        "team",
     )
     assert rows[0]["details"]["http_status"] == 403
 

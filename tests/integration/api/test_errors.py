@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 
-from certctl.bootstrap import AppContext
+from certctl.api.app import create_app
+from certctl.bootstrap import AppContext, build_context
+from certctl.settings import Settings
+from certctl.testing.keys import KEYS, NAMED_KEYS
 
 
 async def test_malformed_json_is_400(api: httpx.AsyncClient) -> None:
@@ -107,3 +112,25 @@ async def test_probes(api: httpx.AsyncClient, ctx: AppContext) -> None:
     assert (await api.get("/health")).json() == {"status": "ok", "detail": ""}
     ready = await api.get("/ready")
     assert (ready.status_code, ready.json()["status"]) == (200, "ok")
+
+
+async def test_unexpected_failure_is_500_problem_with_headers(tmp_path: Path) -> None:
+    """A crash (here: the database cannot be opened) answers a problem+json 500 with the request id."""
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path}/missing-dir/x.db", api_keys_named=NAMED_KEYS
+    )
+    ctx = build_context(settings)
+    try:
+        transport = httpx.ASGITransport(app=create_app(ctx))
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            headers = {"X-Request-ID": "boom-1", "Authorization": f"Bearer {KEYS['admin']}"}
+            response = await client.post("/api/v1/teams", json={"name": "x"}, headers=headers)
+            ready = await client.get("/ready")
+    finally:
+        await ctx.aclose()
+    assert response.status_code == 500
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["x-request-id"] == "boom-1"
+    assert response.json()["request_id"] == "boom-1"
+    assert "Traceback" not in response.text
+    assert (ready.status_code, ready.json()["status"]) == (503, "unavailable")

@@ -81,3 +81,29 @@ async def test_target_secrets_are_masked_too(api: httpx.AsyncClient) -> None:
     body = {"name": "f5", "type": "File", "config": {"path": "/etc/x.pem", "password": "hunter2"}}
     created = (await api.post("/api/v1/targets", json=body)).json()
     assert created["config"] == {"path": "/etc/x.pem", "password": "********"}
+
+
+async def test_nested_and_connector_style_secrets_are_sealed(
+    api: httpx.AsyncClient, ctx: AppContext
+) -> None:
+    """Secrets below the top level and vendor names (routing_key, webhook_url) are sealed."""
+    config = {
+        "auth": {"user": "svc", "password": "pw1"},
+        "routing_key": "R0UT",
+        "webhook_url": "https://hooks.example.com/T/B/X",
+    }
+    created = (
+        await api.post("/api/v1/issuers", json={"name": "s", "type": "OpenSSL", "config": config})
+    ).json()
+    assert created["config"] == {
+        "auth": {"user": "svc", "password": "********"},
+        "routing_key": "********",
+        "webhook_url": "********",
+    }
+    raw_config, sealed = await _raw_issuer(ctx, created["id"])
+    assert "pw1" not in raw_config
+    assert open_secrets(sealed, ctx.runtime.sealer) == {
+        "auth.password": "pw1",
+        "routing_key": "R0UT",
+        "webhook_url": "https://hooks.example.com/T/B/X",
+    }

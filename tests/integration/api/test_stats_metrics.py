@@ -70,3 +70,10 @@ async def test_metrics_expose_certificates_by_status(
             'certctl_http_requests_total{method="POST",route="/api/v1/certificates",status="201"} 2.0'
             in text
         )
+
+
+async def test_prometheus_under_the_api_prefix_needs_a_key(make_client) -> None:  # type: ignore[no-untyped-def]
+    """/api/v1/metrics/prometheus is an API route (401 without a key); /metrics is open."""
+    anonymous = make_client(None)
+    assert (await anonymous.get("/api/v1/metrics/prometheus")).status_code == 401
+    assert (await anonymous.get("/metrics")).status_code == 200

@@ -40,6 +40,11 @@ def _group(cidr: str | None) -> AgentGroup:
         "credential",
         "PASSWORD",
         "Api_Key",
+        "passphrase",
+        "apiKey",
+        "routing_key",
+        "genie_key",
+        "slack_webhook_url",
     ],
 )
 def test_secret_field_names_are_detected(name: str) -> None:

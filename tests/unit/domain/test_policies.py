@@ -15,6 +15,7 @@ from certctl.domain.policies import (
     AlertChannel,
     CertificateProfile,
     KeyAlgorithm,
+    MAX_TTL_SECONDS,
     KeyAlgorithmRule,
     RenewalPolicy,
     SeverityTier,
@@ -315,6 +316,25 @@ def test_off_enum_severity_is_refused_naming_threshold() -> None:
     )
 
 
+@pytest.mark.parametrize("threshold", [-1, 366])
+def test_out_of_range_severity_threshold_is_refused_naming_it(threshold: int) -> None:
+    """A severity map keyed by a threshold outside 0..365 is refused on that key."""
+    assert _policy_errors(alert_severity_map={threshold: "warning"}) == (
+        FieldError(
+            f"alert_severity_map.{threshold}",
+            f"threshold must be between 0 and 365, got {threshold}",
+        ),
+    )
+
+
+def test_severity_threshold_range_is_reported_before_tier() -> None:
+    """A key out of range with an off-enum tier reports the range first, then the tier."""
+    assert _policy_errors(alert_severity_map={400: "severe"}) == (
+        FieldError("alert_severity_map.400", "threshold must be between 0 and 365, got 400"),
+        FieldError("alert_severity_map.400", f"unknown severity tier 'severe'; allowed: {TIERS}"),
+    )
+
+
 def test_every_policy_problem_is_reported_in_order() -> None:
     """check_policy collects all problems: numbers, thresholds, matrix, then severity map."""
     with pytest.raises(InvalidRequest) as caught:
@@ -420,11 +440,18 @@ def test_broken_san_pattern_is_refused_naming_index() -> None:
     )
 
 
-def test_negative_ttl_is_refused() -> None:
-    """A negative maximum TTL is refused on `max_ttl_seconds`."""
-    assert _profile_errors(max_ttl_seconds=-1) == (
-        FieldError("max_ttl_seconds", "must be 0 (no limit) or more"),
+@pytest.mark.parametrize("ttl", [-1, MAX_TTL_SECONDS + 1])
+def test_out_of_range_ttl_is_refused(ttl: int) -> None:
+    """A maximum TTL below 0 or above 100 years is refused on `max_ttl_seconds`."""
+    assert _profile_errors(max_ttl_seconds=ttl) == (
+        FieldError("max_ttl_seconds", "must be 0 (no limit) up to 3162240000 (100 years)"),
     )
+
+
+@pytest.mark.parametrize("ttl", [0, 1, MAX_TTL_SECONDS])
+def test_ttl_bounds_are_inclusive(ttl: int) -> None:
+    """No limit (0), one second and exactly 100 years (of 366 days) are accepted."""
+    assert (MAX_TTL_SECONDS, check_profile(_profile(max_ttl_seconds=ttl))) == (3_162_240_000, None)
 
 
 def test_every_profile_problem_is_reported_in_order() -> None:

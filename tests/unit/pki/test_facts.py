@@ -18,6 +18,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa, x25519
+from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 from cryptography.x509.oid import ExtensionOID, NameOID
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -55,7 +56,7 @@ def _ed25519(seed: int) -> ed25519.Ed25519PublicKey:
 def _build(
     subject: x509.Name,
     *,
-    public_key: x509.CertificatePublicKeyTypes | None = None,
+    public_key: CertificatePublicKeyTypes | None = None,
     serial: int = 0x1000,
     extensions: tuple[Extension, ...] = (),
     issuer: x509.Name = CA_NAME,
@@ -438,7 +439,7 @@ def test_distinguished_names_are_rfc4514() -> None:
     )
 
 
-KEYS: dict[str, tuple[Callable[[], x509.CertificatePublicKeyTypes], str, int]] = {
+KEYS: dict[str, tuple[Callable[[], CertificatePublicKeyTypes], str, int]] = {
     "ec-p256": (lambda: ec.generate_private_key(ec.SECP256R1()).public_key(), "ECDSA", 256),
     "ec-p384": (lambda: ec.generate_private_key(ec.SECP384R1()).public_key(), "ECDSA", 384),
     "ec-p521": (lambda: ec.generate_private_key(ec.SECP521R1()).public_key(), "ECDSA", 521),

@@ -19,7 +19,7 @@ from certctl.api.schemas.admin import (
     SummaryOut,
 )
 from certctl.api.schemas.common import PROBLEM_RESPONSES, PageOut
-from certctl.services.audit import AuditFilter
+from certctl.domain.audit import AuditFilter
 
 router = APIRouter(prefix=API_PREFIX, responses=PROBLEM_RESPONSES)
 probes = APIRouter(tags=["probes"])
@@ -78,13 +78,20 @@ async def revoke_api_key(ctx: ContextDep, who: CallerDep, resource_id: str) -> A
 
 
 async def prometheus(ctx: ContextDep) -> Response:
-    """Prometheus exposition of every certctl series."""
+    """Prometheus exposition of every certctl series (unauthenticated scrape target)."""
     for status, count in (await ctx.stats.certificates_by_status()).items():
         ctx.metrics.certificates.labels(status=status).set(count)
     return Response(generate_latest(ctx.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 
-router.add_api_route("/metrics/prometheus", prometheus, methods=["GET"], tags=["metrics"])
+async def prometheus_authenticated(ctx: ContextDep, who: CallerDep) -> Response:
+    """The same exposition under the API prefix, behind the API key like every /api/v1 route."""
+    return await prometheus(ctx)
+
+
+router.add_api_route(
+    "/metrics/prometheus", prometheus_authenticated, methods=["GET"], tags=["metrics"]
+)
 probes.add_api_route("/metrics", prometheus, methods=["GET"], include_in_schema=False)
 
 

@@ -3,32 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from certctl.db.models import AuditEventRow
-from certctl.db.repositories.base import Codec, to_json
+from certctl.db.repositories.base import Codec
 from certctl.domain.access import ActorType
-from certctl.domain.audit import AuditEvent, AuditStatus
+from certctl.domain.audit import AuditEvent, AuditFilter, AuditStatus, jsonable
 from certctl.domain.listing import Page, PageRequest
 
 AUDIT = Codec(AuditEvent, {"actor_type": ActorType, "status": AuditStatus, "details": dict})
-
-
-@dataclass(frozen=True)
-class AuditFilter:
-    """Which audit rows to read."""
-
-    actor: str | None = None
-    action: str | None = None
-    resource_type: str | None = None
-    resource_id: str | None = None
-    status: str | None = None
-    since: datetime | None = None
-    until: datetime | None = None
 
 
 class AuditRepository:
@@ -40,7 +25,7 @@ class AuditRepository:
     async def add(self, event: AuditEvent) -> None:
         """Append one event."""
         columns = AUDIT.to_columns(event)
-        columns["details"] = to_json(event.details)
+        columns["details"] = jsonable(event.details)
         self.session.add(AuditEventRow(**columns))
         await self.session.flush()
 

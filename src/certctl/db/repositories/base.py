@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-import enum
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import ColumnElement, Select, func, or_, select
@@ -13,26 +11,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from certctl.db.models import Base
+from certctl.domain.audit import jsonable
 from certctl.domain.listing import Page, PageRequest, SortKey
 from certctl.errors import Conflict, NotFound
 
 D = TypeVar("D")
 Decoder = Callable[[Any], Any]
-
-
-def to_json(value: Any) -> Any:
-    """Turn domain values (tuples, enums, nested dataclasses) into JSON-ready values."""
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_json(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, Mapping):
-        return {str(k): to_json(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [to_json(v) for v in value]
-    return value
 
 
 class Codec(Generic[D]):
@@ -55,7 +39,7 @@ class Codec(Generic[D]):
     def to_columns(self, obj: D) -> dict[str, Any]:
         """Column values for `obj` (datetimes stay datetimes)."""
         return {
-            name: value if _is_plain(value := getattr(obj, name)) else to_json(value)
+            name: value if _is_plain(value := getattr(obj, name)) else jsonable(value)
             for name in self.fields
         }
 
