@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -72,15 +73,24 @@ def test_serve_answers_over_http(tmp_path: Path, stop_all: list[subprocess.Popen
         "CERTCTL_SERVER_PORT": str(port),
         "CERTCTL_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/s.db",
         "CERTCTL_API_KEYS_NAMED": "ops:ops-key-1234567890:admin",
+        "CERTCTL_LOG_LEVEL": "debug",
     }
     proc = _start(["serve"], env, tmp_path)
     stop_all.append(proc)
     url = f"http://127.0.0.1:{port}"
     _wait_ready(url, proc)
-    headers = {"Authorization": "Bearer ops-key-1234567890"}
+    headers = {"Authorization": "Bearer ops-key-1234567890", "X-Request-ID": "e2e-req-1"}
     created = httpx.post(f"{url}/api/v1/teams", json={"name": "A"}, headers=headers, timeout=5)
     assert created.status_code == 201
     assert httpx.get(f"{url}/api/v1/teams", timeout=5).status_code == 401
+    proc.terminate()
+    _, err = proc.communicate(timeout=15)
+    lines = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+    request_lines = [line for line in lines if line.get("request_id") == "e2e-req-1"]
+    assert [(line["event"], line["status"], line["actor"]) for line in request_lines] == [
+        ("http.request", 201, "ops")
+    ]
+    assert all("ops-key-1234567890" not in line for line in err.splitlines())
 
 
 def test_serve_speaks_tls_with_hsts(tmp_path: Path, stop_all: list[subprocess.Popen[str]]) -> None:

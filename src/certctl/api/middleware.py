@@ -36,6 +36,16 @@ def _problem(request_id: str, path: str, status: int, code: str, title: str, det
     return json.dumps(document).encode()
 
 
+def _has_encoded_nul(scope: Scope) -> bool:
+    raw = bytes(scope.get("raw_path") or b"") + b"?" + bytes(scope.get("query_string") or b"")
+    return b"%00" in raw.lower() or "\x00" in str(scope.get("path", ""))
+
+
+def _problem_nul(request_id: str, path: str) -> bytes:
+    detail = "the URL must not contain NUL (%00) characters"
+    return _problem(request_id, path, 400, "invalid-request", "Invalid request", detail)
+
+
 def _problem_500(request_id: str, path: str) -> bytes:
     detail = "an unexpected error occurred; the request id identifies it in the server log"
     return _problem(request_id, path, 500, "internal-error", "Internal error", detail)
@@ -62,6 +72,10 @@ class RequestMiddleware:
         status_holder: dict[str, Any] = {"status": 500}
         headers = self._extra_headers(scope, request_id)
 
+        if _has_encoded_nul(scope):
+            await self._send_problem(scope, send, request_id, 400, _problem_nul)
+            self._observe(scope, 400, started)
+            return
         if self._declared_length(scope) > self.max_body:
             await self._reject(scope, send, request_id)
             self._observe(scope, 413, started)

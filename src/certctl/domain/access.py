@@ -120,6 +120,8 @@ def parse_named_keys(spec: str, *, demo: bool = False) -> dict[str, Principal]:
             )
         if any(p.name == name for p in keys.values()):
             raise ConfigurationError(f"CERTCTL_API_KEYS_NAMED names {name!r} twice")
+        if hash_api_key(key) in keys:
+            raise ConfigurationError(f"CERTCTL_API_KEYS_NAMED gives {name!r} a key already in use")
         keys[hash_api_key(key)] = Principal(name=name, role=role)
     return keys
 

@@ -84,6 +84,6 @@ def redact(value: Any, key: str = "") -> Any:
         return {str(k): redact(v, str(k)) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [redact(v, key) for v in value]
-    if key in _PII_KEYS and isinstance(value, str):
+    if isinstance(value, str) and (key.lower() in _PII_KEYS or key.lower().endswith("email")):
         return mask_email(value)
     return value

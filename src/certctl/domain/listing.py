@@ -53,9 +53,9 @@ class Page(Generic[T]):
 
 def parse_sort(text: str | None, allowed: Sequence[str], default: str) -> SortKey:
     """Parse `sort=-expires_at` against the allowed columns, naming `sort` on error."""
-    raw = (text or default).strip()
+    raw = (text or "").strip() or default
     descending = raw.startswith("-")
-    field = raw.lstrip("+-")
+    field = raw[1:] if raw[:1] in "+-" else raw
     if field not in allowed:
         raise InvalidRequest(
             f"cannot sort by {field!r}; allowed: {', '.join(sorted(allowed))}", field="sort"

@@ -128,6 +128,8 @@ def _matrix_errors(matrix: Mapping[str, tuple[str, ...]]) -> list[FieldError]:
                     f"unknown severity tier {tier!r}; allowed: {', '.join(sorted(_TIERS))}",
                 )
             )
+        if len(set(channels)) != len(channels):
+            errors.append(FieldError(f"alert_channels.{tier}", "a channel is listed twice"))
         for i, channel in enumerate(channels):
             if channel not in _CHANNELS:
                 errors.append(

@@ -17,9 +17,16 @@ _PEM_BLOCK = re.compile(
 )
 
 
+# Errors cryptography raises while decoding a certificate's fields (it parses lazily).
+_DECODE_ERRORS = (ValueError, TypeError, x509.DuplicateExtension, x509.UnsupportedGeneralNameType)
+
+
 def split_pem_chain(pem: str, *, field: str = "pem") -> list[x509.Certificate]:
     """Parse every CERTIFICATE block of a PEM bundle, leaf first; raise naming the problem."""
-    data = pem.encode()
+    try:
+        data = pem.encode()
+    except UnicodeError as exc:
+        raise InvalidRequest("PEM text is not valid Unicode", field=field) from exc
     if b"PRIVATE KEY-----" in data:
         raise InvalidRequest("PEM contains a private key; send only certificates", field=field)
     blocks = _PEM_BLOCK.findall(data)
@@ -99,4 +106,7 @@ def read_pem(pem: str, *, field: str = "pem") -> tuple[CertificateFacts, str]:
     """Return the leaf's facts and the normalised PEM chain (leaf first)."""
     certs = split_pem_chain(pem, field=field)
     chain = "".join(c.public_bytes(serialization.Encoding.PEM).decode() for c in certs)
-    return certificate_facts(certs[0]), chain
+    try:
+        return certificate_facts(certs[0]), chain
+    except _DECODE_ERRORS as exc:
+        raise InvalidRequest(f"the certificate's fields do not decode: {exc}", field=field) from exc

@@ -52,7 +52,7 @@ def mint_leaf(
 ) -> str:
     """Return the PEM of a TLS server leaf for `sans`, signed by `ca`, leaf then CA."""
     key = ec.generate_private_key(ec.SECP256R1())
-    cert = (
+    builder = (
         x509.CertificateBuilder()
         .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]))
         .issuer_name(ca.certificate.subject)
@@ -60,8 +60,11 @@ def mint_leaf(
         .serial_number(x509.random_serial_number())
         .not_valid_before(not_before)
         .not_valid_after(not_after)
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(s) for s in sans]), critical=False)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .sign(ca.key, hashes.SHA256())
     )
+    if sans:  # RFC 5280 4.2.1.6: a SAN extension must hold at least one name
+        builder = builder.add_extension(
+            x509.SubjectAlternativeName([x509.DNSName(s) for s in sans]), critical=False
+        )
+    cert = builder.sign(ca.key, hashes.SHA256())
     return cert.public_bytes(serialization.Encoding.PEM).decode() + ca.pem

@@ -38,9 +38,14 @@ class Sealer:
 
     def open(self, token: str) -> bytes:
         """Decrypt a sealed value; a wrong key or tampering is a configuration error."""
-        raw = base64.b64decode(token)
+        try:
+            raw = base64.b64decode(token, validate=True)
+        except ValueError as exc:
+            raise ConfigurationError("sealed secret is not valid base64") from exc
         if raw[:1] != _VERSION:
             raise ConfigurationError("sealed secret has an unknown format version")
+        if len(raw) < 1 + 12 + 16:
+            raise ConfigurationError("sealed secret is truncated")
         try:
             return self._aead.decrypt(raw[1:13], raw[13:], _AAD)
         except InvalidTag as exc:

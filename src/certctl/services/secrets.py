@@ -1,8 +1,9 @@
 """Connector configs with secrets: secret fields sealed at rest and masked in every answer.
 
-Secret fields are found by name at any depth (`auth.password` as well as `token`). The
-stored config keeps the mask in their place; the sealed blob maps each secret's dotted path
-to its value.
+Secret fields are found by name at any depth, inside objects and lists (`auth.password`,
+`headers.0.token`, `token`); a secret-named field holding an object is sealed whole. The
+stored config keeps the mask in their place; the sealed blob maps each secret's path to its
+value. Path segments are joined by `.`, with `.` and `\\` inside a key escaped by `\\`.
 """
 
 from __future__ import annotations
@@ -39,15 +40,47 @@ def _mask(
 ) -> dict[str, Any]:
     public: dict[str, Any] = {}
     for key, value in config.items():
-        path = f"{prefix}{key}"
-        if isinstance(value, Mapping):
-            public[key] = _mask(value, f"{path}.", previous, secrets, field)
-        elif not is_secret_key(key) or value is None:
-            public[key] = value
-        else:
+        path = prefix + _escape(str(key))
+        if is_secret_key(key) and value is not None:
             secrets[path] = _secret_value(value, path, previous, field)
             public[key] = SECRET_MASK
+        else:
+            public[key] = _mask_value(value, path, previous, secrets, field)
     return public
+
+
+def _mask_value(
+    value: Any, path: str, previous: Mapping[str, Any], secrets: dict[str, Any], field: str
+) -> Any:
+    if isinstance(value, Mapping):
+        return _mask(value, f"{path}.", previous, secrets, field)
+    if isinstance(value, list):
+        return [
+            _mask_value(item, f"{path}.{index}", previous, secrets, field)
+            for index, item in enumerate(value)
+        ]
+    return value
+
+
+def _escape(key: str) -> str:
+    return key.replace("\\", "\\\\").replace(".", "\\.")
+
+
+def _split_path(path: str) -> list[str]:
+    parts, current, escaped = [], [], False
+    for char in path:
+        if escaped:
+            current.append(char)
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == ".":
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    parts.append("".join(current))
+    return parts
 
 
 def _secret_value(value: Any, path: str, previous: Mapping[str, Any], field: str) -> Any:
@@ -87,9 +120,12 @@ def reveal_config(
     """The full config a connector runs with: every mask replaced by its sealed value."""
     revealed: dict[str, Any] = json.loads(json.dumps(dict(config)))
     for path, value in open_secrets(sealed, sealer).items():
-        *parents, leaf = path.split(".")
-        node = revealed
+        *parents, leaf = _split_path(path)
+        node: Any = revealed
         for part in parents:
-            node = node.setdefault(part, {})
-        node[leaf] = value
+            node = node[int(part)] if isinstance(node, list) else node.setdefault(part, {})
+        if isinstance(node, list):
+            node[int(leaf)] = value
+        else:
+            node[leaf] = value
     return revealed

@@ -10,6 +10,7 @@ import pytest
 from certctl.domain.access import (
     ANONYMOUS_DEMO,
     API_KEY_PREFIX,
+    MIN_CONFIGURED_KEY_LENGTH,
     SYSTEM,
     SYSTEM_CALLER,
     ActorType,
@@ -20,10 +21,14 @@ from certctl.domain.access import (
     generate_api_key,
     hash_api_key,
     key_matches,
+    parse_named_keys,
 )
-from certctl.errors import PermissionDenied
+from certctl.errors import ConfigurationError, PermissionDenied
 
 R, P = Role, Permission
+KEY_A = "alice-key-0123456789"
+KEY_B = "bob-key-000000000000"
+ALL_ROLES = "admin, operator, viewer, agent, auditor"
 GRANTS: dict[tuple[Role, Permission], bool] = {
     (R.ADMIN, P.READ): True,
     (R.ADMIN, P.WRITE): True,
@@ -151,3 +156,95 @@ def test_key_does_not_match_another_keys_hash() -> None:
 def test_key_does_not_match_empty_hash() -> None:
     """A key never matches an empty stored hash."""
     assert key_matches("cc_one", "") is False
+
+
+def _config_error(spec: str, *, demo: bool = False) -> str:
+    with pytest.raises(ConfigurationError) as caught:
+        parse_named_keys(spec, demo=demo)
+    return caught.value.detail
+
+
+def test_named_key_maps_hash_to_principal() -> None:
+    """`name:key:role` becomes the key's hash mapped to a principal with that name and role."""
+    assert parse_named_keys(f"alice:{KEY_A}:admin") == {
+        hash_api_key(KEY_A): Principal(name="alice", role=Role.ADMIN)
+    }
+
+
+def test_named_key_role_defaults_to_operator() -> None:
+    """`name:key` without a role gives an operator."""
+    assert parse_named_keys(f"ci:{KEY_A}") == {
+        hash_api_key(KEY_A): Principal(name="ci", role=Role.OPERATOR)
+    }
+
+
+def test_named_keys_skip_blanks_and_surrounding_spaces() -> None:
+    """Entries are trimmed and empty entries (doubled or trailing commas) are skipped."""
+    assert parse_named_keys(f" alice:{KEY_A}:viewer , ,bob:{KEY_B}:auditor, ") == {
+        hash_api_key(KEY_A): Principal(name="alice", role=Role.VIEWER),
+        hash_api_key(KEY_B): Principal(name="bob", role=Role.AUDITOR),
+    }
+
+
+@pytest.mark.parametrize("spec", ["", " ", ",,"])
+def test_empty_named_keys_spec_gives_no_keys(spec: str) -> None:
+    """A blank spec configures no keys."""
+    assert parse_named_keys(spec) == {}
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_named_key_accepts_every_role(role: Role) -> None:
+    """Each role spelling is accepted as the third part."""
+    assert parse_named_keys(f"k:{KEY_A}:{role.value}")[hash_api_key(KEY_A)].role is role
+
+
+def test_short_named_key_is_refused_outside_demo() -> None:
+    """A key under 16 characters is refused, naming the entry and name but not the key."""
+    detail = _config_error(f"alice:{KEY_A},bob:changeme")
+    assert (MIN_CONFIGURED_KEY_LENGTH, detail) == (
+        16,
+        "CERTCTL_API_KEYS_NAMED entry 2 (bob): keys need 16+ characters",
+    )
+
+
+def test_short_named_key_is_allowed_in_demo() -> None:
+    """In demo mode a short placeholder key is accepted."""
+    assert parse_named_keys("demo:changeme", demo=True) == {
+        hash_api_key("changeme"): Principal(name="demo", role=Role.OPERATOR)
+    }
+
+
+def test_sixteen_character_key_is_long_enough() -> None:
+    """A key of exactly 16 characters is accepted."""
+    assert list(parse_named_keys("k:" + "x" * 16)) == [hash_api_key("x" * 16)]
+
+
+@pytest.mark.parametrize(
+    "entry", ["alice", "alice:", ":" + KEY_A, "alice::admin", f"a:{KEY_A}:admin:extra"]
+)
+def test_malformed_named_key_is_refused_naming_position(entry: str) -> None:
+    """An entry that is not `name:key` or `name:key:role` is refused by its position."""
+    assert _config_error(f"ok:{KEY_B},{entry}") == (
+        "CERTCTL_API_KEYS_NAMED entry 2 must be name:key or name:key:role"
+    )
+
+
+@pytest.mark.parametrize("role", ["root", "Admin", ""])
+def test_unknown_named_key_role_is_refused_listing_roles(role: str) -> None:
+    """A role outside the enum (case-sensitive) is refused, listing the allowed roles."""
+    assert _config_error(f"alice:{KEY_A}:{role}") == (
+        f"CERTCTL_API_KEYS_NAMED entry 1 has unknown role {role!r}; allowed: {ALL_ROLES}"
+    )
+
+
+def test_duplicate_named_key_name_is_refused() -> None:
+    """The same name given twice is refused."""
+    assert _config_error(f"alice:{KEY_A},alice:{KEY_B}") == (
+        "CERTCTL_API_KEYS_NAMED names 'alice' twice"
+    )
+
+
+def test_same_key_under_two_names_is_refused() -> None:
+    """One key configured for two names would make the audit actor ambiguous."""
+    with pytest.raises(ConfigurationError, match="already in use"):
+        parse_named_keys("alice:0123456789abcdef,bob:0123456789abcdef")

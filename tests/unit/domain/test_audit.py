@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import enum
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
 from certctl.domain.access import ActorType
-from certctl.domain.audit import REDACTED, AuditEvent, AuditStatus, mask_email, redact
+from certctl.domain.audit import (
+    REDACTED,
+    AuditEvent,
+    AuditFilter,
+    AuditStatus,
+    jsonable,
+    mask_email,
+    redact,
+)
 
 NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
 
@@ -150,3 +160,104 @@ def test_audit_event_defaults() -> None:
         resource_id="mc-api",
     )
     assert (event.status, event.details, event.request_id) == (AuditStatus.SUCCESS, {}, None)
+
+
+def test_audit_filter_defaults_filter_nothing() -> None:
+    """An empty audit filter sets no criterion."""
+    assert AuditFilter() == AuditFilter(
+        actor=None,
+        action=None,
+        resource_type=None,
+        resource_id=None,
+        status=None,
+        since=None,
+        until=None,
+    )
+
+
+class _Level(enum.IntEnum):
+    LOW = 1
+
+
+@dataclass(frozen=True)
+class _Inner:
+    when: datetime
+    level: _Level
+
+
+@dataclass(frozen=True)
+class _Outer:
+    name: str
+    inner: _Inner
+    tags: tuple[str, ...]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (AuditStatus.DENIED, "denied"),
+        (_Level.LOW, 1),
+        (NOW, "2026-06-01T12:00:00+00:00"),
+        (
+            datetime(2026, 6, 1, 14, tzinfo=timezone(timedelta(hours=2))),
+            "2026-06-01T14:00:00+02:00",
+        ),
+        (("a", "b"), ["a", "b"]),
+        ([1, (2, 3)], [1, [2, 3]]),
+        ({30: AuditStatus.SUCCESS}, {"30": "success"}),
+        ("text", "text"),
+        (7, 7),
+        (None, None),
+        (True, True),
+    ],
+)
+def test_jsonable_converts_domain_values(value: object, expected: object) -> None:
+    """Enums become their values, datetimes ISO 8601, tuples lists, mapping keys strings."""
+    assert jsonable(value) == expected
+
+
+def test_jsonable_converts_nested_dataclasses() -> None:
+    """A dataclass becomes a dict of its fields, converted recursively."""
+    value = _Outer(name="x", inner=_Inner(when=NOW, level=_Level.LOW), tags=("t",))
+    assert jsonable(value) == {
+        "name": "x",
+        "inner": {"when": "2026-06-01T12:00:00+00:00", "level": 1},
+        "tags": ["t"],
+    }
+
+
+def test_jsonable_converts_an_audit_event() -> None:
+    """An audit event becomes a JSON-ready dict with wire spellings."""
+    event = AuditEvent(
+        id="ae-1",
+        occurred_at=NOW,
+        actor="system",
+        actor_type=ActorType.SYSTEM,
+        action="certificate_revoked",
+        resource_type="certificate",
+        resource_id="mc-api",
+        details={"reason": "keyCompromise"},
+    )
+    assert jsonable(event) == {
+        "id": "ae-1",
+        "occurred_at": "2026-06-01T12:00:00+00:00",
+        "actor": "system",
+        "actor_type": "System",
+        "action": "certificate_revoked",
+        "resource_type": "certificate",
+        "resource_id": "mc-api",
+        "status": "success",
+        "details": {"reason": "keyCompromise"},
+        "request_id": None,
+    }
+
+
+def test_jsonable_leaves_a_dataclass_type_alone() -> None:
+    """A dataclass class (not an instance) is returned unchanged."""
+    assert jsonable(_Inner) is _Inner
+
+
+@pytest.mark.parametrize("key", ["owner_email", "Email", "notify_email"])
+def test_keys_ending_in_email_are_masked(key: str) -> None:
+    """Any key ending in `email` is treated as an address and masked."""
+    assert redact({key: "alice@example.com"}) == {key: "a***@example.com"}

@@ -101,3 +101,15 @@ def test_unknown_sort_column_is_refused_naming_sort(text: str, column: str) -> N
     assert caught.value.errors == (
         FieldError("sort", f"cannot sort by {column!r}; allowed: created_at, expires_at, name"),
     )
+
+
+def test_blank_sort_uses_the_default() -> None:
+    """A sort parameter of only spaces falls back to the default column."""
+    assert parse_sort("  ", ["name"], "name") == SortKey("name", descending=False)
+
+
+def test_double_minus_sort_is_refused() -> None:
+    """`--name` is not a descending sort; it names an unknown column."""
+    with pytest.raises(InvalidRequest) as caught:
+        parse_sort("--name", ["name"], "name")
+    assert caught.value.field == "sort"

@@ -12,10 +12,10 @@ from certctl.domain.policies import (
     DEFAULT_CHANNEL_MATRIX,
     DEFAULT_SEVERITY_MAP,
     DEFAULT_THRESHOLDS,
+    MAX_TTL_SECONDS,
     AlertChannel,
     CertificateProfile,
     KeyAlgorithm,
-    MAX_TTL_SECONDS,
     KeyAlgorithmRule,
     RenewalPolicy,
     SeverityTier,
@@ -467,4 +467,21 @@ def test_every_profile_problem_is_reported_in_order() -> None:
         "allowed_ekus[0]",
         "required_san_patterns[0]",
         "max_ttl_seconds",
+    ]
+
+
+def test_channel_listed_twice_in_a_tier_is_refused() -> None:
+    """A tier naming the same channel twice would page twice; it is refused naming the tier."""
+    now = datetime(2026, 6, 1, 12, tzinfo=UTC)
+    policy = RenewalPolicy(
+        id="rp-1",
+        name="p",
+        created_at=now,
+        updated_at=now,
+        alert_channels={"critical": ("Email", "Email")},
+    )
+    with pytest.raises(InvalidRequest) as caught:
+        check_policy(policy)
+    assert [(e.field, e.message) for e in caught.value.errors] == [
+        ("alert_channels.critical", "a channel is listed twice")
     ]

@@ -171,3 +171,12 @@ def test_leaf_facts_read_back(ca: MintingCA, leaf_pem: str) -> None:
         256,
         False,
     )
+
+
+def test_leaf_without_sans_has_no_empty_san_extension() -> None:
+    """RFC 5280 forbids an empty SAN extension, so none is added."""
+    ca = make_ca("CA", NOW)
+    pem = mint_leaf(ca, common_name="x", sans=[], not_before=NOW, not_after=NOW + timedelta(days=1))
+    leaf = x509.load_pem_x509_certificate(pem.encode())
+    with pytest.raises(x509.ExtensionNotFound):
+        leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName)

@@ -75,6 +75,61 @@ def test_secret_left_out_of_the_update_is_dropped(sealer: Sealer) -> None:
     assert open_secrets(sealed, sealer) == {"token": "old-token"}
 
 
+def test_nested_secret_is_masked_in_place(sealer: Sealer) -> None:
+    """A secret inside a nested mapping is masked where it sits; its siblings are kept."""
+    public, _ = split_config(
+        {"auth": {"user": "svc", "password": "pw"}, "url": "u"}, previous_sealed=None, sealer=sealer
+    )
+    assert public == {"auth": {"user": "svc", "password": MASK}, "url": "u"}
+
+
+def test_nested_secret_is_sealed_under_its_dotted_path(sealer: Sealer) -> None:
+    """Sealed secrets are keyed by dotted path at any depth."""
+    _, sealed = split_config(
+        {"eab": {"kid": "k1", "hmac_key": "h"}, "acme": {"account": {"token": "t"}}},
+        previous_sealed=None,
+        sealer=sealer,
+    )
+    assert open_secrets(sealed, sealer) == {"eab.hmac_key": "h", "acme.account.token": "t"}
+
+
+def test_nested_mask_keeps_the_stored_secret(sealer: Sealer) -> None:
+    """Sending the mask for a stored nested secret keeps the stored value."""
+    previous = _sealed(sealer, {"auth.password": "old-pw"})
+    _, sealed = split_config({"auth": {"password": MASK}}, previous_sealed=previous, sealer=sealer)
+    assert open_secrets(sealed, sealer) == {"auth.password": "old-pw"}
+
+
+def test_nested_mask_without_stored_value_names_the_path(sealer: Sealer) -> None:
+    """The mask for a nested secret never stored is refused on `config.<dotted path>`."""
+    with pytest.raises(InvalidRequest) as caught:
+        split_config({"auth": {"password": MASK}}, previous_sealed=None, sealer=sealer)
+    assert caught.value.errors == (
+        FieldError(
+            "config.auth.password",
+            "auth.password is the mask '********' but no value is stored yet",
+        ),
+    )
+
+
+def test_stored_top_level_secret_does_not_satisfy_a_nested_mask(sealer: Sealer) -> None:
+    """A stored `password` does not stand in for a masked `auth.password`."""
+    previous = _sealed(sealer, {"password": "pw"})
+    with pytest.raises(InvalidRequest) as caught:
+        split_config({"auth": {"password": MASK}}, previous_sealed=previous, sealer=sealer)
+    assert caught.value.field == "config.auth.password"
+
+
+def test_mapping_under_secret_key_is_not_stored_in_plain(sealer: Sealer) -> None:
+    """Values under a secret-named key (`credentials`) never reach the public config."""
+    public, _ = split_config(
+        {"credentials": {"username": "svc", "pass": "hunter2-value"}},
+        previous_sealed=None,
+        sealer=sealer,
+    )
+    assert "hunter2-value" not in json.dumps(public)
+
+
 def test_mask_without_stored_value_is_refused_naming_field(sealer: Sealer) -> None:
     """The mask for a secret that was never stored is an InvalidRequest on `config.<key>`."""
     with pytest.raises(InvalidRequest) as caught:
@@ -152,8 +207,38 @@ def test_reveal_config_replaces_masks_with_secrets(sealer: Sealer) -> None:
     }
 
 
+def test_reveal_config_restores_nested_secrets(sealer: Sealer) -> None:
+    """Nested masks are replaced by their sealed values at the same place."""
+    config = {"auth": {"user": "svc", "password": "pw"}, "eab": {"hmac_key": "h"}, "url": "u"}
+    public, sealed = split_config(config, previous_sealed=None, sealer=sealer)
+    assert reveal_config(public, sealed, sealer) == config
+
+
+def test_reveal_config_does_not_touch_the_stored_config(sealer: Sealer) -> None:
+    """Revealing works on a copy: the masked config passed in keeps its masks."""
+    public, sealed = split_config({"auth": {"password": "pw"}}, previous_sealed=None, sealer=sealer)
+    reveal_config(public, sealed, sealer)
+    assert public == {"auth": {"password": MASK}}
+
+
+def test_reveal_config_restores_secret_whose_key_has_a_dot(sealer: Sealer) -> None:
+    """A secret field whose own name contains a dot is revealed under that name."""
+    config = {"x.token": "s3cret"}
+    public, sealed = split_config(config, previous_sealed=None, sealer=sealer)
+    assert reveal_config(public, sealed, sealer) == config
+
+
 def test_reveal_config_without_secrets_is_a_copy(sealer: Sealer) -> None:
     """With nothing sealed, the revealed config equals the public one but is a new dict."""
     public = {"url": "u"}
     revealed = reveal_config(public, None, sealer)
     assert (revealed, revealed is public) == ({"url": "u"}, False)
+
+
+def test_secret_inside_a_list_is_sealed_and_revealed(sealer: Sealer) -> None:
+    """A token inside a list of objects is masked in place and restored by index."""
+    config = {"headers": [{"name": "x"}, {"token": "t0k"}]}
+    public, sealed = split_config(config, previous_sealed=None, sealer=sealer)
+    assert public == {"headers": [{"name": "x"}, {"token": MASK}]}
+    assert open_secrets(sealed, sealer) == {"headers.1.token": "t0k"}
+    assert reveal_config(public, sealed, sealer) == config

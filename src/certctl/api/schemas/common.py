@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from certctl.domain.listing import Page
 from certctl.errors import InvalidRequest
@@ -21,6 +21,14 @@ class In(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        """Refuse NUL characters anywhere in a field (PostgreSQL text cannot hold them)."""
+        if _has_nul(value):
+            raise ValueError("must not contain NUL (\\u0000) characters")
+        return value
+
     def changes(self, required: type[BaseModel]) -> dict[str, Any]:
         """Fields the client sent; null is refused for fields `required` does not allow null."""
         sent = self.model_dump(exclude_unset=True)
@@ -29,6 +37,16 @@ class In(BaseModel):
             if value is None and target is not None and not _nullable(target.annotation):
                 raise InvalidRequest(f"{name} cannot be null", field=name)
         return sent
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 def _nullable(annotation: Any) -> bool:
