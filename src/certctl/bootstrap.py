@@ -4,19 +4,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import httpx
+
+from certctl import __version__
 from certctl.clock import Clock, SystemClock
 from certctl.db.database import Database
 from certctl.domain.inventory import AgentGroup, DeploymentTarget, Issuer, Owner, Team
+from certctl.domain.notifications import NotificationChannel
 from certctl.domain.policies import CertificateProfile, RenewalPolicy
 from certctl.metrics import Metrics
 from certctl.pki.sealing import Sealer
+from certctl.services.alerts import AlertService
 from certctl.services.apikeys import ApiKeyService
 from certctl.services.audit import AuditService
 from certctl.services.certificates import CertificateService
 from certctl.services.inventory import InventoryService
+from certctl.services.notifications import NotificationService
 from certctl.services.resources import (
     AGENT_GROUPS,
     ISSUERS,
+    NOTIFICATION_CHANNELS,
     OWNERS,
     POLICIES,
     PROFILES,
@@ -48,6 +55,10 @@ class AppContext:
     targets: InventoryService[DeploymentTarget]
     agent_groups: InventoryService[AgentGroup]
     stats: StatsService
+    http: httpx.AsyncClient
+    alerts: AlertService
+    notifications: NotificationService
+    channels: InventoryService[NotificationChannel]
 
     @property
     def clock(self) -> Clock:
@@ -55,7 +66,8 @@ class AppContext:
         return self.runtime.clock
 
     async def aclose(self) -> None:
-        """Release the database connections."""
+        """Release the outbound HTTP client and the database connections."""
+        await self.http.aclose()
         await self.runtime.db.dispose()
 
 
@@ -67,10 +79,17 @@ def build_context(settings: Settings, *, clock: Clock | None = None) -> AppConte
         clock=clock or SystemClock(),
         sealer=Sealer(key.get_secret_value()) if key is not None else None,
     )
+    metrics = Metrics()
+    http = httpx.AsyncClient(
+        timeout=settings.notification_timeout_seconds,
+        follow_redirects=False,
+        limits=httpx.Limits(max_connections=max(100, settings.notification_concurrency)),
+        headers={"User-Agent": f"certctl/{__version__}"},
+    )
     return AppContext(
         settings=settings,
         runtime=runtime,
-        metrics=Metrics(),
+        metrics=metrics,
         api_keys=ApiKeyService(runtime, settings.named_keys()),
         audit=AuditService(runtime),
         certificates=CertificateService(runtime),
@@ -82,6 +101,10 @@ def build_context(settings: Settings, *, clock: Clock | None = None) -> AppConte
         targets=InventoryService(runtime, TARGETS),
         agent_groups=InventoryService(runtime, AGENT_GROUPS),
         stats=StatsService(runtime),
+        http=http,
+        alerts=AlertService(runtime, metrics, public_url=settings.public_url),
+        notifications=NotificationService(runtime, metrics, settings, http),
+        channels=InventoryService(runtime, NOTIFICATION_CHANNELS),
     )
 
 

@@ -23,6 +23,36 @@ class Metrics:
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
             registry=self.registry,
         )
+        self.expiry_alerts = Counter(
+            "certctl_expiry_alerts",
+            "Expiry alert outcomes by channel, threshold and result (success, failure, deduped).",
+            ["channel", "threshold", "result"],
+            registry=self.registry,
+        )
+        self.deliveries = Counter(
+            "certctl_notification_deliveries",
+            "Notification delivery attempts by channel and result (sent, failed, dead, skipped).",
+            ["channel", "result"],
+            registry=self.registry,
+        )
+        self.notifications_dead = Gauge(
+            "certctl_notification_dead_total",
+            "Notifications in the dead-letter state (retries exhausted).",
+            registry=self.registry,
+        )
+        self.loop_duration = Histogram(
+            "certctl_scheduler_loop_duration_seconds",
+            "Duration of scheduler loop ticks.",
+            ["loop"],
+            buckets=(0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300),
+            registry=self.registry,
+        )
+        self.loop_last_success = Gauge(
+            "certctl_scheduler_loop_last_success_timestamp_seconds",
+            "Unix time of each loop's last successful tick.",
+            ["loop"],
+            registry=self.registry,
+        )
         self.certificates = Gauge(
             "certctl_certificates",
             "Managed certificates by status.",

@@ -35,6 +35,36 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "console"] = "json"
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    public_url: str | None = None
+
+    # Notification channels configured from the environment (C4); channels may also be
+    # stored in the database through /api/v1/notification-channels.
+    allow_private_targets: bool = False
+    notification_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    notification_concurrency: int = Field(default=25, ge=1, le=1000)
+    slack_webhook_url: SecretStr | None = None
+    slack_channel: str | None = None
+    slack_username: str | None = None
+    teams_webhook_url: SecretStr | None = None
+    teams_format: Literal["workflows", "messagecard"] = "workflows"
+    pagerduty_routing_key: SecretStr | None = None
+    pagerduty_events_url: str = "https://events.pagerduty.com/v2/enqueue"
+    opsgenie_api_key: SecretStr | None = None
+    opsgenie_api_url: str = "https://api.opsgenie.com"
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from_address: str | None = None
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+
+    # Scheduler loops (C12): seconds between ticks.
+    scheduler_enabled: bool = True
+    scheduler_renewal_check_interval: float = Field(default=3600, gt=0)
+    notification_dispatch_interval: float = Field(default=5, gt=0)
+    notification_retry_interval: float = Field(default=120, gt=0)
 
     @model_validator(mode="after")
     def _check(self) -> Settings:

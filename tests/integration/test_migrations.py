@@ -23,6 +23,8 @@ TABLES = {
     "renewal_policies",
     "teams",
     "alembic_version",
+    "notification_channels",
+    "notification_events",
 }
 
 

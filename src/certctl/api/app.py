@@ -15,8 +15,9 @@ from certctl import __version__
 from certctl.api import problems
 from certctl.api.deps import API_PREFIX
 from certctl.api.middleware import RequestMiddleware
-from certctl.api.routes import admin, certificates, inventory
+from certctl.api.routes import admin, certificates, inventory, notifications
 from certctl.bootstrap import AppContext
+from certctl.scheduler.loops import build_scheduler
 
 OPENAPI_URL = f"{API_PREFIX}/openapi.json"
 
@@ -31,9 +32,14 @@ Authenticate with `Authorization: Bearer <api key>`. Errors are RFC 9457 problem
 def create_app(ctx: AppContext) -> FastAPI:
     """Build the application; everything it uses comes from `ctx`."""
 
+    scheduler = build_scheduler(ctx)
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if ctx.settings.scheduler_enabled:
+            scheduler.start()
         yield
+        await scheduler.stop(drain_seconds=30)
         await ctx.aclose()
 
     app = FastAPI(
@@ -46,12 +52,16 @@ def create_app(ctx: AppContext) -> FastAPI:
         redoc_url=None,
     )
     app.state.ctx = ctx
+    app.state.scheduler = scheduler
     problems.install(app)
     # Routers carry their full /api/v1 prefix so route templates (metrics labels) are complete.
     for router in inventory.routers():
         app.include_router(router)
     app.include_router(certificates.router)
     app.include_router(admin.router)
+    app.include_router(notifications.router)
+    app.include_router(notifications.channels)
+    app.include_router(notifications.admin)
     app.include_router(admin.probes)
     _mount_docs(app)
     app.add_middleware(

@@ -29,6 +29,9 @@ RESOURCE_TYPES = {
     "agent-groups": "agent_group",
     "certificates": "certificate",
     "api-keys": "api_key",
+    "notifications": "notification",
+    "notification-channels": "notification_channel",
+    "admin": "loop",
 }
 
 

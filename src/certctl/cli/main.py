@@ -24,15 +24,15 @@ apikey_app = typer.Typer(help="Stored API keys.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(apikey_app, name="apikey")
 
-err = Console(stderr=True, soft_wrap=True)
-out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True, emoji=False, highlight=False)
+out = Console(soft_wrap=True, emoji=False, highlight=False)
 
 
 def _settings(**overrides: object) -> Settings:
     try:
         return load_settings(**overrides)
     except CertctlError as exc:
-        err.print(f"[red]error:[/red] {exc.detail}")
+        err.print(f"error: {exc.detail}", style="red", markup=False)
         raise typer.Exit(2) from exc
 
 
@@ -123,7 +123,7 @@ def apikey_create(
     try:
         secret = asyncio.run(server.create_key(settings, name=name, role=role))
     except CertctlError as exc:
-        err.print(f"[red]error:[/red] {exc.detail}")
+        err.print(f"error: {exc.detail}", style="red", markup=False)
         raise typer.Exit(1) from exc
     err.print(f"API key {name!r} ({role.value}) created; it is shown only once:")
     typer.echo(secret)

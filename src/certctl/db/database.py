@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy import text
+
 from certctl.db import migrate
 from certctl.db.engine import create_engine, is_sqlite, normalise_url
 from certctl.db.uow import UnitOfWork, UnitOfWorkFactory
@@ -31,6 +37,27 @@ class Database:
     async def is_current(self) -> bool:
         """Tell whether the schema is at the newest migration shipped with this code."""
         return await migrate.current_revision(self.engine) == migrate.head_revision()
+
+    @asynccontextmanager
+    async def leader_lock(self, name: str) -> AsyncIterator[bool]:
+        """Try to become the one replica running `name` now (PostgreSQL advisory lock).
+
+        Yields whether the lock was taken; it is held on its own connection until the block
+        ends. SQLite serves a single process, which is always the leader.
+        """
+        if self.backend == "sqlite":
+            yield True
+            return
+        key = int.from_bytes(
+            hashlib.sha256(f"certctl-loop:{name}".encode()).digest()[:8], "big", signed=True
+        )
+        async with self.engine.connect() as conn:
+            taken = bool(await conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}))
+            try:
+                yield taken
+            finally:
+                if taken:
+                    await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
 
     async def dispose(self) -> None:
         """Close every pooled connection."""

@@ -228,3 +228,49 @@ class ApiKeyRow(Base):
     created_at: Mapped[datetime]
     created_by: Mapped[str] = mapped_column(String(200), default="")
     revoked_at: Mapped[datetime | None]
+
+
+class NotificationEventRow(Base):
+    __tablename__ = "notification_events"
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    certificate_id: Mapped[str | None] = mapped_column(
+        ForeignKey("managed_certificates.id", ondelete="RESTRICT")
+    )
+    version_ref: Mapped[str] = mapped_column(String(128), default="")
+    threshold_days: Mapped[int | None] = mapped_column(Integer)
+    days_until_expiry: Mapped[int | None] = mapped_column(Integer)
+    severity_tier: Mapped[str] = mapped_column(String(16))
+    recipient: Mapped[str] = mapped_column(Text, default="")
+    subject: Mapped[str] = mapped_column(Text)
+    message: Mapped[str] = mapped_column(Text)
+    context: Mapped[Any] = mapped_column(json_type())
+    incident_key: Mapped[str] = mapped_column(String(255))
+    dedup_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_retry_at: Mapped[datetime | None]
+    lease_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    receipt: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None]
+    read_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (
+        Index("ix_notification_events_status_next_retry", "status", "next_retry_at"),
+        Index("ix_notification_events_certificate_id", "certificate_id"),
+        Index("ix_notification_events_created_at", "created_at"),
+    )
+
+
+class NotificationChannelRow(Stamped, Base):
+    __tablename__ = "notification_channels"
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    config: Mapped[Any] = mapped_column(json_type())
+    sealed_secrets: Mapped[str | None] = mapped_column(Text)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)

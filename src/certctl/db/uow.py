@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from types import TracebackType
 
 from sqlalchemy import text
@@ -11,7 +12,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from certctl.db.repositories import inventory
 from certctl.db.repositories.audit import AuditRepository
 from certctl.db.repositories.base import conflict_from
-from certctl.db.repositories.certificates import CertificateRepository, VersionRepository
+from certctl.db.repositories.certificates import (
+    AlertCandidate,
+    CertificateRepository,
+    VersionRepository,
+    alert_candidates,
+)
+from certctl.db.repositories.notifications import NotificationRepository, channels
+
+__all__ = ["AlertCandidate", "UnitOfWork", "UnitOfWorkFactory"]
 
 
 class UnitOfWork:
@@ -31,6 +40,8 @@ class UnitOfWork:
         self.certificates = CertificateRepository(session)
         self.versions = VersionRepository(session)
         self.audit = AuditRepository(session)
+        self.notifications = NotificationRepository(session)
+        self.channels = channels(session)
 
     async def __aenter__(self) -> UnitOfWork:
         return self
@@ -55,6 +66,10 @@ class UnitOfWork:
         except IntegrityError as exc:
             await self.session.rollback()
             raise conflict_from(exc, "resource") from exc
+
+    async def alert_candidates(self, *, until: datetime) -> list[AlertCandidate]:
+        """Certificates that may need an expiry alert or a status change."""
+        return await alert_candidates(self.session, until=until)
 
     async def ping(self) -> None:
         """Run a trivial query to prove the database answers."""

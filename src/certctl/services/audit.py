@@ -13,6 +13,32 @@ from certctl.domain.listing import Page, PageRequest
 from certctl.services.runtime import Runtime
 
 
+def audit_event(
+    runtime: Runtime,
+    *,
+    caller: Caller,
+    action: str,
+    resource_type: str,
+    resource_id: str,
+    details: Mapping[str, Any] | None = None,
+    status: AuditStatus = AuditStatus.SUCCESS,
+) -> AuditEvent:
+    """Build one audit event (details redacted), to be written with others in one go."""
+    now = runtime.clock.now()
+    return AuditEvent(
+        id=new_id("ae", now),
+        occurred_at=now,
+        actor=caller.principal.name,
+        actor_type=caller.principal.actor_type,
+        action=action,
+        resource_type=resource_type,
+        resource_id=resource_id,
+        status=status,
+        details=redact(dict(details or {})),
+        request_id=caller.request_id,
+    )
+
+
 async def record(
     uow: UnitOfWork,
     runtime: Runtime,
@@ -25,18 +51,14 @@ async def record(
     status: AuditStatus = AuditStatus.SUCCESS,
 ) -> AuditEvent:
     """Append one audit row (details redacted) in the same transaction as the change."""
-    now = runtime.clock.now()
-    event = AuditEvent(
-        id=new_id("ae", now),
-        occurred_at=now,
-        actor=caller.principal.name,
-        actor_type=caller.principal.actor_type,
+    event = audit_event(
+        runtime,
+        caller=caller,
         action=action,
         resource_type=resource_type,
         resource_id=resource_id,
+        details=details,
         status=status,
-        details=redact(dict(details or {})),
-        request_id=caller.request_id,
     )
     await uow.audit.add(event)
     return event

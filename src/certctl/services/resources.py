@@ -14,6 +14,7 @@ from certctl.domain.inventory import (
     check_agent_group,
     check_email,
 )
+from certctl.domain.notifications import NotificationChannel
 from certctl.domain.policies import (
     CertificateProfile,
     KeyAlgorithmRule,
@@ -22,8 +23,9 @@ from certctl.domain.policies import (
     check_profile,
 )
 from certctl.services.inventory import ResourceSpec
+from certctl.services.notifications import check_channel_type, validate_channel_config
 from certctl.services.runtime import Runtime
-from certctl.services.secrets import split_config
+from certctl.services.secrets import reveal_config, split_config
 
 
 def _freeze(fields: dict[str, Any]) -> dict[str, Any]:
@@ -130,4 +132,26 @@ AGENT_GROUPS = ResourceSpec(
     check=check_agent_group,
     list_references={"member_agent_ids": "agents"},
     prepare=_plain,
+)
+
+
+def _channel(runtime: Runtime, fields: dict[str, Any], existing: Any | None) -> dict[str, Any]:
+    channel = str(fields.get("channel") or getattr(existing, "channel", ""))
+    check_channel_type(channel)
+    if "config" not in fields:
+        return fields
+    previous = getattr(existing, "sealed_secrets", None)
+    public, sealed = split_config(
+        fields["config"] or {}, previous_sealed=previous, sealer=runtime.sealer
+    )
+    validate_channel_config(channel, reveal_config(public, sealed, runtime.sealer))
+    return {**fields, "config": public, "sealed_secrets": sealed}
+
+
+NOTIFICATION_CHANNELS = ResourceSpec(
+    resource_type="notification_channel",
+    id_prefix="nc",
+    domain_cls=NotificationChannel,
+    repository=lambda uow: uow.channels,
+    prepare=_channel,
 )

@@ -8,6 +8,7 @@ from datetime import timedelta
 from certctl.domain.access import Caller, Permission
 from certctl.domain.certificates import CertificateStatus
 from certctl.domain.inventory import AgentStatus
+from certctl.domain.notifications import NotificationStatus
 from certctl.services.runtime import Runtime
 
 
@@ -40,6 +41,7 @@ class StatsService:
                 now=now, until=now + timedelta(days=30)
             )
             agents = await uow.agents.count_by("status")
+            dead = await uow.notifications.count_status(NotificationStatus.DEAD)
         by_status = {s.value: counts.get(s.value, 0) for s in CertificateStatus}
         return Summary(
             total_certificates=sum(by_status.values()),
@@ -47,6 +49,7 @@ class StatsService:
             expiring_in_30_days=expiring,
             agents_total=sum(agents.values()),
             agents_online=agents.get(AgentStatus.ONLINE.value, 0),
+            notifications_dead=dead,
         )
 
     async def certificates_by_status(self) -> dict[str, int]:

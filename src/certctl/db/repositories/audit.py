@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from certctl.db.models import AuditEventRow
@@ -28,6 +28,17 @@ class AuditRepository:
         columns["details"] = jsonable(event.details)
         self.session.add(AuditEventRow(**columns))
         await self.session.flush()
+
+    async def add_all(self, events: list[AuditEvent]) -> None:
+        """Append several events in one statement."""
+        if not events:
+            return
+        rows = []
+        for event in events:
+            columns = AUDIT.to_columns(event)
+            columns["details"] = jsonable(event.details)
+            rows.append(columns)
+        await self.session.execute(insert(AuditEventRow), rows)
 
     async def page(self, *, request: PageRequest, filters: AuditFilter) -> Page[AuditEvent]:
         """Newest first, with the true total."""

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from certctl.db.models import CertificateTargetRow, CertificateVersionRow, ManagedCertificateRow
+from certctl.db.models import (
+    CertificateTargetRow,
+    CertificateVersionRow,
+    IssuerRow,
+    ManagedCertificateRow,
+    OwnerRow,
+    TeamRow,
+)
 from certctl.db.repositories.base import Codec, Repository
 from certctl.domain.certificates import (
     CertificateFilter,
@@ -157,3 +164,60 @@ def _clauses(f: CertificateFilter) -> list[ColumnElement[bool]]:
     if f.expires_after is not None:
         clauses.append(row.expires_at > f.expires_after)
     return clauses
+
+
+@dataclass(frozen=True)
+class AlertCandidate:
+    """A certificate due for an expiry check, with what alert messages show about it."""
+
+    certificate: ManagedCertificate
+    version_ref: str
+    owner_name: str
+    owner_email: str
+    team_name: str
+    issuer_name: str
+
+
+async def alert_candidates(session: AsyncSession, *, until: datetime) -> list[AlertCandidate]:
+    """Certificates expiring before `until` that still alert (not Archived, Revoked or Pending)."""
+    mc = ManagedCertificateRow
+    latest_version = (
+        select(CertificateVersionRow.id)
+        .where(CertificateVersionRow.certificate_id == mc.id)
+        .order_by(CertificateVersionRow.not_before.desc(), CertificateVersionRow.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    stmt = (
+        select(mc, latest_version, OwnerRow.name, OwnerRow.email, TeamRow.name, IssuerRow.name)
+        .outerjoin(OwnerRow, OwnerRow.id == mc.owner_id)
+        .outerjoin(TeamRow, TeamRow.id == mc.team_id)
+        .outerjoin(IssuerRow, IssuerRow.id == mc.issuer_id)
+        .where(
+            mc.expires_at.is_not(None),
+            mc.expires_at <= until,
+            mc.status.not_in(_SILENT_STATUSES),
+        )
+    )
+    result = []
+    for row, version_id, owner, email, team, issuer in (await session.execute(stmt)).all():
+        cert = CERTIFICATE.from_row(row, target_ids=())
+        assert cert.expires_at is not None
+        result.append(
+            AlertCandidate(
+                certificate=cert,
+                version_ref=version_id or cert.expires_at.isoformat(),
+                owner_name=owner or "",
+                owner_email=email or "",
+                team_name=team or "",
+                issuer_name=issuer or "",
+            )
+        )
+    return result
+
+
+_SILENT_STATUSES = [
+    CertificateStatus.ARCHIVED.value,
+    CertificateStatus.REVOKED.value,
+    CertificateStatus.PENDING.value,
+]

@@ -1,0 +1,1 @@
+"""Connectors to the outside world: notifiers now; issuers and targets later."""

@@ -1,0 +1,1 @@
+"""Notification channels: Email, Slack, Teams, PagerDuty, OpsGenie and signed webhooks."""

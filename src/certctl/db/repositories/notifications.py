@@ -1,0 +1,120 @@
+"""The notification outbox and database-defined channels."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from certctl.db.models import NotificationChannelRow, NotificationEventRow
+from certctl.db.repositories.base import Codec, Repository
+from certctl.domain.alerts import NotificationKind
+from certctl.domain.listing import Page, PageRequest, SortKey
+from certctl.domain.notifications import (
+    NotificationChannel,
+    NotificationEvent,
+    NotificationStatus,
+)
+
+EVENT = Codec(
+    NotificationEvent,
+    {"kind": NotificationKind, "status": NotificationStatus, "context": dict},
+)
+CHANNEL = Codec(NotificationChannel, {"config": dict})
+_ROW = NotificationEventRow
+
+
+@dataclass(frozen=True)
+class NotificationFilter:
+    """Which outbox rows to list."""
+
+    status: str | None = None
+    channel: str | None = None
+    certificate_id: str | None = None
+    kind: str | None = None
+
+
+class NotificationRepository(Repository[NotificationEvent]):
+    """Outbox rows: conflict-free inserts, leased claims, results, listing."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        super().__init__(session, NotificationEventRow, EVENT, "notification")
+
+    async def insert_new(self, events: Sequence[NotificationEvent]) -> set[str]:
+        """Insert rows whose dedup key is new; return the ids actually inserted."""
+        if not events:
+            return set()
+        dialect = self.session.bind.dialect.name if self.session.bind else "sqlite"
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        stmt = (
+            insert(NotificationEventRow)
+            .values([self.codec.to_columns(e) for e in events])
+            .on_conflict_do_nothing(index_elements=["dedup_key"])
+            .returning(NotificationEventRow.id)
+        )
+        return set((await self.session.scalars(stmt)).all())
+
+    async def dedup_keys_for(self, certificate_ids: Sequence[str]) -> set[str]:
+        """Dedup keys already decided for these certificates."""
+        if not certificate_ids:
+            return set()
+        stmt = select(_ROW.dedup_key).where(
+            _ROW.certificate_id.in_(certificate_ids), _ROW.dedup_key.is_not(None)
+        )
+        return {k for k in (await self.session.scalars(stmt)).all() if k}
+
+    async def claim_due(
+        self, *, now: datetime, lease_until: datetime, limit: int, retries: bool
+    ) -> list[NotificationEvent]:
+        """Lease up to `limit` due rows (pending, or failed and due when `retries`)."""
+        due: ColumnElement[bool] = _ROW.status == NotificationStatus.PENDING.value
+        if retries:
+            due = or_(
+                due,
+                and_(
+                    _ROW.status == NotificationStatus.FAILED.value,
+                    _ROW.next_retry_at <= now,
+                ),
+            )
+        stmt = (
+            select(_ROW)
+            .where(due, or_(_ROW.lease_until.is_(None), _ROW.lease_until < now))
+            .order_by(_ROW.created_at, _ROW.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        rows = (await self.session.scalars(stmt)).all()
+        if rows:
+            await self.session.execute(
+                update(_ROW)
+                .where(_ROW.id.in_([r.id for r in rows]))
+                .values(lease_until=lease_until)
+            )
+        return [self.decode(r) for r in rows]
+
+    async def save(self, event: NotificationEvent) -> None:
+        """Write back one row's delivery state."""
+        columns = self.codec.to_columns(event)
+        await self.session.execute(update(_ROW).where(_ROW.id == event.id).values(**columns))
+
+    async def search(
+        self, *, request: PageRequest, filters: NotificationFilter
+    ) -> Page[NotificationEvent]:
+        """Newest first."""
+        equals = {k: v for k, v in vars(filters).items() if v is not None}
+        return await self.page(request=request, sort=SortKey("created_at", True), equals=equals)
+
+    async def count_status(self, status: NotificationStatus) -> int:
+        """Number of rows in one status."""
+        stmt = select(func.count()).select_from(_ROW).where(_ROW.status == status.value)
+        return int(await self.session.scalar(stmt) or 0)
+
+
+def channels(session: AsyncSession) -> Repository[NotificationChannel]:
+    """Repository of database-defined notification channels."""
+    return Repository(session, NotificationChannelRow, CHANNEL, "notification_channel")

@@ -1,0 +1,51 @@
+"""Every periodic job of the server, listed in one place (C12)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from certctl.bootstrap import AppContext
+from certctl.scheduler.runner import Loop, Scheduler
+
+
+async def renewal(ctx: AppContext) -> dict[str, Any]:
+    """Expiry scan: status changes and alert decisions into the outbox."""
+    return asdict(await ctx.alerts.scan())
+
+
+async def notification_dispatch(ctx: AppContext) -> dict[str, Any]:
+    """Deliver pending outbox rows (near real time)."""
+    return asdict(await ctx.notifications.dispatch(retries=False))
+
+
+async def notification_retry(ctx: AppContext) -> dict[str, Any]:
+    """Deliver failed rows whose retry time has come."""
+    return asdict(await ctx.notifications.dispatch(retries=True))
+
+
+def build_scheduler(ctx: AppContext) -> Scheduler:
+    """The server's loops with their configured intervals."""
+    settings = ctx.settings
+    loops = [
+        Loop(
+            "renewal",
+            settings.scheduler_renewal_check_interval,
+            lambda: renewal(ctx),
+            run_at_start=True,
+        ),
+        Loop(
+            "notification_dispatch",
+            settings.notification_dispatch_interval,
+            lambda: notification_dispatch(ctx),
+            run_at_start=True,
+        ),
+        Loop(
+            "notification_retry",
+            settings.notification_retry_interval,
+            lambda: notification_retry(ctx),
+        ),
+    ]
+    return Scheduler(
+        loops, clock=ctx.clock, metrics=ctx.metrics, leader_lock=ctx.runtime.db.leader_lock
+    )

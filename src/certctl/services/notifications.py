@@ -1,0 +1,302 @@
+"""Outbox delivery (dispatch, retry, dead letter), requeue, listing and test sends (C4)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+import httpx
+import structlog
+
+from certctl.connectors.notifiers.base import Notifier
+from certctl.connectors.registry import build_notifier, configs_from_settings, validate_config
+from certctl.db.repositories.notifications import NotificationFilter
+from certctl.domain.access import Caller, Permission
+from certctl.domain.alerts import AlertMessage, NotificationKind
+from certctl.domain.ids import new_id
+from certctl.domain.listing import Page, PageRequest, SortKey
+from certctl.domain.notifications import (
+    LEASE,
+    Delivery,
+    NotificationEvent,
+    NotificationStatus,
+    after_attempt,
+    requeued,
+)
+from certctl.domain.policies import AlertChannel
+from certctl.errors import CertctlError, Conflict, InvalidRequest
+from certctl.metrics import Metrics
+from certctl.services.audit import record
+from certctl.services.runtime import Runtime
+from certctl.services.secrets import reveal_config
+from certctl.settings import Settings
+
+log = structlog.get_logger("certctl.notifications")
+BATCH = 500
+
+__all__ = ["DispatchSummary", "NotificationFilter", "NotificationService"]
+
+
+@dataclass
+class DispatchSummary:
+    """What one dispatch tick did."""
+
+    loop: str
+    claimed: int = 0
+    sent: int = 0
+    failed: int = 0
+    dead: int = 0
+    skipped: int = 0
+
+
+class NotificationService:
+    """Delivers outbox rows through the configured notifiers."""
+
+    def __init__(
+        self, runtime: Runtime, metrics: Metrics, settings: Settings, http: httpx.AsyncClient
+    ) -> None:
+        self.runtime = runtime
+        self.metrics = metrics
+        self.settings = settings
+        self.http = http
+
+    async def notifiers(self) -> dict[str, Notifier]:
+        """One notifier per configured channel: database channels override the environment."""
+        configs: dict[str, Mapping[str, Any]] = dict(configs_from_settings(self.settings))
+        async with self.runtime.db.uow() as uow:
+            page = await uow.channels.page(
+                request=PageRequest(per_page=500), sort=SortKey("name"), equals={"enabled": True}
+            )
+        for channel in reversed(page.items):
+            configs[channel.channel] = reveal_config(
+                channel.config, channel.sealed_secrets, self.runtime.sealer
+            )
+        return {name: self._build(name, config) for name, config in configs.items()}
+
+    def _build(self, channel: str, config: Mapping[str, Any]) -> Notifier:
+        return build_notifier(
+            channel,
+            config,
+            http=self.http,
+            allow_private=self.settings.allow_private_targets,
+            timeout=self.settings.notification_timeout_seconds,
+        )
+
+    async def dispatch(self, *, retries: bool = False) -> DispatchSummary:
+        """Deliver due rows in batches until none is left; `retries` includes failed rows."""
+        summary = DispatchSummary(loop="notification_retry" if retries else "notification_dispatch")
+        notifiers = await self.notifiers()
+        while True:
+            now = self.runtime.clock.now()
+            async with self.runtime.db.uow() as uow:
+                events = await uow.notifications.claim_due(
+                    now=now, lease_until=now + LEASE, limit=BATCH, retries=retries
+                )
+            if not events:
+                break
+            summary.claimed += len(events)
+            await self._deliver_all(events, notifiers, summary)
+            if len(events) < BATCH:
+                break
+        await self.refresh_dead_gauge()
+        return summary
+
+    async def _deliver_all(
+        self,
+        events: list[NotificationEvent],
+        notifiers: Mapping[str, Notifier],
+        summary: DispatchSummary,
+    ) -> None:
+        gate = asyncio.Semaphore(self.settings.notification_concurrency)
+
+        async def one(event: NotificationEvent) -> NotificationEvent:
+            async with gate:
+                outcome = await self._attempt(event, notifiers.get(event.channel))
+            return after_attempt(event, outcome, self.runtime.clock.now())
+
+        results = await asyncio.gather(*(one(e) for e in events))
+        async with self.runtime.db.uow() as uow:
+            for event in results:
+                await uow.notifications.save(event)
+        for event in results:
+            self._observe(event, summary)
+
+    async def _attempt(self, event: NotificationEvent, notifier: Notifier | None) -> Delivery:
+        if notifier is None:
+            return Delivery(
+                ok=False, skipped=True, detail=f"channel {event.channel} is not configured"
+            )
+        message = to_message(event)
+        if event.channel == AlertChannel.EMAIL.value and not message.recipients:
+            return Delivery(
+                ok=False, skipped=True, detail="no recipient: the certificate has no owner email"
+            )
+        try:
+            receipt = await notifier.deliver(notifier.render(message))
+        except CertctlError as exc:
+            log.warning(
+                "notification.failed",
+                notification_id=event.id,
+                channel=event.channel,
+                error=exc.detail,
+            )
+            return Delivery(ok=False, detail=exc.detail)
+        log.info("notification.sent", notification_id=event.id, channel=event.channel)
+        return Delivery(ok=True, detail=receipt.detail)
+
+    def _observe(self, event: NotificationEvent, summary: DispatchSummary) -> None:
+        result = event.status.value
+        setattr(summary, result, getattr(summary, result) + 1)
+        self.metrics.deliveries.labels(channel=event.channel, result=result).inc()
+        if (
+            event.kind is NotificationKind.EXPIRATION
+            and event.status is not NotificationStatus.SKIPPED
+        ):
+            outcome = "success" if event.status is NotificationStatus.SENT else "failure"
+            self.metrics.expiry_alerts.labels(
+                channel=event.channel, threshold=str(event.threshold_days), result=outcome
+            ).inc()
+
+    async def refresh_dead_gauge(self) -> int:
+        """Set certctl_notification_dead_total from the database and return it."""
+        async with self.runtime.db.uow() as uow:
+            dead = await uow.notifications.count_status(NotificationStatus.DEAD)
+        self.metrics.notifications_dead.set(dead)
+        return dead
+
+    async def search(
+        self, caller: Caller, *, request: PageRequest, filters: NotificationFilter
+    ) -> Page[NotificationEvent]:
+        """Outbox rows, newest first (status=dead is the dead-letter list)."""
+        caller.principal.require(Permission.READ)
+        async with self.runtime.db.uow() as uow:
+            return await uow.notifications.search(request=request, filters=filters)
+
+    async def get(self, caller: Caller, notification_id: str) -> NotificationEvent:
+        """One outbox row."""
+        caller.principal.require(Permission.READ)
+        async with self.runtime.db.uow() as uow:
+            return await uow.notifications.require(notification_id)
+
+    async def requeue(self, caller: Caller, notification_id: str) -> NotificationEvent:
+        """Reset a failed, dead or skipped row to pending with attempts 0 (audited)."""
+        caller.principal.require(Permission.WRITE)
+        async with self.runtime.db.uow() as uow:
+            before = await uow.notifications.require(notification_id)
+            after = requeued(before, self.runtime.clock.now())
+            await uow.notifications.save(after)
+            await record(
+                uow,
+                self.runtime,
+                caller=caller,
+                action="notification_requeued",
+                resource_type="notification",
+                resource_id=notification_id,
+                details={"previous_status": before.status.value, "attempts": before.attempts},
+            )
+        await self.refresh_dead_gauge()
+        return after
+
+    async def mark_read(self, caller: Caller, notification_id: str) -> NotificationEvent:
+        """Mark a delivered row as read by a person."""
+        caller.principal.require(Permission.WRITE)
+        async with self.runtime.db.uow() as uow:
+            before = await uow.notifications.require(notification_id)
+            if before.status not in (NotificationStatus.SENT, NotificationStatus.READ):
+                raise Conflict(
+                    f"only sent notifications can be marked read, not {before.status.value}"
+                )
+            now = self.runtime.clock.now()
+            after = replace(before, status=NotificationStatus.READ, read_at=now, updated_at=now)
+            await uow.notifications.save(after)
+        return after
+
+    async def send_test(
+        self, caller: Caller, channel_id: str, recipient: str | None
+    ) -> NotificationEvent:
+        """Deliver a test notification through one database channel now (audited)."""
+        caller.principal.require(Permission.WRITE)
+        now = self.runtime.clock.now()
+        async with self.runtime.db.uow() as uow:
+            channel = await uow.channels.require(channel_id)
+        notifier = self._build(
+            channel.channel,
+            reveal_config(channel.config, channel.sealed_secrets, self.runtime.sealer),
+        )
+        event = NotificationEvent(
+            id=new_id("ne", now),
+            kind=NotificationKind.TEST,
+            channel=channel.channel,
+            status=NotificationStatus.PENDING,
+            severity_tier="informational",
+            subject=f"certctl test notification for channel {channel.name}",
+            message=f"This is a test of the {channel.channel} channel {channel.name!r}.",
+            incident_key=f"certctl-test-{channel.id}",
+            created_at=now,
+            updated_at=now,
+            recipient=recipient or "",
+            context={"channel_id": channel.id},
+        )
+        outcome = await self._attempt(event, notifier)
+        sent = after_attempt(event, outcome, self.runtime.clock.now())
+        async with self.runtime.db.uow() as uow:
+            await uow.notifications.insert_new([sent])
+            await record(
+                uow,
+                self.runtime,
+                caller=caller,
+                action="notification_channel_tested",
+                resource_type="notification_channel",
+                resource_id=channel.id,
+                details={
+                    "status": sent.status.value,
+                    "detail": (sent.last_error or sent.receipt or "")[:300],
+                },
+            )
+        self.metrics.deliveries.labels(channel=sent.channel, result=sent.status.value).inc()
+        return sent
+
+
+def to_message(event: NotificationEvent) -> AlertMessage:
+    """The notifier-facing message of an outbox row."""
+    ctx = event.context
+    expires = ctx.get("expires_at")
+    return AlertMessage(
+        notification_id=event.id,
+        kind=event.kind,
+        channel=event.channel,
+        subject=event.subject,
+        body=event.message,
+        severity_tier=event.severity_tier,
+        occurred_at=event.created_at,
+        incident_key=event.incident_key,
+        certificate_id=event.certificate_id or "",
+        certificate_name=str(ctx.get("certificate_name", "")),
+        common_name=str(ctx.get("common_name", "")),
+        sans=tuple(ctx.get("sans", ())),
+        environment=str(ctx.get("environment", "")),
+        owner_name=str(ctx.get("owner_name", "")),
+        team_name=str(ctx.get("team_name", "")),
+        issuer_name=str(ctx.get("issuer_name", "")),
+        expires_at=datetime.fromisoformat(expires) if expires else None,
+        days_left=event.days_until_expiry,
+        threshold_days=event.threshold_days,
+        link=ctx.get("link"),
+        recipients=tuple(r for r in event.recipient.split(",") if r),
+    )
+
+
+def check_channel_type(channel: str) -> str:
+    """Refuse a channel type outside the closed set, naming `channel`."""
+    if channel not in {c.value for c in AlertChannel}:
+        allowed = ", ".join(c.value for c in AlertChannel)
+        raise InvalidRequest(f"unknown channel {channel!r}; allowed: {allowed}", field="channel")
+    return channel
+
+
+def validate_channel_config(channel: str, config: Mapping[str, Any]) -> None:
+    """Check a channel's config against its notifier's schema, naming each bad field."""
+    validate_config(channel, config)
