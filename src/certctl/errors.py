@@ -129,14 +129,26 @@ class UpstreamError(CertctlError):
 
 
 class ConnectorError(UpstreamError):
-    """A connector call failed; carries the connector kind."""
+    """A connector call failed; carries the connector kind.
+
+    `permanent` marks failures that retrying cannot fix (a refused target, a malformed
+    request the remote rejected with 4xx, an unusable recipient).
+    """
 
     code = "connector-error"
 
-    def __init__(self, detail: str, *, connector: str, retry_after: float | None = None) -> None:
+    def __init__(
+        self,
+        detail: str,
+        *,
+        connector: str,
+        retry_after: float | None = None,
+        permanent: bool = False,
+    ) -> None:
         super().__init__(detail)
         self.connector = connector
         self.retry_after = retry_after
+        self.permanent = permanent
 
 
 class CAUnavailable(UpstreamError):

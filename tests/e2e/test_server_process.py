@@ -83,9 +83,12 @@ def test_serve_answers_over_http(tmp_path: Path, stop_all: list[subprocess.Popen
     created = httpx.post(f"{url}/api/v1/teams", json={"name": "A"}, headers=headers, timeout=5)
     assert created.status_code == 201
     assert httpx.get(f"{url}/api/v1/teams", timeout=5).status_code == 401
-    proc.terminate()
-    _, err = proc.communicate(timeout=15)
+    proc.terminate()  # SIGTERM: loops drain, then the process exits cleanly
+    _, err = proc.communicate(timeout=40)
     lines = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+    # uvicorn re-raises SIGTERM after its graceful shutdown, so the exit status is -15.
+    assert proc.returncode == -15
+    assert "Application shutdown complete." in [line["event"] for line in lines]
     request_lines = [line for line in lines if line.get("request_id") == "e2e-req-1"]
     assert [(line["event"], line["status"], line["actor"]) for line in request_lines] == [
         ("http.request", 201, "ops")

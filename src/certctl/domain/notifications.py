@@ -70,6 +70,7 @@ class Delivery:
     ok: bool
     detail: str
     skipped: bool = False
+    permanent: bool = False
 
 
 def after_attempt(event: NotificationEvent, outcome: Delivery, now: datetime) -> NotificationEvent:
@@ -87,7 +88,7 @@ def after_attempt(event: NotificationEvent, outcome: Delivery, now: datetime) ->
             next_retry_at=None,
         )
     attempts = event.attempts + 1
-    if attempts >= MAX_ATTEMPTS:
+    if attempts >= MAX_ATTEMPTS or outcome.permanent:
         return replace(
             base,
             status=NotificationStatus.DEAD,

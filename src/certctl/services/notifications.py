@@ -27,7 +27,7 @@ from certctl.domain.notifications import (
     requeued,
 )
 from certctl.domain.policies import AlertChannel
-from certctl.errors import CertctlError, Conflict, InvalidRequest
+from certctl.errors import CertctlError, Conflict, ConnectorError, InvalidRequest
 from certctl.metrics import Metrics
 from certctl.services.audit import record
 from certctl.services.runtime import Runtime
@@ -143,7 +143,8 @@ class NotificationService:
                 channel=event.channel,
                 error=exc.detail,
             )
-            return Delivery(ok=False, detail=exc.detail)
+            permanent = isinstance(exc, ConnectorError) and exc.permanent
+            return Delivery(ok=False, detail=exc.detail, permanent=permanent)
         log.info("notification.sent", notification_id=event.id, channel=event.channel)
         return Delivery(ok=True, detail=receipt.detail)
 

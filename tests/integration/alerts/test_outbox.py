@@ -162,3 +162,49 @@ async def test_two_scanners_racing_write_one_row_per_key(
     finally:
         for ctx in contexts:
             await ctx.aclose()
+
+
+async def test_permanent_rejection_goes_straight_to_dead(
+    actx: AppContext, receivers: Receivers
+) -> None:
+    """PagerDuty refusing the event with 400 (bad routing key) is dead after one attempt."""
+    receivers.http["PagerDuty"].respond_with(
+        400, b'{"status":"invalid event","errors":["bad key"]}'
+    )
+    await make_cert(actx, policy=PAGERDUTY_ONLY)
+    await actx.alerts.scan()
+    summary = await actx.notifications.dispatch()
+    row = await only_row(actx, channel="PagerDuty")
+    assert (summary.dead, row.status.value, row.attempts) == (1, "dead", 1)
+    assert str(row.last_error).startswith("PagerDuty answered 400")
+
+
+async def test_renewed_certificate_alerts_again_for_its_new_version(
+    actx: AppContext, receivers: Receivers, clock: FrozenClock
+) -> None:
+    """A new version resets the thresholds: the same threshold fires again for it."""
+    from certctl.domain.certificates import CertificateVersion
+
+    cert_id = await make_cert(actx, days=6.5, policy={"alert_thresholds_days": [7]})
+    await actx.alerts.scan()
+    await actx.notifications.dispatch()
+    assert len(receivers.smtp.envelopes) == 1
+    renewed_expiry = clock.now() + timedelta(days=6, hours=12)
+    async with actx.runtime.db.uow() as uow:
+        await uow.versions.add(
+            CertificateVersion(
+                id="cv-renewed",
+                certificate_id=cert_id,
+                serial_number="abc",
+                not_before=clock.now(),
+                not_after=renewed_expiry,
+                fingerprint_sha256="f" * 64,
+                pem_chain="-",
+                created_at=clock.now(),
+            )
+        )
+    clock.advance(timedelta(days=1))
+    second = await actx.alerts.scan()
+    await actx.notifications.dispatch()
+    assert (second.alerts_enqueued, second.deduped) == (1, 0)
+    assert len(receivers.smtp.envelopes) == 2

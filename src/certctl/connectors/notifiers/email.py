@@ -63,7 +63,7 @@ class EmailConfig(BaseModel):
 
 
 def _refuse(detail: str) -> ConnectorError:
-    return ConnectorError(f"Email refused: {detail}", connector=CHANNEL)
+    return ConnectorError(f"Email refused: {detail}", connector=CHANNEL, permanent=True)
 
 
 def _header_value(name: str, value: str) -> str:

@@ -114,7 +114,9 @@ class HttpPoster:
             await check_url_async(url, allow_private=self.allow_private, field=field)
         except InvalidRequest as exc:
             raise ConnectorError(
-                f"{self.channel} target refused: {self._scrub(exc.detail)}", connector=self.channel
+                f"{self.channel} target refused: {self._scrub(exc.detail)}",
+                connector=self.channel,
+                permanent=True,
             ) from exc
         try:
             async with asyncio.timeout(self.timeout):
@@ -157,7 +159,12 @@ class HttpPoster:
         detail = f"{self.channel} answered {status}" + (f": {excerpt}" if excerpt else "")
         # RFC 9110 §10.2.3: Retry-After accompanies 429 (rate limited) and 503 (unavailable).
         retry_after = retry_after_seconds(response) if status in {429, 503} else None
-        return ConnectorError(detail, connector=self.channel, retry_after=retry_after)
+        # A 4xx other than 408/429 means the request itself is wrong (bad routing key,
+        # removed webhook): retrying the same bytes cannot succeed.
+        permanent = 400 <= status < 500 and status not in {408, 429}
+        return ConnectorError(
+            detail, connector=self.channel, retry_after=retry_after, permanent=permanent
+        )
 
     def _scrub(self, text: str) -> str:
         for secret in sorted(self.secrets, key=len, reverse=True):
