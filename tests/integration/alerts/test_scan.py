@@ -1,0 +1,74 @@
+"""The expiry scan's status moves and the loop lock shared by replicas."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from certctl.bootstrap import AppContext, build_context
+from certctl.clock import FrozenClock
+from certctl.domain.access import SYSTEM_CALLER
+from certctl.domain.audit import AuditFilter
+from certctl.domain.listing import PageRequest
+from certctl.scheduler.loops import build_scheduler
+
+from .conftest import Receivers, channel_settings, make_cert
+
+
+async def test_status_moves_active_expiring_expired(actx: AppContext, clock: FrozenClock) -> None:
+    """Active until the renewal window, Expiring inside it, Expired after; each move audited."""
+    cert_id = await make_cert(actx, days=40, policy={"renewal_window_days": 30})
+    statuses = []
+    for advance in (timedelta(0), timedelta(days=15), timedelta(days=26)):
+        clock.advance(advance)
+        await actx.alerts.scan()
+        statuses.append((await actx.certificates.get(SYSTEM_CALLER, cert_id)).status.value)
+    assert statuses == ["Active", "Expiring", "Expired"]
+    page = await actx.audit.search(
+        SYSTEM_CALLER,
+        request=PageRequest(),
+        filters=AuditFilter(action="certificate_status_changed"),
+    )
+    assert [dict(e.details) for e in reversed(page.items)] == [
+        {"from": "Active", "to": "Expiring"},
+        {"from": "Expiring", "to": "Expired"},
+    ]
+
+
+@pytest.mark.parametrize("status", ["RenewalInProgress", "Failed"])
+async def test_renewing_and_failed_certificates_still_alert(
+    actx: AppContext, receivers: Receivers, status: str
+) -> None:
+    """A renewal in progress or failed does not silence expiry alerts (the reference's gap)."""
+    cert_id = await make_cert(actx, days=3, policy={"alert_thresholds_days": [7]})
+    await actx.certificates.update(SYSTEM_CALLER, cert_id, {"status": "RenewalInProgress"})
+    if status == "Failed":
+        await actx.certificates.update(SYSTEM_CALLER, cert_id, {"status": "Failed"})
+    summary = await actx.alerts.scan()
+    await actx.notifications.dispatch()
+    assert (summary.alerts_enqueued, len(receivers.smtp.envelopes)) == (1, 1)
+    assert (await actx.certificates.get(SYSTEM_CALLER, cert_id)).status.value == status
+
+
+@pytest.mark.parametrize(
+    "backend", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
+)
+async def test_only_one_replica_runs_a_loop_tick(
+    database_url: str, receivers: Receivers, clock: FrozenClock
+) -> None:
+    """While one replica holds the renewal loop's advisory lock, another replica skips it."""
+    replicas = [
+        build_context(channel_settings(database_url, receivers), clock=clock) for _ in range(2)
+    ]
+    try:
+        other = build_scheduler(replicas[1])
+        async with replicas[0].runtime.db.leader_lock("renewal") as held:
+            assert held
+            skipped = await other.run_once("renewal")
+        ran = await other.run_once("renewal")
+    finally:
+        for ctx in replicas:
+            await ctx.aclose()
+    assert skipped == {"loop": "renewal", "skipped": "another replica holds this loop's lock"}
+    assert ran["certificates_scanned"] == 0
