@@ -52,6 +52,17 @@ def _wait_ready(url: str, proc: subprocess.Popen[str], **client_args: object) ->
     raise AssertionError("server did not become ready within 60 s")
 
 
+def _poll(url: str, headers: dict[str, str]) -> dict[str, object]:
+    """The first non-empty list answer within 30 s (the server's loops run on their own)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        body: dict[str, object] = httpx.get(url, headers=headers, timeout=5).json()
+        if body["total"]:
+            return body
+        time.sleep(0.5)
+    raise AssertionError(f"nothing listed at {url} within 30 s")
+
+
 @pytest.fixture
 def stop_all() -> Iterator[list[subprocess.Popen[str]]]:
     procs: list[subprocess.Popen[str]] = []

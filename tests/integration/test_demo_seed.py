@@ -19,6 +19,7 @@ def _seeder(ctx: AppContext) -> DemoSeeder:
             "policies": ctx.policies,
             "issuers": ctx.issuers,
             "targets": ctx.targets,
+            "channels": ctx.channels,
         },
         certificates=ctx.certificates,
     )

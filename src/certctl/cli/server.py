@@ -35,6 +35,7 @@ async def migrate_and_seed(settings: Settings) -> int:
                 "policies": ctx.policies,
                 "issuers": ctx.issuers,
                 "targets": ctx.targets,
+                "channels": ctx.channels,
             },
             certificates=ctx.certificates,
         )

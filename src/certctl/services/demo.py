@@ -58,7 +58,7 @@ POLICIES: list[dict[str, Any]] = [
         "alert_channels": {
             "informational": ["Slack"],
             "warning": ["Slack", "Email"],
-            "critical": ["PagerDuty", "OpsGenie", "Email"],
+            "critical": ["PagerDuty", "OpsGenie", "Email", "Webhook"],
         },
         "alert_severity_map": {"1": "critical"},
         "certificate_profile_id": "cp-tls-server",
@@ -98,6 +98,18 @@ TARGETS: list[dict[str, Any]] = [
         "name": "api haproxy",
         "type": "HAProxy",
         "config": {"pem_path": "/etc/haproxy/certs/api.pem"},
+    },
+]
+
+# A webhook left pointing at an address the SSRF guard refuses (TEST-NET-1, RFC 5737): its
+# deliveries land in the dead letters, so the demo shows what an operator sees when a
+# channel breaks, without any network traffic.
+CHANNELS: list[dict[str, Any]] = [
+    {
+        "id": "nc-legacy-webhook",
+        "name": "Legacy change-management webhook",
+        "channel": "Webhook",
+        "config": {"url": "https://192.0.2.10/certctl"},
     },
 ]
 
@@ -188,6 +200,7 @@ class DemoSeeder:
             ("policies", POLICIES),
             ("issuers", ISSUERS),
             ("targets", TARGETS),
+            ("channels", CHANNELS),
         ):
             for row in rows:
                 await self.inventory[kind].create(SYSTEM_CALLER, row)
