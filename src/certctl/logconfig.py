@@ -38,3 +38,6 @@ def configure_logging(*, level: str = "info", fmt: str = "json") -> None:
     root.handlers = [handler]
     root.setLevel(numeric)
     logging.getLogger("uvicorn.access").disabled = True
+    # httpx logs every request URL at INFO; webhook URLs are credentials (Slack, Teams).
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)

@@ -71,6 +71,7 @@ class Delivery:
     detail: str
     skipped: bool = False
     permanent: bool = False
+    retry_after: timedelta | None = None
 
 
 def after_attempt(event: NotificationEvent, outcome: Delivery, now: datetime) -> NotificationEvent:
@@ -101,7 +102,9 @@ def after_attempt(event: NotificationEvent, outcome: Delivery, now: datetime) ->
         status=NotificationStatus.FAILED,
         attempts=attempts,
         last_error=outcome.detail,
-        next_retry_at=next_retry_at(event.attempts, now),
+        next_retry_at=max(
+            next_retry_at(event.attempts, now), now + (outcome.retry_after or timedelta(0))
+        ),
     )
 
 

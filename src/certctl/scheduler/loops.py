@@ -8,6 +8,10 @@ from typing import Any
 from certctl.bootstrap import AppContext
 from certctl.scheduler.runner import Loop, Scheduler
 
+# Dispatch ticks drain the whole backlog batch by batch; each batch is bounded by the
+# notification timeout, so the tick timeout only guards against a wedged tick.
+DISPATCH_TIMEOUT = 3600.0
+
 
 async def renewal(ctx: AppContext) -> dict[str, Any]:
     """Expiry scan: status changes and alert decisions into the outbox."""
@@ -39,11 +43,13 @@ def build_scheduler(ctx: AppContext) -> Scheduler:
             settings.notification_dispatch_interval,
             lambda: notification_dispatch(ctx),
             run_at_start=True,
+            timeout=DISPATCH_TIMEOUT,
         ),
         Loop(
             "notification_retry",
             settings.notification_retry_interval,
             lambda: notification_retry(ctx),
+            timeout=DISPATCH_TIMEOUT,
         ),
     ]
     return Scheduler(

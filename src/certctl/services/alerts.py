@@ -226,7 +226,7 @@ class AlertService:
             f"Certificate: {cert.name}",
             f"Common name: {cert.common_name}",
             f"SANs: {', '.join(cert.sans) or '-'}",
-            f"Expires: {cert.expires_at:%Y-%m-%d %H:%M} UTC ({left} days left)",
+            f"Expires: {cert.expires_at:%Y-%m-%d %H:%M} UTC ({_days_phrase(left)})",
             f"Owner: {candidate.owner_name or '-'}",
             f"Team: {candidate.team_name or '-'}",
             f"Environment: {cert.environment or '-'}",
@@ -285,6 +285,12 @@ class AlertService:
         self.metrics.expiry_alerts.labels(
             channel=channel, threshold=str(threshold), result="deduped"
         ).inc()
+
+
+def _days_phrase(left: int) -> str:
+    if left < 0:
+        return f"expired {-left} day{'s' if left < -1 else ''} ago"
+    return f"{left} day{'' if left == 1 else 's'} left"
 
 
 async def _all_policies(uow: UnitOfWork) -> dict[str, RenewalPolicy]:

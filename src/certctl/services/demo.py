@@ -147,7 +147,7 @@ def _estate() -> list[DemoCert]:
         ("legacy-portal", ("portal.example.com",), -3, S.EXPIRED, "production", "o-bob", "t-payments", "rp-default"),
         ("old-vpn", ("vpn-old.example.com",), -40, S.EXPIRED, "internal", "o-carol", "t-security", "rp-internal"),
         ("staging-api", ("api.staging.example.com",), -1, S.EXPIRED, "staging", "o-alice", "t-platform", "rp-default"),
-        ("search-prod", ("search.example.com",), 5, S.RENEWAL_IN_PROGRESS, "production", "o-alice", "t-platform", "rp-critical"),
+        ("search-prod", ("search.example.com",), 0.8, S.RENEWAL_IN_PROGRESS, "production", "o-alice", "t-platform", "rp-critical"),
         ("docs-prod", ("docs.example.com",), 12, S.RENEWAL_IN_PROGRESS, "production", "o-alice", "t-platform", "rp-default"),
         ("billing-prod", ("billing.example.com",), 3, S.FAILED, "production", "o-bob", "t-payments", "rp-critical"),
         ("ldap-int", ("ldap.int.example.com",), 2, S.FAILED, "internal", "o-carol", "t-security", "rp-internal"),

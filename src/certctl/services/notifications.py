@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -63,7 +63,7 @@ class NotificationService:
         self.settings = settings
         self.http = http
 
-    async def notifiers(self) -> dict[str, Notifier]:
+    async def notifiers(self) -> dict[str, Notifier | str]:
         """One notifier per configured channel: database channels override the environment."""
         configs: dict[str, Mapping[str, Any]] = dict(configs_from_settings(self.settings))
         async with self.runtime.db.uow() as uow:
@@ -74,7 +74,22 @@ class NotificationService:
             configs[channel.channel] = reveal_config(
                 channel.config, channel.sealed_secrets, self.runtime.sealer
             )
-        return {name: self._build(name, config) for name, config in configs.items()}
+        built: dict[str, Notifier | str] = {}
+        for name, config in configs.items():
+            try:
+                built[name] = self._build(name, config)
+            except CertctlError as exc:
+                # One misconfigured channel must not stop the others: its rows fail (and
+                # retry, so a fixed configuration is picked up) with the reason.
+                log.error("notification.channel_misconfigured", channel=name, error=exc.detail)
+                built[name] = f"channel {name} is misconfigured: {exc.detail}"
+        return built
+
+    def _lease(self) -> timedelta:
+        """Long enough for a whole batch at the configured concurrency and timeout."""
+        rounds = -(-BATCH // self.settings.notification_concurrency)
+        worst = timedelta(seconds=rounds * self.settings.notification_timeout_seconds * 1.5)
+        return max(LEASE, worst)
 
     def _build(self, channel: str, config: Mapping[str, Any]) -> Notifier:
         return build_notifier(
@@ -93,7 +108,7 @@ class NotificationService:
             now = self.runtime.clock.now()
             async with self.runtime.db.uow() as uow:
                 events = await uow.notifications.claim_due(
-                    now=now, lease_until=now + LEASE, limit=BATCH, retries=retries
+                    now=now, lease_until=now + self._lease(), limit=BATCH, retries=retries
                 )
             if not events:
                 break
@@ -107,7 +122,7 @@ class NotificationService:
     async def _deliver_all(
         self,
         events: list[NotificationEvent],
-        notifiers: Mapping[str, Notifier],
+        notifiers: Mapping[str, Notifier | str],
         summary: DispatchSummary,
     ) -> None:
         gate = asyncio.Semaphore(self.settings.notification_concurrency)
@@ -124,11 +139,13 @@ class NotificationService:
         for event in results:
             self._observe(event, summary)
 
-    async def _attempt(self, event: NotificationEvent, notifier: Notifier | None) -> Delivery:
+    async def _attempt(self, event: NotificationEvent, notifier: Notifier | str | None) -> Delivery:
         if notifier is None:
             return Delivery(
                 ok=False, skipped=True, detail=f"channel {event.channel} is not configured"
             )
+        if isinstance(notifier, str):
+            return Delivery(ok=False, detail=notifier)
         message = to_message(event)
         if event.channel == AlertChannel.EMAIL.value and not message.recipients:
             return Delivery(
@@ -144,7 +161,13 @@ class NotificationService:
                 error=exc.detail,
             )
             permanent = isinstance(exc, ConnectorError) and exc.permanent
-            return Delivery(ok=False, detail=exc.detail, permanent=permanent)
+            retry_after = exc.retry_after if isinstance(exc, ConnectorError) else None
+            return Delivery(
+                ok=False,
+                detail=exc.detail,
+                permanent=permanent,
+                retry_after=timedelta(seconds=retry_after) if retry_after else None,
+            )
         log.info("notification.sent", notification_id=event.id, channel=event.channel)
         return Delivery(ok=True, detail=receipt.detail)
 
@@ -242,6 +265,9 @@ class NotificationService:
             context={"channel_id": channel.id},
         )
         outcome = await self._attempt(event, notifier)
+        # A test answers now or never: it is not retried later (through whatever channel of
+        # that type is configured by then).
+        outcome = replace(outcome, permanent=True)
         sent = after_attempt(event, outcome, self.runtime.clock.now())
         async with self.runtime.db.uow() as uow:
             await uow.notifications.insert_new([sent])

@@ -150,3 +150,22 @@ async def test_db_channel_with_unknown_type_is_400(
         "/api/v1/notification-channels", json={"name": "x", "channel": "Pager", "config": {}}
     )
     assert (response.status_code, response.json()["field"]) == (400, "channel")
+
+
+async def test_failed_channel_test_is_not_retried_later(
+    receivers: Receivers, client_for: Callable[[str], httpx.AsyncClient]
+) -> None:
+    """A test send that fails is final (dead), so no later retry goes out elsewhere."""
+    receivers.http["Teams"].fail_next(1, status=503)
+    api = client_for("admin")
+    created = await api.post(
+        "/api/v1/notification-channels",
+        json={
+            "name": "ops-teams",
+            "channel": "Teams",
+            "config": {"webhook_url": receivers.http["Teams"].url},
+        },
+    )
+    tested = (await api.post(f"/api/v1/notification-channels/{created.json()['id']}/test")).json()
+    assert (tested["status"], tested["next_retry_at"]) == ("dead", None)
+    assert tested["last_error"].startswith("Teams answered 503")

@@ -208,3 +208,39 @@ async def test_renewed_certificate_alerts_again_for_its_new_version(
     await actx.notifications.dispatch()
     assert (second.alerts_enqueued, second.deduped) == (1, 0)
     assert len(receivers.smtp.envelopes) == 2
+
+
+async def test_misconfigured_channel_fails_alone(
+    database_url: str, receivers: Receivers, clock: FrozenClock
+) -> None:
+    """A broken SMTP sender address fails the Email rows only; Slack still delivers."""
+    settings = channel_settings(database_url, receivers, smtp_from_address="not an address")
+    ctx = build_context(settings, clock=clock)
+    try:
+        await make_cert(
+            ctx,
+            policy={
+                "alert_thresholds_days": [0],
+                "alert_channels": {"critical": ["Slack", "Email"]},
+            },
+        )
+        await ctx.alerts.scan()
+        summary = await ctx.notifications.dispatch()
+        email = await only_row(ctx, channel="Email")
+    finally:
+        await ctx.aclose()
+    assert (summary.sent, summary.failed) == (1, 1)
+    assert str(email.last_error).startswith("channel Email is misconfigured: ")
+    assert len(receivers.http["Slack"].requests) == 1
+
+
+async def test_retry_after_of_a_rate_limited_channel_is_honoured(
+    actx: AppContext, receivers: Receivers, clock: FrozenClock
+) -> None:
+    """A 429 with Retry-After: 600 is retried after ten minutes, not one."""
+    receivers.http["PagerDuty"].respond_with(429, b"slow down", {"Retry-After": "600"})
+    await make_cert(actx, policy=PAGERDUTY_ONLY)
+    await actx.alerts.scan()
+    await actx.notifications.dispatch()
+    row = await only_row(actx, channel="PagerDuty")
+    assert row.next_retry_at == clock.now() + timedelta(minutes=10)

@@ -72,3 +72,17 @@ async def test_only_one_replica_runs_a_loop_tick(
             await ctx.aclose()
     assert skipped == {"loop": "renewal", "skipped": "another replica holds this loop's lock"}
     assert ran["certificates_scanned"] == 0
+
+
+async def test_expiring_certificate_whose_expiry_moved_out_is_active_again(
+    actx: AppContext, clock: FrozenClock
+) -> None:
+    """Correcting expires_at far into the future turns an Expiring certificate Active."""
+    cert_id = await make_cert(actx, days=10, policy={})
+    await actx.alerts.scan()
+    await actx.certificates.update(
+        SYSTEM_CALLER, cert_id, {"expires_at": clock.now() + timedelta(days=200)}
+    )
+    summary = await actx.alerts.scan()
+    assert summary.status_changes == 1
+    assert (await actx.certificates.get(SYSTEM_CALLER, cert_id)).status.value == "Active"

@@ -129,3 +129,17 @@ def test_requeue_refuses_pending_and_delivered_rows(
     with pytest.raises(Conflict) as caught:
         requeued(replace(EVENT, status=status), NOW)
     assert caught.value.detail == message
+
+
+def test_retry_after_from_the_channel_pushes_the_retry_later() -> None:
+    """A Retry-After longer than the backoff wins; a shorter one does not shorten it."""
+    later = after_attempt(
+        EVENT, Delivery(ok=False, detail="429", retry_after=timedelta(minutes=10)), NOW
+    )
+    sooner = after_attempt(
+        EVENT, Delivery(ok=False, detail="429", retry_after=timedelta(seconds=5)), NOW
+    )
+    assert (later.next_retry_at, sooner.next_retry_at) == (
+        NOW + timedelta(minutes=10),
+        NOW + timedelta(minutes=1),
+    )

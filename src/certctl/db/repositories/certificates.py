@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, insert, select
+from sqlalchemy import ColumnElement, delete, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from certctl.db.models import (
@@ -195,7 +195,9 @@ async def alert_candidates(session: AsyncSession, *, until: datetime) -> list[Al
         .outerjoin(IssuerRow, IssuerRow.id == mc.issuer_id)
         .where(
             mc.expires_at.is_not(None),
-            mc.expires_at <= until,
+            # Expiring rows outside the window are included so that a certificate whose
+            # expiry moved out (renewed, corrected) goes back to Active.
+            or_(mc.expires_at <= until, mc.status == CertificateStatus.EXPIRING.value),
             mc.status.not_in(_SILENT_STATUSES),
         )
     )
