@@ -102,7 +102,12 @@ def build_context(settings: Settings, *, clock: Clock | None = None) -> AppConte
         agent_groups=InventoryService(runtime, AGENT_GROUPS),
         stats=StatsService(runtime),
         http=http,
-        alerts=AlertService(runtime, metrics, public_url=settings.public_url),
+        alerts=AlertService(
+            runtime,
+            metrics,
+            public_url=settings.public_url,
+            extra_recipients=settings.extra_recipients(),
+        ),
         notifications=NotificationService(runtime, metrics, settings, http),
         channels=InventoryService(runtime, NOTIFICATION_CHANNELS),
     )

@@ -9,7 +9,8 @@ from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from certctl.domain.access import Principal, parse_named_keys
-from certctl.errors import ConfigurationError
+from certctl.domain.inventory import check_email
+from certctl.errors import CertctlError, ConfigurationError
 
 _PLACEHOLDERS = frozenset(
     {"change-me", "changeme", "change_me", "secret", "password", "example", "replace-me"}
@@ -59,6 +60,7 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     smtp_from_address: str | None = None
     smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_extra_recipients: str = ""
 
     # Scheduler loops (C12): seconds between ticks.
     scheduler_enabled: bool = True
@@ -80,6 +82,11 @@ class Settings(BaseSettings):
             self.named_keys()
         except ConfigurationError as exc:
             raise ValueError(exc.detail) from exc
+        for address in self.extra_recipients():
+            try:
+                check_email(address, field="CERTCTL_SMTP_EXTRA_RECIPIENTS")
+            except CertctlError as exc:
+                raise ValueError(f"CERTCTL_SMTP_EXTRA_RECIPIENTS: {exc.detail}") from exc
         key = self.config_encryption_key
         if key is not None and not self.demo_mode_ack:
             value = key.get_secret_value()
@@ -88,6 +95,10 @@ class Settings(BaseSettings):
                     "CERTCTL_CONFIG_ENCRYPTION_KEY must be a real secret of 16+ characters"
                 )
         return self
+
+    def extra_recipients(self) -> list[str]:
+        """Addresses every Email alert also goes to (CERTCTL_SMTP_EXTRA_RECIPIENTS, comma-separated)."""
+        return [a.strip() for a in self.smtp_extra_recipients.split(",") if a.strip()]
 
     def named_keys(self) -> dict[str, Principal]:
         """The API keys configured in CERTCTL_API_KEYS_NAMED, by key hash."""

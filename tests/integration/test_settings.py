@@ -24,6 +24,7 @@ from certctl.settings import load_settings
         ({"server_workers": 2}, "CERTCTL_SERVER_WORKERS above 1 needs PostgreSQL"),
         ({"config_encryption_key": "short"}, "CERTCTL_CONFIG_ENCRYPTION_KEY must be a real secret"),
         ({"server_port": 70000}, "CERTCTL_SERVER_PORT"),
+        ({"smtp_extra_recipients": "ok@example.com, bad"}, "CERTCTL_SMTP_EXTRA_RECIPIENTS: 'bad'"),
     ],
 )
 def test_bad_settings_raise_configuration_error(overrides: dict[str, object], message: str) -> None:

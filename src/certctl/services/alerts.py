@@ -67,10 +67,18 @@ def policy_window_days(policy: RenewalPolicy | None) -> int:
 class AlertService:
     """Runs the expiry scan."""
 
-    def __init__(self, runtime: Runtime, metrics: Metrics, *, public_url: str | None) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        metrics: Metrics,
+        *,
+        public_url: str | None,
+        extra_recipients: Sequence[str] = (),
+    ) -> None:
         self.runtime = runtime
         self.metrics = metrics
         self.public_url = public_url.rstrip("/") if public_url else None
+        self.extra_recipients = tuple(extra_recipients)
 
     async def scan(self) -> ScanSummary:
         """Check every certificate within its policy's window; enqueue what is due."""
@@ -178,7 +186,8 @@ class AlertService:
             error = f"no channels configured for tier {decision.tier} (operator opt-out)"
         elif not decision.valid:
             status, error = NotificationStatus.SKIPPED, f"unknown channel {decision.channel!r}"
-        recipients = (candidate.owner_email,) if candidate.owner_email else ()
+        owner = (candidate.owner_email,) if candidate.owner_email else ()
+        recipients = tuple(dict.fromkeys((*owner, *self.extra_recipients)))
         return NotificationEvent(
             id=new_id("ne", now),
             kind=NotificationKind.EXPIRATION,

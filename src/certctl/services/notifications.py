@@ -14,8 +14,9 @@ import structlog
 from certctl.connectors.notifiers.base import Notifier
 from certctl.connectors.registry import build_notifier, configs_from_settings, validate_config
 from certctl.db.repositories.notifications import NotificationFilter
-from certctl.domain.access import Caller, Permission
+from certctl.domain.access import SYSTEM_CALLER, Caller, Permission
 from certctl.domain.alerts import AlertMessage, NotificationKind
+from certctl.domain.audit import AuditEvent
 from certctl.domain.ids import new_id
 from certctl.domain.listing import Page, PageRequest, SortKey
 from certctl.domain.notifications import (
@@ -29,7 +30,7 @@ from certctl.domain.notifications import (
 from certctl.domain.policies import AlertChannel
 from certctl.errors import CertctlError, Conflict, ConnectorError, InvalidRequest
 from certctl.metrics import Metrics
-from certctl.services.audit import record
+from certctl.services.audit import audit_event, record
 from certctl.services.runtime import Runtime
 from certctl.services.secrets import reveal_config
 from certctl.settings import Settings
@@ -136,6 +137,9 @@ class NotificationService:
         async with self.runtime.db.uow() as uow:
             for event in results:
                 await uow.notifications.save(event)
+            await uow.audit.add_all(
+                [self._dead_audit(e) for e in results if e.status is NotificationStatus.DEAD]
+            )
         for event in results:
             self._observe(event, summary)
 
@@ -170,6 +174,22 @@ class NotificationService:
             )
         log.info("notification.sent", notification_id=event.id, channel=event.channel)
         return Delivery(ok=True, detail=receipt.detail)
+
+    def _dead_audit(self, event: NotificationEvent) -> AuditEvent:
+        return audit_event(
+            self.runtime,
+            caller=SYSTEM_CALLER,
+            action="notification_dead",
+            resource_type="notification",
+            resource_id=event.id,
+            details={
+                "channel": event.channel,
+                "certificate_id": event.certificate_id,
+                "threshold_days": event.threshold_days,
+                "attempts": event.attempts,
+                "last_error": (event.last_error or "")[:500],
+            },
+        )
 
     def _observe(self, event: NotificationEvent, summary: DispatchSummary) -> None:
         result = event.status.value

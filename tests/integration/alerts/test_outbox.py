@@ -10,6 +10,7 @@ import pytest
 from certctl.bootstrap import AppContext, build_context
 from certctl.clock import FrozenClock
 from certctl.domain.access import SYSTEM_CALLER
+from certctl.domain.audit import AuditFilter
 from certctl.domain.listing import PageRequest
 from certctl.services.notifications import NotificationFilter
 
@@ -49,6 +50,12 @@ async def test_retry_schedule_is_1_2_4_8_minutes_then_dead(
     assert dead.last_error.startswith("PagerDuty answered 503")
     assert len(receivers.http["PagerDuty"].requests) == 5
     assert (await actx.stats.summary(SYSTEM_CALLER)).notifications_dead == 1
+    audit = await actx.audit.search(
+        SYSTEM_CALLER, request=PageRequest(), filters=AuditFilter(action="notification_dead")
+    )
+    assert [(e.resource_id, e.details["attempts"], e.actor_type.value) for e in audit.items] == [
+        (dead.id, 5, "System")
+    ]
 
 
 async def test_requeue_of_a_dead_row_delivers_it(
@@ -244,3 +251,22 @@ async def test_retry_after_of_a_rate_limited_channel_is_honoured(
     await actx.notifications.dispatch()
     row = await only_row(actx, channel="PagerDuty")
     assert row.next_retry_at == clock.now() + timedelta(minutes=10)
+
+
+async def test_extra_recipients_get_every_email_alert(
+    database_url: str, receivers: Receivers, clock: FrozenClock
+) -> None:
+    """CERTCTL_SMTP_EXTRA_RECIPIENTS are added to the owner on each Email alert."""
+    settings = channel_settings(
+        database_url, receivers, smtp_extra_recipients="pki@example.com, alice@example.com"
+    )
+    ctx = build_context(settings, clock=clock)
+    try:
+        await make_cert(ctx, policy={"alert_thresholds_days": [0]})
+        await ctx.alerts.scan()
+        await ctx.notifications.dispatch()
+    finally:
+        await ctx.aclose()
+    assert [m.rcpt_tos for m in receivers.smtp.envelopes] == [
+        ("alice@example.com", "pki@example.com")
+    ]
