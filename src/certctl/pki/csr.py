@@ -75,15 +75,13 @@ def parse_csr(pem: str) -> CSRFacts:
     """Decode a PEM CSR and verify its signature; refuse anything unusable naming `csr_pem`."""
     try:
         csr = x509.load_pem_x509_csr(pem.encode())
-        valid = csr.is_signature_valid
-        facts = _facts(csr)
+        if not csr.is_signature_valid:
+            raise InvalidRequest("the CSR's signature does not verify", field=CSR_FIELD)
+        return _facts(csr)
     except UnicodeError as exc:  # before ValueError, its base class
         raise InvalidRequest("PEM text is not valid Unicode", field=CSR_FIELD) from exc
     except _DECODE_ERRORS as exc:
         raise InvalidRequest(f"not a usable PEM CSR: {exc}", field=CSR_FIELD) from exc
-    if not valid:
-        raise InvalidRequest("the CSR's signature does not verify", field=CSR_FIELD)
-    return facts
 
 
 def _facts(csr: x509.CertificateSigningRequest) -> CSRFacts:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import subprocess
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -49,8 +50,8 @@ def rsa_key() -> rsa.RSAPrivateKey:
 
 def _csr_pem(
     key: PrivateKey,
-    subject: list[x509.NameAttribute] | None = None,
-    sans: list[x509.GeneralName] | None = None,
+    subject: Sequence[x509.NameAttribute[str]] | None = None,
+    sans: Sequence[x509.GeneralName] | None = None,
 ) -> str:
     attributes = [x509.NameAttribute(NameOID.COMMON_NAME, "api.example.com")]
     builder = x509.CertificateSigningRequestBuilder().subject_name(
@@ -62,9 +63,11 @@ def _csr_pem(
 
 
 def _facts(
-    key: PrivateKey, **kwargs: list[x509.GeneralName] | list[x509.NameAttribute]
+    key: PrivateKey,
+    subject: Sequence[x509.NameAttribute[str]] | None = None,
+    sans: Sequence[x509.GeneralName] | None = None,
 ) -> CSRFacts:
-    return parse_csr(_csr_pem(key, **kwargs))  # type: ignore[arg-type]
+    return parse_csr(_csr_pem(key, subject, sans))
 
 
 def _issue(ca: LocalCA, facts: CSRFacts, **kwargs: object) -> x509.Certificate:
