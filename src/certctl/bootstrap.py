@@ -20,6 +20,7 @@ from certctl.services.audit import AuditService
 from certctl.services.certificates import CertificateService
 from certctl.services.inventory import InventoryService
 from certctl.services.notifications import NotificationService
+from certctl.services.pki import PkiService
 from certctl.services.resources import (
     AGENT_GROUPS,
     ISSUERS,
@@ -59,6 +60,7 @@ class AppContext:
     alerts: AlertService
     notifications: NotificationService
     channels: InventoryService[NotificationChannel]
+    pki: PkiService
 
     @property
     def clock(self) -> Clock:
@@ -86,13 +88,14 @@ def build_context(settings: Settings, *, clock: Clock | None = None) -> AppConte
         limits=httpx.Limits(max_connections=max(100, settings.notification_concurrency)),
         headers={"User-Agent": f"certctl/{__version__}"},
     )
+    certificates = CertificateService(runtime)
     return AppContext(
         settings=settings,
         runtime=runtime,
         metrics=metrics,
         api_keys=ApiKeyService(runtime, settings.named_keys()),
         audit=AuditService(runtime),
-        certificates=CertificateService(runtime),
+        certificates=certificates,
         teams=InventoryService(runtime, TEAMS),
         owners=InventoryService(runtime, OWNERS),
         profiles=InventoryService(runtime, PROFILES),
@@ -110,6 +113,7 @@ def build_context(settings: Settings, *, clock: Clock | None = None) -> AppConte
         ),
         notifications=NotificationService(runtime, metrics, settings, http),
         channels=InventoryService(runtime, NOTIFICATION_CHANNELS),
+        pki=PkiService(runtime, certificates, public_url=settings.public_url),
     )
 
 

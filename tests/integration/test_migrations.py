@@ -25,6 +25,9 @@ TABLES = {
     "alembic_version",
     "notification_channels",
     "notification_events",
+    "issuer_ca",
+    "certificate_revocations",
+    "crl_state",
 }
 
 

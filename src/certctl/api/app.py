@@ -15,7 +15,7 @@ from certctl import __version__
 from certctl.api import problems
 from certctl.api.deps import API_PREFIX
 from certctl.api.middleware import RequestMiddleware
-from certctl.api.routes import admin, certificates, inventory, notifications
+from certctl.api.routes import admin, certificates, inventory, notifications, pki
 from certctl.bootstrap import AppContext
 from certctl.scheduler.loops import build_scheduler
 
@@ -58,6 +58,8 @@ def create_app(ctx: AppContext) -> FastAPI:
     for router in inventory.routers():
         app.include_router(router)
     app.include_router(certificates.router)
+    app.include_router(pki.router)
+    app.include_router(pki.public)
     app.include_router(admin.router)
     app.include_router(notifications.router)
     app.include_router(notifications.channels)

@@ -13,6 +13,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -182,7 +183,7 @@ class CertificateVersionRow(Base):
     certificate_id: Mapped[str] = mapped_column(
         ForeignKey("managed_certificates.id", ondelete="RESTRICT"), index=True
     )
-    serial_number: Mapped[str] = mapped_column(String(64))
+    serial_number: Mapped[str] = mapped_column(String(64), index=True)
     not_before: Mapped[datetime]
     not_after: Mapped[datetime]
     fingerprint_sha256: Mapped[str] = mapped_column(String(64), unique=True)
@@ -274,3 +275,47 @@ class NotificationChannelRow(Stamped, Base):
     config: Mapped[Any] = mapped_column(json_type())
     sealed_secrets: Mapped[str | None] = mapped_column(Text)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class IssuerCARow(Base):
+    __tablename__ = "issuer_ca"
+    issuer_id: Mapped[str] = mapped_column(
+        ForeignKey("issuers.id", ondelete="CASCADE"), primary_key=True
+    )
+    ca_chain_pem: Mapped[str] = mapped_column(Text)
+    sealed_key: Mapped[str] = mapped_column(Text)
+    responder_cert_pem: Mapped[str | None] = mapped_column(Text)
+    responder_sealed_key: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class CertificateRevocationRow(Base):
+    __tablename__ = "certificate_revocations"
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    certificate_id: Mapped[str] = mapped_column(
+        ForeignKey("managed_certificates.id", ondelete="RESTRICT"), index=True
+    )
+    issuer_id: Mapped[str | None] = mapped_column(String(128))
+    serial_number: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(64))
+    revoked_by: Mapped[str] = mapped_column(String(200))
+    revoked_at: Mapped[datetime]
+    issuer_notified: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    __table_args__ = (
+        UniqueConstraint(
+            "issuer_id", "serial_number", name="uq_certificate_revocations_issuer_serial"
+        ),
+    )
+
+
+class CRLStateRow(Base):
+    __tablename__ = "crl_state"
+    issuer_id: Mapped[str] = mapped_column(
+        ForeignKey("issuers.id", ondelete="CASCADE"), primary_key=True
+    )
+    crl_number: Mapped[int] = mapped_column(BigInteger)
+    der: Mapped[str | None] = mapped_column(Text)
+    this_update: Mapped[datetime | None]
+    next_update: Mapped[datetime | None]
+    etag: Mapped[str | None] = mapped_column(String(80))

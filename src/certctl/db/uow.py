@@ -19,6 +19,7 @@ from certctl.db.repositories.certificates import (
     alert_candidates,
 )
 from certctl.db.repositories.notifications import NotificationRepository, channels
+from certctl.db.repositories.pki import PkiRepository
 
 __all__ = ["AlertCandidate", "UnitOfWork", "UnitOfWorkFactory"]
 
@@ -42,6 +43,7 @@ class UnitOfWork:
         self.audit = AuditRepository(session)
         self.notifications = NotificationRepository(session)
         self.channels = channels(session)
+        self.pki = PkiRepository(session)
 
     async def __aenter__(self) -> UnitOfWork:
         return self

@@ -11,6 +11,8 @@ from certctl.scheduler.runner import Loop, Scheduler
 # Dispatch ticks drain the whole backlog batch by batch; each batch is bounded by the
 # notification timeout, so the tick timeout only guards against a wedged tick.
 DISPATCH_TIMEOUT = 3600.0
+CRL_INTERVAL = 3600.0
+"""CRLs are valid 24 h and regenerated hourly, so relying parties never hold a stale one."""
 
 
 async def renewal(ctx: AppContext) -> dict[str, Any]:
@@ -26,6 +28,11 @@ async def notification_dispatch(ctx: AppContext) -> dict[str, Any]:
 async def notification_retry(ctx: AppContext) -> dict[str, Any]:
     """Deliver failed rows whose retry time has come."""
     return asdict(await ctx.notifications.dispatch(retries=True))
+
+
+async def crl(ctx: AppContext) -> dict[str, Any]:
+    """A fresh DER CRL for every local CA (also regenerated right after each revocation)."""
+    return await ctx.pki.regenerate_all()
 
 
 def build_scheduler(ctx: AppContext) -> Scheduler:
@@ -51,6 +58,7 @@ def build_scheduler(ctx: AppContext) -> Scheduler:
             lambda: notification_retry(ctx),
             timeout=DISPATCH_TIMEOUT,
         ),
+        Loop("crl", CRL_INTERVAL, lambda: crl(ctx), run_at_start=True),
     ]
     return Scheduler(
         loops, clock=ctx.clock, metrics=ctx.metrics, leader_lock=ctx.runtime.db.leader_lock

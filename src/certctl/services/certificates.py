@@ -21,6 +21,7 @@ from certctl.domain.certificates import (
 )
 from certctl.domain.ids import check_client_id, new_id
 from certctl.domain.listing import Page, PageRequest, SortKey
+from certctl.domain.pki import Revocation
 from certctl.domain.policies import RenewalPolicy
 from certctl.domain.revocation import parse_reason
 from certctl.errors import Conflict, InvalidRequest, NotFound
@@ -216,6 +217,17 @@ class CertificateService:
         CRL and OCSP publication build on this state; a revoked or archived certificate
         cannot be revoked again.
         """
+        cert, _ = await self.revoke(caller, cert_id, reason=reason)
+        return cert
+
+    async def revoke(
+        self, caller: Caller, cert_id: str, *, reason: str
+    ) -> tuple[ManagedCertificate, Revocation | None]:
+        """Revoke in one transaction: status, revocation row of the latest serial, audit.
+
+        The revocation row is None for a certificate without any version (nothing issued).
+        Publishing it (CRL, OCSP) is the issuer's part and happens after the commit.
+        """
         caller.principal.require(Permission.WRITE)
         parsed = parse_reason(reason)
         async with self.runtime.db.uow() as uow:
@@ -233,6 +245,25 @@ class CertificateService:
                 updated_at=now,
             )
             await uow.certificates.update(after)
+            versions = await uow.versions.for_certificate(cert_id)
+            revocation = None
+            if versions:
+                revocation = Revocation(
+                    id=new_id("rev", now),
+                    certificate_id=cert_id,
+                    issuer_id=before.issuer_id,
+                    serial_number=versions[0].serial_number,
+                    reason=parsed.value,
+                    revoked_by=caller.principal.name,
+                    revoked_at=now,
+                )
+                await uow.pki.add_revocation(revocation)
+            details: dict[str, Any] = {
+                "reason": parsed.value,
+                "previous_status": before.status.value,
+            }
+            if revocation is not None:
+                details["serial_number"] = revocation.serial_number
             await record(
                 uow,
                 self.runtime,
@@ -240,9 +271,9 @@ class CertificateService:
                 action="certificate_revoked",
                 resource_type=RESOURCE,
                 resource_id=cert_id,
-                details={"reason": parsed.value, "previous_status": before.status.value},
+                details=details,
             )
-        return after
+        return after, revocation
 
     async def versions(self, caller: Caller, cert_id: str) -> list[CertificateVersion]:
         """Every version of a certificate, newest first."""

@@ -28,6 +28,14 @@ class Prepare(Protocol):
     ) -> dict[str, Any]: ...
 
 
+class AfterCreate(Protocol):
+    """Runs in the creating transaction once the new resource's row exists."""
+
+    async def __call__(
+        self, runtime: Runtime, uow: UnitOfWork, caller: Caller, obj: Any
+    ) -> None: ...
+
+
 def _no_prepare(runtime: Runtime, fields: dict[str, Any], existing: Any | None) -> dict[str, Any]:
     return fields
 
@@ -44,6 +52,7 @@ class ResourceSpec(Generic[D]):
     references: Mapping[str, str] = field(default_factory=dict)
     list_references: Mapping[str, str] = field(default_factory=dict)
     prepare: Prepare = _no_prepare
+    after_create: AfterCreate | None = None
 
 
 async def check_references(
@@ -108,6 +117,8 @@ class InventoryService(Generic[D]):
             await check_references(uow, values, self.spec.references, self.spec.list_references)
             await self.spec.repository(uow).add(obj)
             await self._audit(uow, caller, "created", resource_id, audit_snapshot(obj))
+            if self.spec.after_create is not None:
+                await self.spec.after_create(self.runtime, uow, caller, obj)
         return obj
 
     async def get(self, caller: Caller, resource_id: str) -> D:

@@ -24,6 +24,7 @@ from certctl.domain.policies import (
 )
 from certctl.services.inventory import ResourceSpec
 from certctl.services.notifications import check_channel_type, validate_channel_config
+from certctl.services.pki import provision_issuer_ca
 from certctl.services.runtime import Runtime
 from certctl.services.secrets import reveal_config, split_config
 
@@ -115,6 +116,7 @@ ISSUERS = ResourceSpec(
     domain_cls=Issuer,
     repository=lambda uow: uow.issuers,
     prepare=_sealed,
+    after_create=provision_issuer_ca,
 )
 TARGETS = ResourceSpec(
     resource_type="deployment_target",

@@ -54,7 +54,7 @@ async def test_run_loop_returns_the_scan_summary(
     loops = {
         loop["name"]: loop for loop in (await client_for("admin").get("/api/v1/admin/loops")).json()
     }
-    assert set(loops) == {"renewal", "notification_dispatch", "notification_retry"}
+    assert set(loops) == {"renewal", "notification_dispatch", "notification_retry", "crl"}
     assert (loops["renewal"]["runs"], loops["renewal"]["last_outcome"]) == (1, "success")
     assert loops["notification_retry"]["interval_seconds"] == 120
 

@@ -1,0 +1,469 @@
+"""The local CA (GenericCA issuers): CA provisioning, CSR issuance, revocation, CRL and OCSP.
+
+CPU-bound work (key generation, CSR checks, signing) runs in worker threads so the event
+loop keeps serving. The CA key and the OCSP responder key are sealed at rest with the
+configuration encryption key and never leave this service.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import dataclasses
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+
+from certctl.db.uow import UnitOfWork
+from certctl.domain.access import Caller, Permission
+from certctl.domain.certificates import (
+    CertificateStatus,
+    CertificateVersion,
+    ManagedCertificate,
+)
+from certctl.domain.ids import new_id
+from certctl.domain.inventory import Issuer, IssuerType
+from certctl.domain.pki import CRLState, IssuedSerial, Revocation, StoredCA
+from certctl.domain.policies import CertificateProfile
+from certctl.domain.revocation import RevocationReason, parse_reason
+from certctl.errors import InvalidRequest, NotFound
+from certctl.pki.ca import LocalCA, create_root, load_sub_ca
+from certctl.pki.crl import RevokedEntry, build_crl
+from certctl.pki.csr import SHORT_LIVED_SECONDS, check_csr, parse_csr
+from certctl.pki.facts import read_pem
+from certctl.pki.issuance import DEFAULT_TTL, IssuedCertificate, issue_leaf
+from certctl.pki.keys import private_key_to_pem
+from certctl.pki.ocsp import (
+    CertStatus,
+    OCSPRequestInfo,
+    ResponderCert,
+    build_response,
+    load_responder,
+    make_responder,
+    malformed_response,
+    needs_rotation,
+    parse_request,
+    unauthorized_response,
+)
+from certctl.pki.sealing import Sealer
+from certctl.services.audit import record
+from certctl.services.certificates import CertificateService
+from certctl.services.runtime import Runtime
+from certctl.services.secrets import open_secrets
+
+log = structlog.get_logger("certctl.pki")
+
+CRL_VALIDITY = timedelta(hours=24)
+OCSP_VALIDITY = timedelta(hours=24)
+ROOT_VALIDITY_DAYS = 3650
+MAX_DAYS = 36500
+SHORT_LIVED = timedelta(seconds=SHORT_LIVED_SECONDS)
+_FINAL = frozenset({CertificateStatus.REVOKED, CertificateStatus.ARCHIVED})
+
+
+def _require_sealer(runtime: Runtime) -> Sealer:
+    if runtime.sealer is None:
+        raise InvalidRequest(
+            "a GenericCA issuer keeps its CA key encrypted: set CERTCTL_CONFIG_ENCRYPTION_KEY",
+            field="config",
+        )
+    return runtime.sealer
+
+
+def _build_ca(runtime: Runtime, issuer: Issuer, now: datetime) -> tuple[LocalCA, str]:
+    """The issuer's CA from its config: a loaded sub-CA, or a fresh self-signed root."""
+    config: Mapping[str, Any] = issuer.config or {}
+    secrets = open_secrets(issuer.sealed_secrets, runtime.sealer)
+    cert_pem = config.get("ca_certificate_pem")
+    key_pem = secrets.get("ca_private_key_pem")
+    if cert_pem or key_pem:
+        if not cert_pem or not key_pem:
+            raise InvalidRequest(
+                "a sub-CA needs both ca_certificate_pem and ca_private_key_pem",
+                field="config.ca_certificate_pem" if not cert_pem else "config.ca_private_key_pem",
+            )
+        password = secrets.get("ca_private_key_password")
+        return load_sub_ca(str(cert_pem), str(key_pem), now, password=password), "sub_ca"
+    common_name = str(config.get("common_name") or issuer.name[:64])
+    key_spec = str(config.get("key_spec") or "ECDSA-P256")
+    days = _days(config, "validity_days", ROOT_VALIDITY_DAYS)
+    return create_root(common_name, key_spec, now=now, validity_days=days), "root"
+
+
+def _days(config: Mapping[str, Any], name: str, default: int) -> int:
+    """A whole number of days from the issuer config, 1 to MAX_DAYS."""
+    value = config.get(name)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_DAYS:
+        raise InvalidRequest(
+            f"{name} must be a whole number of days from 1 to {MAX_DAYS}", field=f"config.{name}"
+        )
+    return value
+
+
+async def provision_issuer_ca(runtime: Runtime, uow: UnitOfWork, caller: Caller, obj: Any) -> None:
+    """After-create hook of issuers: a GenericCA gets its CA, created once and persisted."""
+    issuer: Issuer = obj
+    if issuer.type != IssuerType.GENERIC_CA:
+        return
+    sealer = _require_sealer(runtime)
+    now = runtime.clock.now()
+    ca, mode = await asyncio.to_thread(_build_ca, runtime, issuer, now)
+    sealed_key = sealer.seal(private_key_to_pem(ca.key).encode())
+    await uow.pki.add_ca(
+        StoredCA(
+            issuer_id=issuer.id, ca_chain_pem=ca.chain_pem, sealed_key=sealed_key, created_at=now
+        )
+    )
+    await record(
+        uow,
+        runtime,
+        caller=caller,
+        action="issuer_ca_created",
+        resource_type="issuer",
+        resource_id=issuer.id,
+        details={
+            "mode": mode,
+            "subject": ca.certificate.subject.rfc4514_string(),
+            "serial_number": format(ca.certificate.serial_number, "x"),
+            "not_after": ca.certificate.not_valid_after_utc.isoformat(),
+        },
+    )
+
+
+@dataclass(frozen=True)
+class CRLListing:
+    """The JSON view of every revocation."""
+
+    version: int
+    entries: list[Revocation]
+    generated_at: datetime
+
+
+class PkiService:
+    """Use cases of the local CA."""
+
+    def __init__(
+        self, runtime: Runtime, certificates: CertificateService, *, public_url: str | None
+    ) -> None:
+        self.runtime = runtime
+        self.certificates = certificates
+        self.public_url = public_url.rstrip("/") if public_url else None
+        self._cas: dict[str, tuple[str, LocalCA]] = {}
+        self._responders: dict[str, tuple[str, ResponderCert]] = {}
+
+    # --- CA material -------------------------------------------------------------------
+
+    async def chain_pem(self, issuer_id: str) -> str:
+        """The CA chain (CA first) of a GenericCA issuer; public."""
+        async with self.runtime.db.uow() as uow:
+            stored = await uow.pki.get_ca(issuer_id)
+        if stored is None:
+            raise NotFound("issuer_ca", issuer_id)
+        return stored.ca_chain_pem
+
+    def _load(self, stored: StoredCA) -> LocalCA:
+        # Keyed by the sealed key too: an issuer deleted and re-created under the same id
+        # has a different CA.
+        cached = self._cas.get(stored.issuer_id)
+        if cached is not None and cached[0] == stored.sealed_key:
+            return cached[1]
+        sealer = _require_sealer(self.runtime)
+        key_pem = sealer.open(stored.sealed_key).decode()
+        ca = load_sub_ca(stored.ca_chain_pem, key_pem, self.runtime.clock.now())
+        self._cas[stored.issuer_id] = (stored.sealed_key, ca)
+        return ca
+
+    async def _ca(self, uow: UnitOfWork, issuer_id: str) -> LocalCA:
+        stored = await uow.pki.get_ca(issuer_id)
+        if stored is None:
+            raise NotFound("issuer_ca", issuer_id)
+        return self._load(stored)
+
+    def _urls(self, issuer_id: str) -> dict[str, str | None]:
+        if not self.public_url:
+            return {"crl_url": None, "ocsp_url": None, "ca_issuers_url": None}
+        base = f"{self.public_url}/.well-known/pki"
+        return {
+            "crl_url": f"{base}/crl/{issuer_id}",
+            "ocsp_url": f"{base}/ocsp/{issuer_id}",
+            "ca_issuers_url": f"{base}/ca/{issuer_id}",
+        }
+
+    # --- Issuance ----------------------------------------------------------------------
+
+    async def issue_from_csr(
+        self, caller: Caller, cert_id: str, csr_pem: str, *, ttl_seconds: int | None = None
+    ) -> tuple[ManagedCertificate, CertificateVersion]:
+        """Check an operator-submitted CSR against the profile, sign it, store the version."""
+        caller.principal.require(Permission.WRITE)
+        async with self.runtime.db.uow() as uow:
+            cert = await uow.certificates.require(cert_id)
+            _check_issuable(cert)
+            issuer = await uow.issuers.get(cert.issuer_id or "")
+            if issuer is None or issuer.type != IssuerType.GENERIC_CA:
+                raise InvalidRequest(
+                    "the certificate's issuer must be a GenericCA issuer", field="issuer_id"
+                )
+            if not issuer.enabled:
+                raise InvalidRequest(f"issuer {issuer.id!r} is disabled", field="issuer_id")
+            profile = await _profile(uow, cert)
+            ca = await self._ca(uow, issuer.id)
+        default_ttl = timedelta(days=_days(issuer.config, "default_ttl_days", DEFAULT_TTL.days))
+        requested = ttl_seconds if ttl_seconds is not None else _default_ttl(profile, default_ttl)
+        now = self.runtime.clock.now()
+
+        def check() -> Any:
+            facts = parse_csr(csr_pem)
+            check_csr(facts, profile, requested_ttl_seconds=requested)
+            return facts
+
+        facts = await asyncio.to_thread(check)
+        issued: IssuedCertificate = await asyncio.to_thread(
+            lambda: issue_leaf(
+                ca,
+                facts,
+                profile=profile,
+                now=now,
+                ttl_seconds=requested,
+                issuer_default_ttl=default_ttl,
+                **self._urls(issuer.id),
+            )
+        )
+        leaf, _ = read_pem(issued.pem)
+        async with self.runtime.db.uow() as uow:
+            before = await uow.certificates.require(cert_id)
+            _check_issuable(before)
+            version = CertificateVersion(
+                id=new_id("cv", now),
+                certificate_id=cert_id,
+                serial_number=issued.serial_hex,
+                not_before=issued.not_before,
+                not_after=issued.not_after,
+                fingerprint_sha256=issued.fingerprint,
+                pem_chain=issued.full_chain_pem,
+                created_at=now,
+                subject_dn=leaf.subject_dn,
+                issuer_dn=leaf.issuer_dn,
+                key_algorithm=leaf.key_algorithm,
+                key_size=leaf.key_size,
+                csr_pem=csr_pem,
+            )
+            await uow.versions.add(version)
+            after = dataclasses.replace(
+                before,
+                status=CertificateStatus.ACTIVE,
+                expires_at=issued.not_after,
+                last_renewal_at=now,
+                common_name=leaf.common_name or before.common_name,
+                sans=leaf.sans,
+                updated_at=now,
+            )
+            await uow.certificates.update(after)
+            await record(
+                uow,
+                self.runtime,
+                caller=caller,
+                action="certificate_issued",
+                resource_type="certificate",
+                resource_id=cert_id,
+                details={
+                    "issuer_id": issuer.id,
+                    "version_id": version.id,
+                    "serial_number": issued.serial_hex,
+                    "not_after": issued.not_after.isoformat(),
+                    "previous_status": before.status.value,
+                },
+            )
+        return after, version
+
+    # --- Revocation and CRL ------------------------------------------------------------
+
+    async def revoke(self, caller: Caller, cert_id: str, reason: str) -> ManagedCertificate:
+        """Revoke (one transaction), then publish: regenerate the issuing CA's CRL."""
+        cert, revocation = await self.certificates.revoke(caller, cert_id, reason=reason)
+        if revocation is None or revocation.issuer_id is None:
+            return cert
+        try:
+            async with self.runtime.db.uow() as uow:
+                has_ca = await uow.pki.get_ca(revocation.issuer_id) is not None
+            if has_ca:
+                await self.regenerate_crl(revocation.issuer_id)
+                async with self.runtime.db.uow() as uow:
+                    await uow.pki.mark_notified(revocation.id)
+        except Exception as exc:  # best effort: the hourly loop publishes it anyway
+            log.warning(
+                "pki.crl_after_revocation_failed",
+                issuer_id=revocation.issuer_id,
+                error=type(exc).__name__,
+            )
+        return cert
+
+    async def listing(self, caller: Caller) -> CRLListing:
+        """Every revoked serial, for the JSON CRL."""
+        caller.principal.require(Permission.READ)
+        async with self.runtime.db.uow() as uow:
+            entries = await uow.pki.all_revocations()
+        return CRLListing(version=2, entries=entries, generated_at=self.runtime.clock.now())
+
+    async def regenerate_crl(self, issuer_id: str) -> CRLState:
+        """Sign a new CRL with the next CRL number (taken atomically in the database)."""
+        async with self.runtime.db.uow() as uow:
+            ca = await self._ca(uow, issuer_id)
+            revoked = await uow.pki.revoked_serials(issuer_id)
+            number = await uow.pki.next_crl_number(issuer_id)
+            now = self.runtime.clock.now()
+            entries = [
+                RevokedEntry(r.serial_number, r.revoked_at, parse_reason(r.reason))
+                for r in revoked
+                if r.not_before is None
+                or r.not_after is None
+                or r.not_after - r.not_before >= SHORT_LIVED
+            ]
+            next_update = now + CRL_VALIDITY
+            der = await asyncio.to_thread(
+                build_crl, ca, entries, crl_number=number, this_update=now, next_update=next_update
+            )
+            der_b64 = base64.b64encode(der).decode()
+            etag = f'"{hashlib.sha256(der).hexdigest()[:32]}"'
+            await uow.pki.save_crl(
+                issuer_id,
+                der_b64=der_b64,
+                this_update=now,
+                next_update=next_update,
+                etag=etag,
+            )
+        state = CRLState(
+            issuer_id=issuer_id,
+            crl_number=number,
+            der_b64=der_b64,
+            this_update=now,
+            next_update=next_update,
+            etag=etag,
+        )
+        return state
+
+    async def crl(self, issuer_id: str) -> tuple[bytes, CRLState]:
+        """The CA's current DER CRL, generated now when none exists or it is out of date."""
+        async with self.runtime.db.uow() as uow:
+            state = await uow.pki.get_crl(issuer_id)
+        if state is None:
+            raise NotFound("issuer_ca", issuer_id)
+        now = self.runtime.clock.now()
+        if state.der_b64 is None or state.next_update is None or state.next_update <= now:
+            state = await self.regenerate_crl(issuer_id)
+        assert state.der_b64 is not None
+        return base64.b64decode(state.der_b64), state
+
+    async def regenerate_all(self) -> dict[str, Any]:
+        """The crl loop: a fresh CRL for every local CA."""
+        async with self.runtime.db.uow() as uow:
+            issuer_ids = await uow.pki.ca_issuer_ids()
+        numbers: dict[str, int] = {}
+        failed: list[str] = []
+        for issuer_id in issuer_ids:
+            try:
+                numbers[issuer_id] = (await self.regenerate_crl(issuer_id)).crl_number
+            except Exception as exc:
+                log.warning("pki.crl_failed", issuer_id=issuer_id, error=type(exc).__name__)
+                failed.append(issuer_id)
+        return {"generated": len(numbers), "failed": failed, "crl_numbers": numbers}
+
+    # --- OCSP --------------------------------------------------------------------------
+
+    async def ocsp(self, issuer_id: str, request_der: bytes) -> bytes:
+        """Answer one OCSP request; malformed requests get the malformedRequest status."""
+        try:
+            info = parse_request(request_der)
+        except InvalidRequest:
+            return malformed_response()
+        async with self.runtime.db.uow() as uow:
+            stored = await uow.pki.get_ca(issuer_id)
+            if stored is None:
+                return unauthorized_response()
+            ca = self._load(stored)
+            responder = await self._responder(uow, stored, ca)
+            issued = await uow.pki.issued_serial(issuer_id, info.serial_hex)
+        return await asyncio.to_thread(self._answer, ca, responder, info, issued)
+
+    def _answer(
+        self,
+        ca: LocalCA,
+        responder: ResponderCert,
+        info: OCSPRequestInfo,
+        issued: IssuedSerial | None,
+    ) -> bytes:
+        now = self.runtime.clock.now()
+        this_update, next_update = now, now + OCSP_VALIDITY
+        status = CertStatus.UNKNOWN
+        revoked_at = None
+        reason = RevocationReason.UNSPECIFIED
+        if issued is not None:
+            status = CertStatus.GOOD
+            short_lived = issued.not_after - issued.not_before < SHORT_LIVED
+            if issued.revocation is not None and not short_lived:
+                status = CertStatus.REVOKED
+                revoked_at = issued.revocation.revoked_at
+                reason = RevocationReason(issued.revocation.reason)
+        return build_response(
+            ca,
+            responder,
+            info,
+            status,
+            this_update=this_update,
+            next_update=next_update,
+            revoked_at=revoked_at,
+            reason=reason,
+        )
+
+    async def _responder(self, uow: UnitOfWork, stored: StoredCA, ca: LocalCA) -> ResponderCert:
+        now = self.runtime.clock.now()
+        cached = self._responders.get(stored.issuer_id)
+        responder = None
+        if cached is not None and cached[0] == stored.responder_cert_pem:
+            responder = cached[1]
+        elif stored.responder_cert_pem and stored.responder_sealed_key:
+            sealer = _require_sealer(self.runtime)
+            responder = load_responder(
+                stored.responder_cert_pem, sealer.open(stored.responder_sealed_key).decode()
+            )
+        if responder is None or needs_rotation(responder, now):
+            sealer = _require_sealer(self.runtime)
+            responder = await asyncio.to_thread(make_responder, ca, now)
+            await uow.pki.set_responder(
+                stored.issuer_id,
+                responder.certificate_pem,
+                sealer.seal(private_key_to_pem(responder.key).encode()),
+            )
+        self._responders[stored.issuer_id] = (responder.certificate_pem, responder)
+        return responder
+
+
+def _check_issuable(cert: ManagedCertificate) -> None:
+    if cert.status in _FINAL:
+        raise InvalidRequest(
+            f"certificate is {cert.status.value}; it cannot be issued again",
+            field="certificate_id",
+        )
+
+
+async def _profile(uow: UnitOfWork, cert: ManagedCertificate) -> CertificateProfile:
+    if cert.certificate_profile_id:
+        return await uow.profiles.require(cert.certificate_profile_id)
+    if cert.renewal_policy_id:
+        policy = await uow.policies.get(cert.renewal_policy_id)
+        if policy is not None and policy.certificate_profile_id:
+            return await uow.profiles.require(policy.certificate_profile_id)
+    return CertificateProfile(
+        id="default", name="default", created_at=cert.created_at, updated_at=cert.created_at
+    )
+
+
+def _default_ttl(profile: CertificateProfile, issuer_default: timedelta) -> int:
+    default = int(issuer_default.total_seconds())
+    return min(default, profile.max_ttl_seconds) if profile.max_ttl_seconds else default
