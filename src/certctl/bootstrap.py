@@ -85,7 +85,10 @@ def build_context(settings: Settings, *, clock: Clock | None = None) -> AppConte
     http = httpx.AsyncClient(
         timeout=settings.notification_timeout_seconds,
         follow_redirects=False,
-        limits=httpx.Limits(max_connections=max(100, settings.notification_concurrency)),
+        limits=httpx.Limits(
+            max_connections=max(100, settings.notification_concurrency),
+            max_keepalive_connections=max(100, settings.notification_concurrency),
+        ),
         headers={"User-Agent": f"certctl/{__version__}"},
     )
     certificates = CertificateService(runtime)

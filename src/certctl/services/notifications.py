@@ -135,8 +135,7 @@ class NotificationService:
 
         results = await asyncio.gather(*(one(e) for e in events))
         async with self.runtime.db.uow() as uow:
-            for event in results:
-                await uow.notifications.save(event)
+            await uow.notifications.save_all(results)
             await uow.audit.add_all(
                 [self._dead_audit(e) for e in results if e.status is NotificationStatus.DEAD]
             )

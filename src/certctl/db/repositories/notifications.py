@@ -27,6 +27,18 @@ EVENT = Codec(
 )
 CHANNEL = Codec(NotificationChannel, {"config": dict})
 _ROW = NotificationEventRow
+# The columns a delivery attempt, a requeue or a read can change.
+_DELIVERY_STATE = (
+    "status",
+    "attempts",
+    "next_retry_at",
+    "lease_until",
+    "last_error",
+    "receipt",
+    "sent_at",
+    "read_at",
+    "updated_at",
+)
 
 
 @dataclass(frozen=True)
@@ -51,13 +63,16 @@ class NotificationRepository(Repository[NotificationEvent]):
             return set()
         dialect = self.session.bind.dialect.name if self.session.bind else "sqlite"
         insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        # executemany form: compiled once for the whole batch (a multi-row VALUES with tens of
+        # thousands of bind parameters was most of a scan's time); RETURNING yields only the
+        # rows that did not conflict.
         stmt = (
             insert(NotificationEventRow)
-            .values([self.codec.to_columns(e) for e in events])
             .on_conflict_do_nothing(index_elements=["dedup_key"])
             .returning(NotificationEventRow.id)
         )
-        return set((await self.session.scalars(stmt)).all())
+        rows = [self.codec.to_columns(e) for e in events]
+        return set((await self.session.scalars(stmt, rows)).all())
 
     async def dedup_keys_for(self, certificate_ids: Sequence[str]) -> set[str]:
         """Dedup keys already decided for these certificates."""
@@ -99,8 +114,19 @@ class NotificationRepository(Repository[NotificationEvent]):
 
     async def save(self, event: NotificationEvent) -> None:
         """Write back one row's delivery state."""
-        columns = self.codec.to_columns(event)
-        await self.session.execute(update(_ROW).where(_ROW.id == event.id).values(**columns))
+        await self.save_all([event])
+
+    async def save_all(self, events: Sequence[NotificationEvent]) -> None:
+        """Write back the delivery state of many rows in one executemany UPDATE."""
+        if not events:
+            return
+        rows = [{name: getattr(e, name) for name in _DELIVERY_STATE} for e in events]
+        for row, event in zip(rows, events, strict=True):
+            row["id"] = event.id
+            row["status"] = event.status.value
+        await self.session.execute(
+            update(_ROW), rows, execution_options={"synchronize_session": False}
+        )
 
     async def search(
         self, *, request: PageRequest, filters: NotificationFilter
