@@ -286,15 +286,22 @@ class CpuSnapshot:
     server: float | None
     database: float | None
     machine: float
+    children: dict[int, float]  # the server's direct children (its workers), each a tree
 
     @classmethod
     def take(cls, server_pid: int | None, db_pid: int | None) -> CpuSnapshot:
         table = _proc_table()
+        children = {
+            pid: tree_cpu_seconds(pid, table) or 0.0
+            for pid, (ppid, _) in table.items()
+            if server_pid is not None and ppid == server_pid
+        }
         return cls(
             time.monotonic(),
             tree_cpu_seconds(server_pid, table),
             tree_cpu_seconds(db_pid, table),
             machine_busy_seconds(),
+            children,
         )
 
 
@@ -305,10 +312,12 @@ def cpu_percent(before: CpuSnapshot, after: CpuSnapshot) -> dict[str, float | No
     def share(a: float | None, b: float | None) -> float | None:
         return None if a is None or b is None else round(100 * (b - a) / wall, 1)
 
+    per_child = [share(before.children.get(pid), cpu) for pid, cpu in after.children.items()]
     return {
         "server_cpu_pct": share(before.server, after.server),
         "db_cpu_pct": share(before.database, after.database),
         "machine_cpu_pct": share(before.machine, after.machine),
+        "server_children_cpu_pct": sorted((c for c in per_child if c is not None), reverse=True),
     }
 
 
@@ -715,6 +724,12 @@ def run_scenario(spec: LoadSpec, server_pid: int | None, db_pid: int | None) -> 
         v or 0.0 for v in (result["client_cpu_pct"], cpu["server_cpu_pct"], cpu["db_cpu_pct"])
     )
     cpu["other_cpu_pct"] = round(max(0.0, (cpu["machine_cpu_pct"] or 0.0) - ours), 1)
+    # CPU the server (and PostgreSQL) spent per answered request: unlike req/s and latency it
+    # barely moves when other processes compete for the cores, and nproc x 1000 divided by
+    # it bounds the rate the machine could serve with a free load generator.
+    served = (cpu["server_cpu_pct"] or 0.0) + (cpu["db_cpu_pct"] or 0.0)
+    per_req = 10 * served / result["req_per_s"] if result["req_per_s"] else None
+    cpu["server_db_cpu_ms_per_req"] = None if per_req is None else round(per_req, 2)
     return {"key": s.key, "scenario": s.label, **offered, **result, **cpu}
 
 
@@ -891,6 +906,7 @@ COLUMNS = (
     ("server", 6, "server_cpu_pct", ".0f"),
     ("db", 5, "db_cpu_pct", ".0f"),
     ("other", 5, "other_cpu_pct", ".0f"),
+    ("ms/req", 6, "server_db_cpu_ms_per_req", ".1f"),
 )
 
 
@@ -907,7 +923,8 @@ def print_table(backend: str, report: dict[str, Any]) -> None:
     print(
         f"\n{backend} {db['server_version']}, {db['certificates']:,} certificates, "
         f"{report['workers']} server worker(s), {report['client']} client; CPU columns in % of one core (machine = "
-        f"{len(os.sched_getaffinity(0))} x 100), other = processes outside this benchmark:"
+        f"{len(os.sched_getaffinity(0))} x 100), other = processes outside this benchmark,"
+        " ms/req = server + database CPU per answered request:"
     )
     print(_line([head for head, _, _, _ in COLUMNS]))
     for r in report["scenarios"]:
@@ -915,6 +932,10 @@ def print_table(backend: str, report: dict[str, Any]) -> None:
     for r in report["scenarios"]:
         if r["errors"]:
             print(f"  ! {r['scenario']}: {r['errors']} errors, responses {r['codes']}")
+        split = r["server_children_cpu_pct"][: report["workers"]]
+        if report["workers"] > 1 and len(split) > 1 and split[0] > 50 and split[0] > 3 * split[-1]:
+            shares = " / ".join(f"{c:.0f} %" for c in split)
+            print(f"  ! {r['scenario']}: load not spread over the workers (CPU {shares})")
     by_key = {r["key"]: r for r in report["scenarios"]}
     if by_key["get_by_id"]["req_per_s"]:
         ratio = by_key["list_max"]["req_per_s"] / by_key["get_by_id"]["req_per_s"]
