@@ -14,11 +14,13 @@ from certctl.domain.notifications import NotificationChannel
 from certctl.domain.policies import CertificateProfile, RenewalPolicy
 from certctl.metrics import Metrics
 from certctl.pki.sealing import Sealer
+from certctl.services.agents import AgentService
 from certctl.services.alerts import AlertService
 from certctl.services.apikeys import ApiKeyService
 from certctl.services.audit import AuditService
 from certctl.services.certificates import CertificateService
 from certctl.services.inventory import InventoryService
+from certctl.services.jobs import JobService
 from certctl.services.notifications import NotificationService
 from certctl.services.pki import PkiService
 from certctl.services.resources import (
@@ -61,6 +63,8 @@ class AppContext:
     notifications: NotificationService
     channels: InventoryService[NotificationChannel]
     pki: PkiService
+    jobs: JobService
+    agents: AgentService
 
     @property
     def clock(self) -> Clock:
@@ -91,12 +95,15 @@ def build_context(settings: Settings, *, clock: Clock | None = None) -> AppConte
         ),
         headers={"User-Agent": f"certctl/{__version__}"},
     )
-    certificates = CertificateService(runtime)
+    certificates = CertificateService(runtime, extra_recipients=settings.extra_recipients())
+    pki = PkiService(runtime, certificates, public_url=settings.public_url)
+    named_keys = settings.named_keys()
+    api_keys = ApiKeyService(runtime, named_keys)
     return AppContext(
         settings=settings,
         runtime=runtime,
         metrics=metrics,
-        api_keys=ApiKeyService(runtime, settings.named_keys()),
+        api_keys=api_keys,
         audit=AuditService(runtime),
         certificates=certificates,
         teams=InventoryService(runtime, TEAMS),
@@ -116,7 +123,15 @@ def build_context(settings: Settings, *, clock: Clock | None = None) -> AppConte
         ),
         notifications=NotificationService(runtime, metrics, settings, http),
         channels=InventoryService(runtime, NOTIFICATION_CHANNELS),
-        pki=PkiService(runtime, certificates, public_url=settings.public_url),
+        pki=pki,
+        agents=AgentService(runtime),
+        jobs=JobService(
+            runtime,
+            pki,
+            keygen_mode=settings.keygen_mode,
+            extra_recipients=settings.extra_recipients(),
+            metrics=metrics,
+        ),
     )
 
 

@@ -59,3 +59,22 @@ class Metrics:
             ["status"],
             registry=self.registry,
         )
+        self.jobs = Gauge(
+            "certctl_jobs",
+            "Jobs by status.",
+            ["status"],
+            registry=self.registry,
+        )
+        self.issuance = Counter(
+            "certctl_issuance",
+            "Certificate issuances by issuer type and result (success or the error class).",
+            ["issuer_type", "result"],
+            registry=self.registry,
+        )
+        self.issuance_duration = Histogram(
+            "certctl_issuance_duration_seconds",
+            "Duration of successful issuances (CSR check, signing, database write).",
+            ["issuer_type"],
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30),
+            registry=self.registry,
+        )

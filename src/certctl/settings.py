@@ -67,11 +67,22 @@ class Settings(BaseSettings):
     scheduler_renewal_check_interval: float = Field(default=3600, gt=0)
     notification_dispatch_interval: float = Field(default=5, gt=0)
     notification_retry_interval: float = Field(default=120, gt=0)
+    scheduler_job_processor_interval: float = Field(default=30, gt=0)
+    scheduler_job_timeout_interval: float = Field(default=600, gt=0)
+
+    # Where private keys are generated (C5): `agent` (the agent, or whoever submits the CSR)
+    # or `server`, a demo-only mode in which certctl generates the key itself.
+    keygen_mode: Literal["agent", "server"] = "agent"
 
     @model_validator(mode="after")
     def _check(self) -> Settings:
         if self.auth_type == "none" and not self.demo_mode_ack:
             raise ValueError("CERTCTL_AUTH_TYPE=none requires CERTCTL_DEMO_MODE_ACK=true")
+        if self.keygen_mode == "server" and not self.demo_mode_ack:
+            raise ValueError(
+                "CERTCTL_KEYGEN_MODE=server generates private keys on the server; "
+                "it is for demos only and requires CERTCTL_DEMO_MODE_ACK=true"
+            )
         if (self.server_tls_cert_path is None) != (self.server_tls_key_path is None):
             raise ValueError(
                 "CERTCTL_SERVER_TLS_CERT_PATH and CERTCTL_SERVER_TLS_KEY_PATH go together"

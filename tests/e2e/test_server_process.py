@@ -56,7 +56,7 @@ def _poll(url: str, headers: dict[str, str]) -> dict[str, object]:
     """The first non-empty list answer within 30 s (the server's loops run on their own)."""
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        body: dict[str, object] = httpx.get(url, headers=headers, timeout=5).json()
+        body: dict[str, object] = httpx.get(url, headers=headers, timeout=30).json()
         if body["total"]:
             return body
         time.sleep(0.5)
@@ -91,9 +91,9 @@ def test_serve_answers_over_http(tmp_path: Path, stop_all: list[subprocess.Popen
     url = f"http://127.0.0.1:{port}"
     _wait_ready(url, proc)
     headers = {"Authorization": "Bearer ops-key-1234567890", "X-Request-ID": "e2e-req-1"}
-    created = httpx.post(f"{url}/api/v1/teams", json={"name": "A"}, headers=headers, timeout=5)
+    created = httpx.post(f"{url}/api/v1/teams", json={"name": "A"}, headers=headers, timeout=30)
     assert created.status_code == 201
-    assert httpx.get(f"{url}/api/v1/teams", timeout=5).status_code == 401
+    assert httpx.get(f"{url}/api/v1/teams", timeout=30).status_code == 401
     proc.terminate()  # SIGTERM: loops drain, then the process exits cleanly
     _, err = proc.communicate(timeout=40)
     lines = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
@@ -130,7 +130,7 @@ def test_serve_speaks_tls_with_hsts(tmp_path: Path, stop_all: list[subprocess.Po
     stop_all.append(proc)
     url = f"https://127.0.0.1:{port}"
     _wait_ready(url, proc, verify=False)
-    response = httpx.get(f"{url}/health", verify=False, timeout=5)
+    response = httpx.get(f"{url}/health", verify=False, timeout=30)
     assert response.json()["status"] == "ok"
     assert response.headers["strict-transport-security"].startswith("max-age=")
 
@@ -147,7 +147,7 @@ def test_demo_prints_a_working_admin_key(
     key = (tmp_path / "var" / "demo-admin.key").read_text().strip()
     headers = {"Authorization": f"Bearer {key}"}
     listing = httpx.get(
-        f"{url}/api/v1/certificates?include_archived=true", headers=headers, timeout=5
+        f"{url}/api/v1/certificates?include_archived=true", headers=headers, timeout=30
     )
     assert listing.json()["total"] == 30
     proc.terminate()

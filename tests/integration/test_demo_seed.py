@@ -22,6 +22,8 @@ def _seeder(ctx: AppContext) -> DemoSeeder:
             "channels": ctx.channels,
         },
         certificates=ctx.certificates,
+        jobs=ctx.jobs,
+        agents=ctx.agents,
     )
 
 
@@ -67,3 +69,21 @@ async def test_seeded_actions_are_audited_as_system(ctx: AppContext) -> None:
     )
     assert page.total == 2
     assert {e.actor_type.value for e in page.items} == {"System"}
+
+
+async def test_seed_leaves_jobs_in_the_states_an_operator_meets(ctx: AppContext) -> None:
+    """One job per interesting state, three agents, and one leaf from the local CA."""
+    await _seeder(ctx).seed()
+    summary = await ctx.stats.summary(SYSTEM_CALLER)
+    assert summary.jobs_by_status == {
+        "Pending": 1,
+        "AwaitingCSR": 0,
+        "AwaitingApproval": 1,
+        "Running": 0,
+        "Completed": 1,
+        "Failed": 1,
+        "Cancelled": 1,
+    }
+    assert (summary.agents_total, summary.agents_online) == (3, 2)
+    versions = await ctx.certificates.versions(SYSTEM_CALLER, "mc-registry-int")
+    assert [v.issuer_dn for v in versions] == ["CN=Local CA"]

@@ -28,6 +28,7 @@ TABLES = {
     "issuer_ca",
     "certificate_revocations",
     "crl_state",
+    "jobs",
 }
 
 

@@ -44,3 +44,11 @@ def test_default_role_of_a_named_key_is_operator() -> None:
     """`name:key` without a role gets the operator role."""
     settings = load_settings(api_keys_named="ci:0123456789abcdef")
     assert [p.role.value for p in settings.named_keys().values()] == ["operator"]
+
+
+def test_server_keygen_requires_the_demo_acknowledgement() -> None:
+    """CERTCTL_KEYGEN_MODE=server without the demo acknowledgement refuses to load."""
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings(keygen_mode="server")
+    assert "CERTCTL_KEYGEN_MODE=server" in caught.value.detail
+    assert load_settings(keygen_mode="server", demo_mode_ack=True).keygen_mode == "server"

@@ -15,7 +15,7 @@ from certctl import __version__
 from certctl.api import problems
 from certctl.api.deps import API_PREFIX
 from certctl.api.middleware import RequestMiddleware
-from certctl.api.routes import admin, certificates, inventory, notifications, pki
+from certctl.api.routes import admin, certificates, inventory, jobs, notifications, pki
 from certctl.bootstrap import AppContext
 from certctl.scheduler.loops import build_scheduler
 
@@ -57,7 +57,10 @@ def create_app(ctx: AppContext) -> FastAPI:
     # Routers carry their full /api/v1 prefix so route templates (metrics labels) are complete.
     for router in inventory.routers():
         app.include_router(router)
+    app.include_router(jobs.certificates)
     app.include_router(certificates.router)
+    app.include_router(jobs.jobs)
+    app.include_router(jobs.agents)
     app.include_router(pki.router)
     app.include_router(pki.public)
     app.include_router(admin.router)

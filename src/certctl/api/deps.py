@@ -32,6 +32,8 @@ RESOURCE_TYPES = {
     "notifications": "notification",
     "notification-channels": "notification_channel",
     "admin": "loop",
+    "jobs": "job",
+    "agents": "agent",
 }
 
 
@@ -83,7 +85,7 @@ async def audit_refusal(request: Request, status: int, detail: str) -> None:
         log.warning("audit.refusal_not_recorded", error=type(exc).__name__)
 
 
-def page_request(
+async def page_request(
     page: Annotated[int, Query(ge=1, le=1_000_000, description="Page number, from 1.")] = 1,
     per_page: Annotated[
         int, Query(ge=1, le=MAX_PER_PAGE, description="Items per page (max 500).")
@@ -93,6 +95,12 @@ def page_request(
     return PageRequest(page=page, per_page=per_page)
 
 
+async def context_dependency(request: Request) -> AppContext:
+    """`context` as an async dependency: FastAPI runs plain `def` dependencies in its thread
+    pool, a round trip every request would pay."""
+    return context(request)
+
+
 CallerDep = Annotated[Caller, Depends(caller)]
-ContextDep = Annotated[AppContext, Depends(context)]
+ContextDep = Annotated[AppContext, Depends(context_dependency)]
 PageDep = Annotated[PageRequest, Depends(page_request)]

@@ -70,6 +70,9 @@ def demo(
         demo_env["CERTCTL_SERVER_PORT"] = str(port)
     if not os.environ.get("CERTCTL_DATABASE_URL"):
         demo_env["CERTCTL_DATABASE_URL"] = f"sqlite+aiosqlite:///{data_dir / 'certctl.db'}"
+    if not os.environ.get("CERTCTL_KEYGEN_MODE"):
+        # Renewals complete without an agent: the demo server makes the keys itself.
+        demo_env["CERTCTL_KEYGEN_MODE"] = "server"
     if not os.environ.get("CERTCTL_CONFIG_ENCRYPTION_KEY"):
         demo_env["CERTCTL_CONFIG_ENCRYPTION_KEY"] = _demo_secret(data_dir / "demo-encryption.key")
     # Written to the environment (not only passed on) so that every server worker, which

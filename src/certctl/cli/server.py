@@ -38,6 +38,8 @@ async def migrate_and_seed(settings: Settings) -> int:
                 "channels": ctx.channels,
             },
             certificates=ctx.certificates,
+            jobs=ctx.jobs,
+            agents=ctx.agents,
         )
         return await seeder.seed()
     finally:

@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -229,6 +230,55 @@ class ApiKeyRow(Base):
     created_at: Mapped[datetime]
     created_by: Mapped[str] = mapped_column(String(200), default="")
     revoked_at: Mapped[datetime | None]
+
+
+# At most one open issuing job per certificate (a partial unique index, migration 0004).
+_OPEN_ISSUING = (
+    "status IN ('Pending', 'AwaitingCSR', 'AwaitingApproval', 'Running') "
+    "AND type IN ('Issuance', 'Renewal')"
+)
+
+
+class JobRow(Base):
+    __tablename__ = "jobs"
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    type: Mapped[str] = mapped_column(String(32))
+    certificate_id: Mapped[str] = mapped_column(
+        ForeignKey("managed_certificates.id", ondelete="CASCADE")
+    )
+    target_id: Mapped[str | None] = mapped_column(
+        ForeignKey("deployment_targets.id", ondelete="SET NULL")
+    )
+    agent_id: Mapped[str | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(String(32))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    max_attempts: Mapped[int] = mapped_column(Integer)
+    retry_interval_seconds: Mapped[int] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    requested_by: Mapped[str] = mapped_column(String(200))
+    approved_by: Mapped[str | None] = mapped_column(String(200))
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+    scheduled_at: Mapped[datetime]
+    started_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+    lease_owner: Mapped[str | None] = mapped_column(String(200))
+    lease_expires_at: Mapped[datetime | None]
+    status_changed_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (
+        Index("ix_jobs_status_scheduled_at", "status", "scheduled_at"),
+        Index("ix_jobs_certificate_id", "certificate_id"),
+        Index("ix_jobs_created_at", "created_at"),
+        Index(
+            "uq_jobs_open_issuing_certificate",
+            "certificate_id",
+            unique=True,
+            sqlite_where=text(_OPEN_ISSUING),
+            postgresql_where=text(_OPEN_ISSUING),
+        ),
+    )
 
 
 class NotificationEventRow(Base):

@@ -18,6 +18,7 @@ from certctl.db.repositories.certificates import (
     VersionRepository,
     alert_candidates,
 )
+from certctl.db.repositories.jobs import JobRepository
 from certctl.db.repositories.notifications import NotificationRepository, channels
 from certctl.db.repositories.pki import PkiRepository
 
@@ -44,6 +45,7 @@ class UnitOfWork:
         self.notifications = NotificationRepository(session)
         self.channels = channels(session)
         self.pki = PkiRepository(session)
+        self.jobs = JobRepository(session)
 
     async def __aenter__(self) -> UnitOfWork:
         return self

@@ -24,6 +24,8 @@ class NotificationKind(enum.StrEnum):
 
     EXPIRATION = "expiration"
     TEST = "test"
+    REVOCATION = "revocation"
+    RENEWAL_FAILED = "renewal_failed"
 
 
 def days_left(expires_at: datetime, now: datetime) -> int:

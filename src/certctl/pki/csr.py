@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
@@ -23,7 +24,12 @@ from certctl.domain.policies import (
     KeyAlgorithmRule,
 )
 from certctl.errors import InvalidRequest, PolicyViolation
-from certctl.pki.keys import describe_public_key
+from certctl.pki.keys import (
+    describe_public_key,
+    generate_key,
+    private_key_to_pem,
+    signing_hash,
+)
 
 CSR_FIELD = "csr_pem"
 TTL_FIELD = "ttl_seconds"
@@ -213,3 +219,33 @@ def _check_ttl(ttl: int, profile: CertificateProfile) -> None:
             rule="short_lived",
             field=TTL_FIELD,
         )
+
+
+def make_csr(common_name: str, names: tuple[str, ...], key_spec: str) -> tuple[str, str]:
+    """A fresh key and a CSR for it (server-side key generation, demo only): (csr, key) PEM.
+
+    `names` become DNS, IP or email SANs by their shape; the CN is left out when longer than
+    X.509's 64-character limit (the SANs carry the names).
+    """
+    key = generate_key(key_spec)
+    general: list[x509.GeneralName] = []
+    for name in dict.fromkeys(n for n in (common_name, *names) if n):
+        general.append(_general_name(name))
+    subject = (
+        [x509.NameAttribute(NameOID.COMMON_NAME, common_name)] if 0 < len(common_name) <= 64 else []
+    )
+    builder = x509.CertificateSigningRequestBuilder().subject_name(x509.Name(subject))
+    if general:
+        builder = builder.add_extension(x509.SubjectAlternativeName(general), critical=False)
+    csr = builder.sign(key, signing_hash(key))
+    return csr.public_bytes(serialization.Encoding.PEM).decode(), private_key_to_pem(key)
+
+
+def _general_name(name: str) -> x509.GeneralName:
+    try:
+        return x509.IPAddress(ipaddress.ip_address(name))
+    except ValueError:
+        pass
+    if "@" in name:
+        return x509.RFC822Name(name)
+    return x509.DNSName(name)

@@ -16,8 +16,19 @@ CRL_INTERVAL = 3600.0
 
 
 async def renewal(ctx: AppContext) -> dict[str, Any]:
-    """Expiry scan: status changes and alert decisions into the outbox."""
-    return asdict(await ctx.alerts.scan())
+    """Expiry scan (status changes, alert decisions into the outbox), then renewal jobs."""
+    alerts = asdict(await ctx.alerts.scan())
+    return {**alerts, "renewals": asdict(await ctx.jobs.scan_renewals())}
+
+
+async def job_processor(ctx: AppContext) -> dict[str, Any]:
+    """Run one attempt of every due issuance or renewal job (retries included)."""
+    return asdict(await ctx.jobs.process_due())
+
+
+async def job_timeouts(ctx: AppContext) -> dict[str, Any]:
+    """Fail jobs that waited too long for a CSR (24 h) or an approval (168 h)."""
+    return asdict(await ctx.jobs.expire_waits())
 
 
 async def notification_dispatch(ctx: AppContext) -> dict[str, Any]:
@@ -59,6 +70,16 @@ def build_scheduler(ctx: AppContext) -> Scheduler:
             timeout=DISPATCH_TIMEOUT,
         ),
         Loop("crl", CRL_INTERVAL, lambda: crl(ctx), run_at_start=True),
+        Loop(
+            "job_processor",
+            settings.scheduler_job_processor_interval,
+            lambda: job_processor(ctx),
+        ),
+        Loop(
+            "job_timeouts",
+            settings.scheduler_job_timeout_interval,
+            lambda: job_timeouts(ctx),
+        ),
     ]
     return Scheduler(
         loops, clock=ctx.clock, metrics=ctx.metrics, leader_lock=ctx.runtime.db.leader_lock

@@ -85,7 +85,7 @@ class AlertService:
         now = self.runtime.clock.now()
         summary = ScanSummary()
         async with self.runtime.db.uow() as uow:
-            policies = await _all_policies(uow)
+            policies = await all_policies(uow)
             horizon = max([policy_window_days(None), *map(policy_window_days, policies.values())])
             candidates = await uow.alert_candidates(until=now + timedelta(days=horizon + 1))
         summary.certificates_scanned = len(candidates)
@@ -128,7 +128,9 @@ class AlertService:
         if wanted is cert.status:
             return False
         full = await uow.certificates.require(cert.id)
-        await uow.certificates.update(dataclasses.replace(full, status=wanted, updated_at=now))
+        await uow.certificates.update_own_columns(
+            dataclasses.replace(full, status=wanted, updated_at=now)
+        )
         await uow.audit.add(
             audit_event(
                 self.runtime,
@@ -302,7 +304,7 @@ def _days_phrase(left: int) -> str:
     return f"{left} day{'' if left == 1 else 's'} left"
 
 
-async def _all_policies(uow: UnitOfWork) -> dict[str, RenewalPolicy]:
+async def all_policies(uow: UnitOfWork) -> dict[str, RenewalPolicy]:
     policies: dict[str, RenewalPolicy] = {}
     page_number = 1
     while True:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from certctl.db.uow import UnitOfWork
 from certctl.domain.access import Caller, Permission
+from certctl.domain.alerts import NotificationKind
 from certctl.domain.certificates import (
     CertificateFilter,
     CertificateSource,
@@ -28,6 +29,7 @@ from certctl.errors import Conflict, InvalidRequest, NotFound
 from certctl.pki.facts import read_pem
 from certctl.services.audit import record
 from certctl.services.inventory import audit_snapshot, changed_fields, check_references
+from certctl.services.lifecycle import cancel_open_jobs, enqueue_lifecycle
 from certctl.services.runtime import Runtime
 
 RESOURCE = "certificate"
@@ -52,8 +54,9 @@ def _freeze(fields: Mapping[str, Any]) -> dict[str, Any]:
 class CertificateService:
     """Use cases of managed certificates."""
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, *, extra_recipients: Sequence[str] = ()) -> None:
         self.runtime = runtime
+        self.extra_recipients = tuple(extra_recipients)
 
     async def create(self, caller: Caller, fields: Mapping[str, Any]) -> ManagedCertificate:
         """Register a certificate by hand (status Pending unless stated)."""
@@ -197,7 +200,7 @@ class CertificateService:
             after = dataclasses.replace(
                 before, status=CertificateStatus.ARCHIVED, updated_at=self.runtime.clock.now()
             )
-            await uow.certificates.update(after)
+            await uow.certificates.update_own_columns(after)
             await record(
                 uow,
                 self.runtime,
@@ -207,6 +210,7 @@ class CertificateService:
                 resource_id=cert_id,
                 details={"previous_status": before.status.value},
             )
+            await cancel_open_jobs(uow, self.runtime, caller, cert_id, "certificate archived")
         return after
 
     async def mark_revoked(
@@ -244,7 +248,7 @@ class CertificateService:
                 revocation_reason=parsed.value,
                 updated_at=now,
             )
-            await uow.certificates.update(after)
+            await uow.certificates.update_own_columns(after)
             versions = await uow.versions.for_certificate(cert_id)
             revocation = None
             if versions:
@@ -272,6 +276,29 @@ class CertificateService:
                 resource_type=RESOURCE,
                 resource_id=cert_id,
                 details=details,
+            )
+            await cancel_open_jobs(uow, self.runtime, caller, cert_id, "certificate revoked")
+            serial = revocation.serial_number if revocation else "-"
+            await enqueue_lifecycle(
+                uow,
+                self.runtime,
+                kind=NotificationKind.REVOCATION,
+                cert=after,
+                ref=serial,
+                subject=f"Certificate {after.name} was revoked ({parsed.value})",
+                lines=[
+                    f"Serial: {serial}",
+                    f"Reason: {parsed.value}",
+                    f"Revoked by: {caller.principal.name}",
+                    f"Revoked at: {now:%Y-%m-%d %H:%M} UTC",
+                ],
+                context={
+                    "serial_number": serial,
+                    "reason": parsed.value,
+                    "revoked_by": caller.principal.name,
+                    "revoked_at": now.isoformat(),
+                },
+                extra_recipients=self.extra_recipients,
             )
         return after, revocation
 

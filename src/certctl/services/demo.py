@@ -12,10 +12,14 @@ from typing import Any
 
 from certctl.domain.access import SYSTEM_CALLER
 from certctl.domain.certificates import CertificateStatus
+from certctl.domain.inventory import Agent, AgentStatus
 from certctl.errors import NotFound
+from certctl.pki.csr import make_csr
 from certctl.pki.mint import make_ca, mint_leaf
+from certctl.services.agents import AgentService
 from certctl.services.certificates import CertificateService
 from certctl.services.inventory import InventoryService
+from certctl.services.jobs import JobService
 
 DEMO_TEAM_ID = "t-platform"
 
@@ -86,19 +90,63 @@ ISSUERS: list[dict[str, Any]] = [
         "enabled": False,
     },
 ]
+# (id, hostname, os, arch, ip, version, status, minutes since the last heartbeat)
+AGENTS: list[tuple[str, str, str, str, str, str, AgentStatus, int]] = [
+    (
+        "ag-edge-01",
+        "edge-01.example.net",
+        "linux",
+        "amd64",
+        "10.0.1.10",
+        "0.1.0",
+        AgentStatus.ONLINE,
+        1,
+    ),
+    (
+        "ag-api-01",
+        "api-01.example.net",
+        "linux",
+        "arm64",
+        "10.0.2.21",
+        "0.1.0",
+        AgentStatus.ONLINE,
+        2,
+    ),
+    (
+        "ag-db-02",
+        "db-02.example.net",
+        "linux",
+        "amd64",
+        "10.0.3.5",
+        "0.0.9",
+        AgentStatus.OFFLINE,
+        180,
+    ),
+]
 TARGETS: list[dict[str, Any]] = [
     {
         "id": "tgt-edge-nginx",
         "name": "edge nginx",
         "type": "NGINX",
+        "agent_id": "ag-edge-01",
         "config": {"cert_path": "/etc/nginx/tls/edge.pem"},
     },
     {
         "id": "tgt-api-haproxy",
         "name": "api haproxy",
         "type": "HAProxy",
+        "agent_id": "ag-api-01",
         "config": {"pem_path": "/etc/haproxy/certs/api.pem"},
     },
+]
+# Certificates issued by the demo's own local CA (iss-local) from a CSR, through a job.
+LOCAL_CA_CERTS = frozenset({"registry-int"})
+# (certificate, issuer, profile, what happens to its job)
+DEMO_JOBS: list[tuple[str, str, str | None, str]] = [
+    ("billing-prod", "iss-acme-le", None, "fail"),
+    ("search-prod", "iss-local", "cp-tls-approved", "await_approval"),
+    ("vault-int", "iss-local", "cp-tls-approved", "reject"),
+    ("docs-prod", "iss-local", None, "pending"),
 ]
 
 # A webhook left pointing at an address the SSRF guard refuses (TEST-NET-1, RFC 5737): its
@@ -176,10 +224,15 @@ class DemoSeeder:
         now: datetime,
         inventory: dict[str, InventoryService[Any]],
         certificates: CertificateService,
+        jobs: JobService,
+        agents: AgentService,
     ) -> None:
         self.now = now
         self.inventory = inventory
         self.certificates = certificates
+        self.jobs = jobs
+        self.agents = agents
+        self.ids: dict[str, str] = {}
 
     async def is_seeded(self) -> bool:
         """Whether the demo team exists already."""
@@ -193,6 +246,23 @@ class DemoSeeder:
         """Create the estate unless present; return the number of certificates created."""
         if await self.is_seeded():
             return 0
+        for agent_id, host, os_name, arch, ip, version, status, minutes in AGENTS:
+            await self.agents.register(
+                SYSTEM_CALLER,
+                Agent(
+                    id=agent_id,
+                    name=host.split(".")[0],
+                    created_at=self.now,
+                    updated_at=self.now,
+                    hostname=host,
+                    os=os_name,
+                    arch=arch,
+                    ip_address=ip,
+                    version=version,
+                    status=status,
+                    last_heartbeat_at=self.now - timedelta(minutes=minutes),
+                ),
+            )
         for kind, rows in (
             ("teams", TEAMS),
             ("owners", OWNERS),
@@ -207,7 +277,43 @@ class DemoSeeder:
         ca = make_ca("certctl demo CA", self.now)
         for cert in _estate():
             await self._add(cert, ca)
+        await self._jobs()
         return len(_estate())
+
+    async def _jobs(self) -> None:
+        """Jobs in the states an operator meets: failed, awaiting approval, rejected, queued."""
+        for name, issuer_id, profile_id, outcome in DEMO_JOBS:
+            cert_id = self.ids[name]
+            changes: dict[str, Any] = {"issuer_id": issuer_id}
+            if profile_id:
+                changes["certificate_profile_id"] = profile_id
+            await self.certificates.update(SYSTEM_CALLER, cert_id, changes)
+            job = await self.jobs.request_renewal(SYSTEM_CALLER, cert_id)
+            if outcome == "fail":
+                await self.jobs.process_due()
+            elif outcome == "reject":
+                await self.jobs.reject(
+                    SYSTEM_CALLER, job.id, "renewed in the spring change window instead"
+                )
+
+    async def _issue_locally(self, cert: DemoCert, refs: dict[str, Any]) -> None:
+        """Create the certificate on the local CA and issue it from a CSR through a job."""
+        cert_id = f"mc-{cert.name}"
+        await self.certificates.create(
+            SYSTEM_CALLER,
+            {
+                "id": cert_id,
+                "name": cert.name,
+                "common_name": cert.sans[0],
+                "sans": list(cert.sans),
+                "issuer_id": "iss-local",
+                "certificate_profile_id": "cp-tls-server",
+                **refs,
+            },
+        )
+        await self.jobs.request_renewal(SYSTEM_CALLER, cert_id)
+        csr_pem, _ = make_csr(cert.sans[0], cert.sans, "ECDSA-P256")
+        await self.jobs.submit_csr(SYSTEM_CALLER, cert_id, csr_pem)
 
     async def _add(self, cert: DemoCert, ca: Any) -> None:
         refs = {
@@ -216,6 +322,9 @@ class DemoSeeder:
             "renewal_policy_id": cert.policy,
             "environment": cert.environment,
         }
+        if cert.name in LOCAL_CA_CERTS:
+            await self._issue_locally(cert, refs)
+            return
         if cert.days_left is None:
             await self.certificates.create(
                 SYSTEM_CALLER,
@@ -241,6 +350,7 @@ class DemoSeeder:
         created, _ = await self.certificates.import_pem(
             SYSTEM_CALLER, pem, {"name": cert.name, **refs}
         )
+        self.ids[cert.name] = created.id
         await self._settle_status(created.id, created.status, cert.status)
 
     async def _settle_status(

@@ -11,7 +11,7 @@ import asyncio
 import base64
 import dataclasses
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,10 +27,11 @@ from certctl.domain.certificates import (
 )
 from certctl.domain.ids import new_id
 from certctl.domain.inventory import Issuer, IssuerType
+from certctl.domain.jobs import BulkResult
 from certctl.domain.pki import CRLState, IssuedSerial, Revocation, StoredCA
 from certctl.domain.policies import CertificateProfile
 from certctl.domain.revocation import RevocationReason, parse_reason
-from certctl.errors import InvalidRequest, NotFound
+from certctl.errors import CertctlError, InvalidRequest, NotFound
 from certctl.pki.ca import LocalCA, create_root, load_sub_ca
 from certctl.pki.crl import RevokedEntry, build_crl
 from certctl.pki.csr import SHORT_LIVED_SECONDS, check_csr, parse_csr
@@ -59,6 +60,10 @@ log = structlog.get_logger("certctl.pki")
 
 CRL_VALIDITY = timedelta(hours=24)
 OCSP_VALIDITY = timedelta(hours=24)
+OCSP_CACHE_TTL = timedelta(minutes=5)
+"""How long a signed answer to a nonce-less request is reused. A revocation invalidates the
+answers of this process at once; another replica's cached answers age out within this time."""
+OCSP_CACHE_SIZE = 100_000
 ROOT_VALIDITY_DAYS = 3650
 MAX_DAYS = 36500
 SHORT_LIVED = timedelta(seconds=SHORT_LIVED_SECONDS)
@@ -137,6 +142,14 @@ async def provision_issuer_ca(runtime: Runtime, uow: UnitOfWork, caller: Caller,
 
 
 @dataclass(frozen=True)
+class _Cached:
+    """A signed OCSP answer and until when it may be served again."""
+
+    der: bytes
+    until: datetime
+
+
+@dataclass(frozen=True)
 class CRLListing:
     """The JSON view of every revocation."""
 
@@ -156,6 +169,8 @@ class PkiService:
         self.public_url = public_url.rstrip("/") if public_url else None
         self._cas: dict[str, tuple[str, LocalCA]] = {}
         self._responders: dict[str, tuple[str, ResponderCert]] = {}
+        # (issuer id, serial) -> {CertID hashes -> (DER answer, reusable until)}
+        self._ocsp_cache: dict[tuple[str, str], dict[tuple[str, bytes, bytes], _Cached]] = {}
 
     # --- CA material -------------------------------------------------------------------
 
@@ -212,7 +227,7 @@ class PkiService:
                 )
             if not issuer.enabled:
                 raise InvalidRequest(f"issuer {issuer.id!r} is disabled", field="issuer_id")
-            profile = await _profile(uow, cert)
+            profile = await certificate_profile(uow, cert)
             ca = await self._ca(uow, issuer.id)
         default_ttl = timedelta(days=_days(issuer.config, "default_ttl_days", DEFAULT_TTL.days))
         requested = ttl_seconds if ttl_seconds is not None else _default_ttl(profile, default_ttl)
@@ -264,7 +279,7 @@ class PkiService:
                 sans=leaf.sans,
                 updated_at=now,
             )
-            await uow.certificates.update(after)
+            await uow.certificates.update_own_columns(after)
             await record(
                 uow,
                 self.runtime,
@@ -289,6 +304,7 @@ class PkiService:
         cert, revocation = await self.certificates.revoke(caller, cert_id, reason=reason)
         if revocation is None or revocation.issuer_id is None:
             return cert
+        self.invalidate_ocsp(revocation.issuer_id, revocation.serial_number)
         try:
             async with self.runtime.db.uow() as uow:
                 has_ca = await uow.pki.get_ca(revocation.issuer_id) is not None
@@ -303,6 +319,53 @@ class PkiService:
                 error=type(exc).__name__,
             )
         return cert
+
+    async def bulk_revoke(
+        self, caller: Caller, ids: Sequence[str], total: int, reason: str
+    ) -> BulkResult:
+        """Revoke each certificate (admin only), then publish each touched CA's CRL once."""
+        caller.principal.require(Permission.ADMIN)
+        parse_reason(reason)  # an unknown reason fails the whole request, before any change
+        revoked = skipped = 0
+        errors: list[tuple[str, str]] = []
+        issuers: set[str] = set()
+        for cert_id in ids:
+            try:
+                _, revocation = await self.certificates.revoke(caller, cert_id, reason=reason)
+            except InvalidRequest as exc:
+                if exc.field == "certificate_id":  # already revoked or archived
+                    skipped += 1
+                else:
+                    errors.append((cert_id, exc.detail))
+                continue
+            except CertctlError as exc:
+                errors.append((cert_id, exc.detail))
+                continue
+            revoked += 1
+            if revocation is not None and revocation.issuer_id is not None:
+                issuers.add(revocation.issuer_id)
+                self.invalidate_ocsp(revocation.issuer_id, revocation.serial_number)
+        for issuer_id in sorted(issuers):
+            await self._publish(issuer_id)
+        return BulkResult(
+            total_matched=total,
+            total_enqueued=revoked,
+            total_skipped=skipped,
+            total_failed=len(errors),
+            errors=tuple(errors),
+        )
+
+    async def _publish(self, issuer_id: str) -> None:
+        """Regenerate a local CA's CRL after revocations (best effort: the loop retries)."""
+        try:
+            async with self.runtime.db.uow() as uow:
+                has_ca = await uow.pki.get_ca(issuer_id) is not None
+            if has_ca:
+                await self.regenerate_crl(issuer_id)
+        except Exception as exc:
+            log.warning(
+                "pki.crl_after_revocation_failed", issuer_id=issuer_id, error=type(exc).__name__
+            )
 
     async def listing(self, caller: Caller) -> CRLListing:
         """Every revoked serial, for the JSON CRL."""
@@ -377,11 +440,21 @@ class PkiService:
     # --- OCSP --------------------------------------------------------------------------
 
     async def ocsp(self, issuer_id: str, request_der: bytes) -> bytes:
-        """Answer one OCSP request; malformed requests get the malformedRequest status."""
+        """Answer one OCSP request; malformed requests get the malformedRequest status.
+
+        A request without a nonce may get a pre-signed answer from the cache; one with a
+        nonce is signed fresh, since the nonce must be echoed.
+        """
         try:
             info = parse_request(request_der)
         except InvalidRequest:
             return malformed_response()
+        now = self.runtime.clock.now()
+        slot = (info.hash_algorithm, info.issuer_name_hash, info.issuer_key_hash)
+        if info.nonce is None:
+            cached = self._ocsp_cache.get((issuer_id, info.serial_hex), {}).get(slot)
+            if cached is not None and cached.until > now:
+                return cached.der
         async with self.runtime.db.uow() as uow:
             stored = await uow.pki.get_ca(issuer_id)
             if stored is None:
@@ -389,7 +462,17 @@ class PkiService:
             ca = self._load(stored)
             responder = await self._responder(uow, stored, ca)
             issued = await uow.pki.issued_serial(issuer_id, info.serial_hex)
-        return await asyncio.to_thread(self._answer, ca, responder, info, issued)
+        der = await asyncio.to_thread(self._answer, ca, responder, info, issued)
+        if info.nonce is None and issued is not None:
+            if len(self._ocsp_cache) >= OCSP_CACHE_SIZE:
+                self._ocsp_cache.clear()
+            entry = self._ocsp_cache.setdefault((issuer_id, info.serial_hex), {})
+            entry[slot] = _Cached(der, now + OCSP_CACHE_TTL)
+        return der
+
+    def invalidate_ocsp(self, issuer_id: str, serial_hex: str) -> None:
+        """Forget the cached answers about one certificate (after its revocation)."""
+        self._ocsp_cache.pop((issuer_id, serial_hex.lower().lstrip("0") or "0"), None)
 
     def _answer(
         self,
@@ -452,7 +535,8 @@ def _check_issuable(cert: ManagedCertificate) -> None:
         )
 
 
-async def _profile(uow: UnitOfWork, cert: ManagedCertificate) -> CertificateProfile:
+async def certificate_profile(uow: UnitOfWork, cert: ManagedCertificate) -> CertificateProfile:
+    """The profile issuance checks against: the certificate's, its policy's, or the default."""
     if cert.certificate_profile_id:
         return await uow.profiles.require(cert.certificate_profile_id)
     if cert.renewal_policy_id:

@@ -8,6 +8,7 @@ from datetime import timedelta
 from certctl.domain.access import Caller, Permission
 from certctl.domain.certificates import CertificateStatus
 from certctl.domain.inventory import AgentStatus
+from certctl.domain.jobs import JobStatus
 from certctl.domain.notifications import NotificationStatus
 from certctl.services.runtime import Runtime
 
@@ -42,6 +43,7 @@ class StatsService:
             )
             agents = await uow.agents.count_by("status")
             dead = await uow.notifications.count_status(NotificationStatus.DEAD)
+            jobs = await uow.jobs.count_by("status")
         by_status = {s.value: counts.get(s.value, 0) for s in CertificateStatus}
         return Summary(
             total_certificates=sum(by_status.values()),
@@ -49,6 +51,7 @@ class StatsService:
             expiring_in_30_days=expiring,
             agents_total=sum(agents.values()),
             agents_online=agents.get(AgentStatus.ONLINE.value, 0),
+            jobs_by_status={s.value: jobs.get(s.value, 0) for s in JobStatus},
             notifications_dead=dead,
         )
 
@@ -57,6 +60,12 @@ class StatsService:
         async with self.runtime.db.uow() as uow:
             counts = await uow.certificates.count_by_status()
         return {s.value: counts.get(s.value, 0) for s in CertificateStatus}
+
+    async def jobs_by_status(self) -> dict[str, int]:
+        """Job counts per status for the metrics endpoint (no caller: scraped)."""
+        async with self.runtime.db.uow() as uow:
+            counts = await uow.jobs.count_by("status")
+        return {s.value: counts.get(s.value, 0) for s in JobStatus}
 
     async def ready(self) -> tuple[bool, str]:
         """Whether the database answers and is migrated to head, with the reason if not."""

@@ -50,11 +50,26 @@ async def test_run_loop_returns_the_scan_summary(
         "skipped_no_channels": 0,
         "invalid_channels": 0,
         "status_changes": 1,
+        "renewals": {
+            "candidates": 0,
+            "created": 0,
+            "already_open": 0,
+            "awaiting_approval": 0,
+            "not_due": 0,
+            "declined": 0,
+        },
     }
     loops = {
         loop["name"]: loop for loop in (await client_for("admin").get("/api/v1/admin/loops")).json()
     }
-    assert set(loops) == {"renewal", "notification_dispatch", "notification_retry", "crl"}
+    assert set(loops) == {
+        "renewal",
+        "notification_dispatch",
+        "notification_retry",
+        "crl",
+        "job_processor",
+        "job_timeouts",
+    }
     assert (loops["renewal"]["runs"], loops["renewal"]["last_outcome"]) == (1, "success")
     assert loops["notification_retry"]["interval_seconds"] == 120
 

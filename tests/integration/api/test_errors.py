@@ -115,10 +115,12 @@ async def test_probes(api: httpx.AsyncClient, ctx: AppContext) -> None:
 
 
 async def test_unexpected_failure_is_500_problem_with_headers(tmp_path: Path) -> None:
-    """A crash (here: the database cannot be opened) answers a problem+json 500 with the request id."""
-    settings = Settings(
-        database_url=f"sqlite+aiosqlite:///{tmp_path}/missing-dir/x.db", api_keys_named=NAMED_KEYS
-    )
+    """A crash (here: the database file is garbage) answers a problem+json 500 with the request id."""
+    # A file that is not a database fails on the first query, on a connection that opened
+    # and closes normally (a connect that fails leaves aiosqlite's thread behind).
+    garbage = tmp_path / "x.db"
+    garbage.write_bytes(b"this is not an SQLite database file\n" * 64)
+    settings = Settings(database_url=f"sqlite+aiosqlite:///{garbage}", api_keys_named=NAMED_KEYS)
     ctx = build_context(settings)
     try:
         transport = httpx.ASGITransport(app=create_app(ctx))

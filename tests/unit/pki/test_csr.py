@@ -16,7 +16,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from certctl.domain.policies import CertificateProfile, KeyAlgorithmRule
 from certctl.errors import InvalidRequest, PolicyViolation
-from certctl.pki.csr import CSRFacts, check_csr, common_name, parse_csr
+from certctl.pki.csr import CSRFacts, check_csr, common_name, make_csr, parse_csr
 from certctl.pki.keys import PrivateKey
 
 NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
@@ -374,3 +374,32 @@ def test_non_positive_ttl_is_an_invalid_request(
         "ttl_seconds",
         f"TTL must be positive, got {ttl} seconds",
     )
+
+
+def test_make_csr_builds_a_signed_request_whose_names_split_by_shape() -> None:
+    """A server-made CSR verifies and carries the CN plus DNS, IP and email SANs."""
+    csr_pem, key_pem = make_csr(
+        "web.example.com", ("web.example.com", "10.0.0.7", "ops@example.com"), "ECDSA-P256"
+    )
+    facts = parse_csr(csr_pem)
+    assert facts.dns_names == ("web.example.com",)
+    assert facts.ip_addresses == ("10.0.0.7",)
+    assert facts.emails == ("ops@example.com",)
+    assert facts.key_algorithm == "ECDSA"
+    assert key_pem.startswith("-----BEGIN PRIVATE KEY-----")
+
+
+def test_make_csr_leaves_out_a_common_name_longer_than_64_characters() -> None:
+    """X.509 caps the CN at 64 characters, so a longer name travels only as a SAN."""
+    long_name = "a" * 60 + ".example.com"
+    csr_pem, _ = make_csr(long_name, (), "ECDSA-P256")
+    facts = parse_csr(csr_pem)
+    assert facts.dns_names == (long_name,)
+    assert len(facts.subject) == 0
+
+
+def test_make_csr_without_any_name_has_an_empty_subject_and_no_san() -> None:
+    """No CN and no names: a bare request (the profile checks refuse it later)."""
+    csr_pem, _ = make_csr("", (), "Ed25519")
+    facts = parse_csr(csr_pem)
+    assert (len(facts.subject), facts.names) == (0, ())

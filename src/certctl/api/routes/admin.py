@@ -81,6 +81,8 @@ async def prometheus(ctx: ContextDep) -> Response:
     """Prometheus exposition of every certctl series (unauthenticated scrape target)."""
     for status, count in (await ctx.stats.certificates_by_status()).items():
         ctx.metrics.certificates.labels(status=status).set(count)
+    for status, count in (await ctx.stats.jobs_by_status()).items():
+        ctx.metrics.jobs.labels(status=status).set(count)
     return Response(generate_latest(ctx.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 

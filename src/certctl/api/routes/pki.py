@@ -37,7 +37,7 @@ async def issue_from_csr(
 ) -> IssuedOut:
     """Issue a new version from a CSR, checked against the certificate's profile (422 names
     the broken rule)."""
-    cert, version = await ctx.pki.issue_from_csr(
+    cert, version = await ctx.jobs.submit_csr(
         who, resource_id, body.csr_pem, ttl_seconds=body.ttl_seconds
     )
     return IssuedOut(

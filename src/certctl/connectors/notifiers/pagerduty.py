@@ -31,6 +31,8 @@ SUMMARY_LIMIT = 1024
 EVENT_CLASSES = {
     NotificationKind.EXPIRATION: "certificate_expiry",
     NotificationKind.TEST: "certctl_test",
+    NotificationKind.REVOCATION: "certificate_revocation",
+    NotificationKind.RENEWAL_FAILED: "certificate_renewal_failure",
 }
 
 

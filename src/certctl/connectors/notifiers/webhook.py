@@ -28,6 +28,8 @@ from certctl.domain.policies import AlertChannel
 EVENT_TYPES = {
     NotificationKind.EXPIRATION: "certificate.expiring",
     NotificationKind.TEST: "certctl.test",
+    NotificationKind.REVOCATION: "certificate.revoked",
+    NotificationKind.RENEWAL_FAILED: "certificate.renewal_failed",
 }
 SIGNATURE_HEADER = "X-Signature"
 

@@ -75,6 +75,14 @@ class CertificateRepository(Repository[ManagedCertificate]):
         await self._set_targets(obj.id, obj.target_ids)
         return obj
 
+    async def update_own_columns(self, obj: ManagedCertificate) -> ManagedCertificate:
+        """Write the certificate's own columns and leave its target links untouched.
+
+        For status, expiry and revocation changes, which never change the targets: it spares
+        the delete and re-insert of every link.
+        """
+        return await super().update(obj)
+
     async def _set_targets(self, certificate_id: str, target_ids: Sequence[str]) -> None:
         await self.session.execute(
             delete(CertificateTargetRow).where(
@@ -120,6 +128,37 @@ class CertificateRepository(Repository[ManagedCertificate]):
             ),
         )
         return int(await self.session.scalar(stmt) or 0)
+
+    async def renewal_candidates(
+        self, *, until: datetime, statuses: Sequence[CertificateStatus]
+    ) -> list[tuple[str, str | None, datetime]]:
+        """(id, renewal_policy_id, expires_at) of issuer-backed certificates expiring by `until`."""
+        row = ManagedCertificateRow
+        stmt = (
+            select(row.id, row.renewal_policy_id, row.expires_at)
+            .join(IssuerRow, IssuerRow.id == row.issuer_id)
+            .where(
+                IssuerRow.enabled.is_(True),
+                row.expires_at.is_not(None),
+                row.expires_at <= until,
+                row.status.in_([s.value for s in statuses]),
+            )
+            .order_by(row.expires_at, row.id)
+        )
+        rows = (await self.session.execute(stmt)).all()
+        return [(i, p, e) for i, p, e in rows if e is not None]
+
+    async def matching_ids(
+        self, filters: CertificateFilter, *, limit: int
+    ) -> tuple[list[str], int]:
+        """Ids of up to `limit` certificates matching `filters` (oldest expiry first), and the count."""
+        row = ManagedCertificateRow
+        clauses = _clauses(filters)
+        if filters.q:
+            clauses.append(self.search_clause(filters.q))
+        total = await self.session.scalar(select(func.count()).select_from(row).where(*clauses))
+        stmt = select(row.id).where(*clauses).order_by(row.expires_at, row.id).limit(limit)
+        return list((await self.session.scalars(stmt)).all()), int(total or 0)
 
 
 class VersionRepository(Repository[CertificateVersion]):

@@ -1,0 +1,124 @@
+"""Jobs: conflict-aware inserts, leased claims, waits past their deadline, listing."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from certctl.db.models import JobRow
+from certctl.db.repositories.base import Codec, Repository
+from certctl.domain.jobs import ISSUING, OPEN, Job, JobFilter, JobStatus, JobType
+from certctl.domain.listing import Page, PageRequest, SortKey
+
+JOB = Codec(Job, {"type": JobType, "status": JobStatus})
+_OPEN = [s.value for s in OPEN]
+_ISSUING = [t.value for t in ISSUING]
+
+
+class JobRepository(Repository[Job]):
+    """Job rows."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        super().__init__(session, JobRow, JOB, "job", ("id", "certificate_id"))
+
+    async def add_unless_open(self, job: Job) -> bool:
+        """Insert an issuing job unless its certificate already has an open one (index-enforced)."""
+        try:
+            async with self.session.begin_nested():
+                self.session.add(JobRow(**self.codec.to_columns(job)))
+        except IntegrityError:
+            return False
+        return True
+
+    async def open_issuing(self, certificate_id: str) -> Job | None:
+        """The certificate's open issuance or renewal job, if any."""
+        stmt = select(JobRow).where(
+            JobRow.certificate_id == certificate_id,
+            JobRow.status.in_(_OPEN),
+            JobRow.type.in_(_ISSUING),
+        )
+        row = (await self.session.scalars(stmt)).first()
+        return None if row is None else self.decode(row)
+
+    async def latest_issuing_status(self, certificate_ids: Sequence[str]) -> dict[str, JobStatus]:
+        """The status of each certificate's most recent issuance or renewal job."""
+        latest: dict[str, JobStatus] = {}
+        for start in range(0, len(certificate_ids), 500):
+            chunk = list(certificate_ids[start : start + 500])
+            stmt = (
+                select(JobRow.certificate_id, JobRow.status)
+                .where(JobRow.certificate_id.in_(chunk), JobRow.type.in_(_ISSUING))
+                .order_by(JobRow.created_at, JobRow.id)
+            )
+            for cert_id, status in (await self.session.execute(stmt)).all():
+                latest[cert_id] = JobStatus(status)
+        return latest
+
+    async def claim_due(
+        self,
+        *,
+        now: datetime,
+        owner: str,
+        lease_until: datetime,
+        limit: int,
+        types: Sequence[JobType],
+    ) -> list[Job]:
+        """Lease due Pending jobs and Running jobs whose lease has expired (crashed worker).
+
+        Rows are locked with SKIP LOCKED on PostgreSQL, so replicas never claim the same job.
+        The caller gets the rows as they were before the claim; it moves them itself.
+        """
+        due = or_(
+            and_(JobRow.status == JobStatus.PENDING.value, JobRow.scheduled_at <= now),
+            and_(JobRow.status == JobStatus.RUNNING.value, JobRow.lease_expires_at < now),
+        )
+        stmt = (
+            select(JobRow)
+            .where(due, JobRow.type.in_([t.value for t in types]))
+            .order_by(JobRow.scheduled_at, JobRow.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        rows = (await self.session.scalars(stmt)).all()
+        if rows:
+            await self.session.execute(
+                update(JobRow)
+                .where(JobRow.id.in_([r.id for r in rows]))
+                .values(lease_owner=owner, lease_expires_at=lease_until)
+            )
+        return [self.decode(r) for r in rows]
+
+    async def waiting_since_before(self, status: JobStatus, before: datetime) -> list[Job]:
+        """Jobs in a waiting status entered before `before` (locked on PostgreSQL)."""
+        stmt = (
+            select(JobRow)
+            .where(JobRow.status == status.value, JobRow.status_changed_at < before)
+            .order_by(JobRow.status_changed_at, JobRow.id)
+            .limit(1000)
+            .with_for_update(skip_locked=True)
+        )
+        return [self.decode(r) for r in (await self.session.scalars(stmt)).all()]
+
+    async def lock(self, job_id: str) -> Job | None:
+        """Read a job with a row lock (PostgreSQL) so a decision and a claim never interleave."""
+        stmt = select(JobRow).where(JobRow.id == job_id).with_for_update()
+        row = (await self.session.scalars(stmt)).first()
+        return None if row is None else self.decode(row)
+
+    async def search(self, *, request: PageRequest, filters: JobFilter, sort: SortKey) -> Page[Job]:
+        """One page of jobs."""
+        equals = {
+            k: v.value if hasattr(v, "value") else v
+            for k, v in vars(filters).items()
+            if v is not None
+        }
+        return await self.page(request=request, sort=sort, equals=equals)
+
+    async def count_status(self, status: JobStatus) -> int:
+        """Number of jobs in one status."""
+        stmt = select(func.count()).select_from(JobRow).where(JobRow.status == status.value)
+        return int(await self.session.scalar(stmt) or 0)

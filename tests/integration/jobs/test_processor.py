@@ -1,0 +1,334 @@
+"""The job processor, leases, retries, timeouts and the renewal scan (services, both databases)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from certctl.bootstrap import AppContext
+from certctl.clock import FrozenClock
+from certctl.domain.access import SYSTEM_CALLER
+from certctl.domain.certificates import CertificateVersion, ManagedCertificate
+from certctl.domain.jobs import JobFilter, JobStatus
+from certctl.domain.listing import PageRequest, SortKey
+from certctl.errors import CAUnavailable
+from certctl.services.jobs import JobService
+from certctl.services.notifications import NotificationFilter
+
+from .conftest import MakeCert, approval_profile
+
+
+async def _job(ctx: AppContext, job_id: str) -> Any:
+    return await ctx.jobs.get(SYSTEM_CALLER, job_id)
+
+
+async def _renew(api: httpx.AsyncClient, cert_id: str) -> str:
+    response = await api.post(f"/api/v1/certificates/{cert_id}/renew")
+    assert response.status_code == 202, response.text
+    return str(response.json()["id"])
+
+
+async def _events(ctx: AppContext, cert_id: str) -> list[tuple[str, str, str]]:
+    page = await ctx.notifications.search(
+        SYSTEM_CALLER,
+        request=PageRequest(per_page=100),
+        filters=NotificationFilter(certificate_id=cert_id),
+    )
+    return sorted((e.kind.value, e.channel, e.status.value) for e in page.items)
+
+
+class FailingPki:
+    """A CA that is down: every issuance raises CAUnavailable (retryable)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def issue_from_csr(
+        self, caller: object, cert_id: str, csr_pem: str, *, ttl_seconds: int | None = None
+    ) -> tuple[ManagedCertificate, CertificateVersion]:
+        self.calls += 1
+        raise CAUnavailable("the CA answered 503")
+
+
+@pytest.fixture
+def server_keygen(ctx: AppContext) -> JobService:
+    """The job service with demo server-side key generation."""
+    return JobService(ctx.runtime, ctx.pki, keygen_mode="server")
+
+
+async def test_server_keygen_completes_a_renewal_with_a_new_version(
+    api: httpx.AsyncClient, make_cert: MakeCert, ctx: AppContext, server_keygen: JobService
+) -> None:
+    """In server mode one processor tick issues the leaf and completes the job."""
+    cert = await make_cert(status="Active", expires_at="2026-06-20T00:00:00Z")
+    job_id = await _renew(api, cert["id"])
+    summary = await server_keygen.process_due()
+    assert (summary.claimed, summary.completed, summary.failed) == (1, 1, 0)
+    job = await _job(ctx, job_id)
+    assert (job.status, job.attempts, job.lease_owner) == (JobStatus.COMPLETED, 1, None)
+    after = (await api.get(f"/api/v1/certificates/{cert['id']}")).json()
+    assert after["status"] == "Active"
+    assert after["expires_at"] == "2026-08-30T12:00:00Z"  # 90-day default leaf
+    versions = (await api.get(f"/api/v1/certificates/{cert['id']}/versions")).json()
+    assert len(versions) == 1
+    assert versions[0]["key_algorithm"] == "ECDSA"
+
+
+async def test_completion_queues_a_deployment_job_per_enabled_target(
+    api: httpx.AsyncClient, make_cert: MakeCert, ctx: AppContext, server_keygen: JobService
+) -> None:
+    """Each enabled target of the certificate gets a Pending Deployment job."""
+    targets = []
+    for name, enabled in (("edge-1", True), ("edge-2", True), ("old", False)):
+        response = await api.post(
+            "/api/v1/targets", json={"name": name, "type": "NGINX", "enabled": enabled}
+        )
+        targets.append(response.json()["id"])
+    cert = await make_cert(target_ids=targets)
+    await _renew(api, cert["id"])
+    await server_keygen.process_due()
+    page = await ctx.jobs.search(
+        SYSTEM_CALLER,
+        request=PageRequest(),
+        filters=JobFilter(certificate_id=cert["id"]),
+        sort=SortKey("target_id"),
+    )
+    deployments = [(j.type.value, j.status.value, j.target_id) for j in page.items if j.target_id]
+    assert sorted(deployments) == sorted(
+        [("Deployment", "Pending", targets[0]), ("Deployment", "Pending", targets[1])]
+    )
+
+
+async def test_a_job_not_yet_due_is_not_claimed(
+    api: httpx.AsyncClient, make_cert: MakeCert, ctx: AppContext
+) -> None:
+    """Jobs awaiting approval are never claimed; nothing else is due either."""
+    profile_id = await approval_profile(api)
+    cert = await make_cert(certificate_profile_id=profile_id)
+    await _renew(api, cert["id"])
+    summary = await ctx.jobs.process_due()
+    assert summary.claimed == 0
+
+
+async def test_an_expired_lease_is_reclaimed_as_a_new_attempt(
+    api: httpx.AsyncClient, make_cert: MakeCert, ctx: AppContext, clock: FrozenClock
+) -> None:
+    """A worker that claimed a job and died leaves it Running; after the lease it is retaken."""
+    cert = await make_cert()
+    job_id = await _renew(api, cert["id"])
+    crashed = JobService(ctx.runtime, ctx.pki)
+    started = await crashed.claim()
+    assert [(j.id, j.attempts, j.lease_owner) for j in started] == [(job_id, 1, crashed.node_id)]
+    assert (await ctx.jobs.process_due()).claimed == 0  # lease still held
+    clock.advance(timedelta(minutes=5, seconds=1))
+    summary = await ctx.jobs.process_due()
+    assert (summary.claimed, summary.awaiting_csr) == (1, 1)
+    job = await _job(ctx, job_id)
+    assert (job.status, job.attempts) == (JobStatus.AWAITING_CSR, 2)
+
+
+async def test_a_reclaimed_job_out_of_attempts_fails(
+    api: httpx.AsyncClient, make_cert: MakeCert, ctx: AppContext, clock: FrozenClock
+) -> None:
+    """max_attempts is honoured for crashed workers too."""
+    policy = await api.post("/api/v1/renewal-policies", json={"name": "once", "max_retries": 0})
+    cert = await make_cert(renewal_policy_id=policy.json()["id"])
+    job_id = await _renew(api, cert["id"])
+    await JobService(ctx.runtime, ctx.pki).claim()
+    clock.advance(timedelta(minutes=6))
+    summary = await ctx.jobs.process_due()
+    assert (summary.claimed, summary.failed) == (1, 1)
+    job = await _job(ctx, job_id)
+    assert job.status is JobStatus.FAILED
+    assert job.last_error == "lease expired (worker stopped) (gave up after 1 attempts)"
+
+
+async def test_failed_attempts_back_off_then_fail_at_max_attempts(
+    api: httpx.AsyncClient, make_cert: MakeCert, ctx: AppContext, clock: FrozenClock
+) -> None:
+    """Attempts increment, retries wait interval x 2^(n-1), the last failure is final."""
+    policy = await api.post(
+        "/api/v1/renewal-policies",
+        json={"name": "twice", "max_retries": 2, "retry_interval_seconds": 60},
+    )
+    cert = await make_cert(renewal_policy_id=policy.json()["id"])
+    job_id = await _renew(api, cert["id"])
+    down = FailingPki()
+    service = JobService(ctx.runtime, down, keygen_mode="server")  # type: ignore[arg-type]
+    waits = []
+    for _ in range(3):
+        summary = await service.process_due()
+        assert summary.claimed == 1
+        job = await _job(ctx, job_id)
+        if job.status is JobStatus.PENDING:
+            waits.append(job.scheduled_at - clock.now())
+            assert (await service.process_due()).claimed == 0  # not due yet
+            clock.set(job.scheduled_at)
+    assert waits == [timedelta(seconds=60), timedelta(seconds=120)]
+    assert down.calls == 3
+    assert (job.status, job.attempts, job.max_attempts) == (JobStatus.FAILED, 3, 3)
+    assert job.last_error == "CAUnavailable: the CA answered 503 (gave up after 3 attempts)"
+    after = (await api.get(f"/api/v1/certificates/{cert['id']}")).json()
+    assert after["status"] == "Failed"
+    assert await _events(ctx, cert["id"]) == [
+        ("renewal_failed", "Email", "pending"),
+        ("renewal_failed", "Webhook", "pending"),
+    ]
+
+
+async def test_an_issuer_without_a_connector_fails_at_once(
+    api: httpx.AsyncClient, ctx: AppContext
+) -> None:
+    """A failure no retry can fix (no connector for the issuer type) is final on attempt 1."""
+    issuer = await api.post(
+        "/api/v1/issuers",
+        json={"name": "acme", "type": "ACME", "config": {"directory_url": "https://acme.test/dir"}},
+    )
+    assert issuer.status_code == 201, issuer.text
+    cert = await api.post(
+        "/api/v1/certificates",
+        json={"name": "le", "common_name": "le.example.com", "issuer_id": issuer.json()["id"]},
+    )
+    job_id = await _renew(api, cert.json()["id"])
+    summary = await ctx.jobs.process_due()
+    assert (summary.claimed, summary.failed, summary.retried) == (1, 1, 0)
+    job = await _job(ctx, job_id)
+    assert (job.status, job.attempts) == (JobStatus.FAILED, 1)
+    assert job.last_error == "issuer type ACME has no issuing connector in this version"
+
+
+@pytest.mark.parametrize(
+    ("wait", "fails"),
+    [(timedelta(hours=24), False), (timedelta(hours=24, seconds=1), True)],
+)
+async def test_awaiting_csr_times_out_after_24_hours(
+    api: httpx.AsyncClient,
+    make_cert: MakeCert,
+    ctx: AppContext,
+    clock: FrozenClock,
+    wait: timedelta,
+    fails: bool,
+) -> None:
+    """A job waiting for its CSR over 24 h fails with the reason; at exactly 24 h it waits."""
+    cert = await make_cert()
+    job_id = await _renew(api, cert["id"])
+    await ctx.jobs.process_due()
+    clock.advance(wait)
+    summary = await ctx.jobs.expire_waits()
+    job = await _job(ctx, job_id)
+    if not fails:
+        assert (summary.failed, job.status) == (0, JobStatus.AWAITING_CSR)
+        return
+    assert summary.job_ids == [job_id]
+    assert (job.status, job.last_error) == (
+        JobStatus.FAILED,
+        "timed out after 24 h waiting for a CSR",
+    )
+    assert [e[0] for e in await _events(ctx, cert["id"])] == ["renewal_failed", "renewal_failed"]
+
+
+async def test_awaiting_approval_times_out_after_168_hours(
+    api: httpx.AsyncClient, make_cert: MakeCert, ctx: AppContext, clock: FrozenClock
+) -> None:
+    """A job nobody approved within a week fails, audited."""
+    profile_id = await approval_profile(api)
+    cert = await make_cert(certificate_profile_id=profile_id)
+    job_id = await _renew(api, cert["id"])
+    clock.advance(timedelta(hours=168, seconds=1))
+    assert (await ctx.jobs.expire_waits()).failed == 1
+    job = await _job(ctx, job_id)
+    assert job.last_error == "timed out after 168 h waiting for an approval"
+    audit = (await api.get("/api/v1/audit", params={"resource_id": job_id})).json()
+    assert sorted(e["action"] for e in audit["data"]) == ["job_created", "job_failed"]
+
+
+# --- Renewal scan ----------------------------------------------------------------------------
+
+
+async def _policy(api: httpx.AsyncClient, name: str, **fields: object) -> str:
+    response = await api.post("/api/v1/renewal-policies", json={"name": name, **fields})
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+async def test_renewal_scan_honours_the_window_and_auto_renew(
+    api: httpx.AsyncClient, make_cert: MakeCert, ctx: AppContext
+) -> None:
+    """Jobs only for auto-renewed certificates within their window, once."""
+    auto = await _policy(api, "auto", renewal_window_days=20)
+    manual = await _policy(api, "manual", renewal_window_days=20, auto_renew=False)
+    due = await make_cert(
+        "due", status="Active", renewal_policy_id=auto, expires_at="2026-06-21T00:00:00Z"
+    )
+    await make_cert(
+        "early", status="Active", renewal_policy_id=auto, expires_at="2026-06-23T00:00:00Z"
+    )
+    await make_cert(
+        "off", status="Active", renewal_policy_id=manual, expires_at="2026-06-05T00:00:00Z"
+    )
+    default = await make_cert(
+        "default", status="Active", expires_at="2026-06-25T00:00:00Z"
+    )  # no policy: 30 d
+    await make_cert("unissued")  # no expiry: never a candidate
+    first = await ctx.jobs.scan_renewals()
+    assert (first.candidates, first.created, first.not_due, first.already_open) == (4, 2, 2, 0)
+    page = await ctx.jobs.search(
+        SYSTEM_CALLER, request=PageRequest(), filters=JobFilter(), sort=SortKey("certificate_id")
+    )
+    assert sorted(j.certificate_id for j in page.items) == sorted([due["id"], default["id"]])
+    assert {(j.type.value, j.requested_by) for j in page.items} == {("Renewal", "system")}
+    second = await ctx.jobs.scan_renewals()
+    assert (second.created, second.already_open) == (0, 0)  # both are RenewalInProgress now
+    assert second.candidates == 2
+
+
+async def test_renewal_scan_skips_a_certificate_with_an_open_job(
+    api: httpx.AsyncClient, make_cert: MakeCert, ctx: AppContext
+) -> None:
+    """A manual renewal already open is counted, not duplicated."""
+    cert = await make_cert(status="Expiring", expires_at="2026-06-10T00:00:00Z")
+    job_id = await _renew(api, cert["id"])
+    async with ctx.runtime.db.uow() as uow:  # put the status back as a scan would see it
+        row = await uow.certificates.require(cert["id"])
+        await uow.certificates.update(replace(row, status=row.status.EXPIRING))
+    summary = await ctx.jobs.scan_renewals()
+    assert (summary.created, summary.already_open) == (0, 1)
+    listed = (await api.get("/api/v1/jobs")).json()
+    assert [j["id"] for j in listed["data"]] == [job_id]
+
+
+async def test_renewal_scan_does_not_ask_again_after_a_rejection(
+    api: httpx.AsyncClient, make_cert: MakeCert, ctx: AppContext
+) -> None:
+    """A rejected (or cancelled) renewal is not re-queued by the next scan; /renew still works."""
+    cert = await make_cert(status="Expiring", expires_at="2026-06-10T00:00:00Z")
+    assert (await ctx.jobs.scan_renewals()).created == 1
+    job = (await api.get("/api/v1/jobs")).json()["data"][0]
+    await api.post(f"/api/v1/jobs/{job['id']}/cancel", json={"reason": "freeze"})
+    again = await ctx.jobs.scan_renewals()
+    assert (again.created, again.declined) == (0, 1)
+    assert (await api.post(f"/api/v1/certificates/{cert['id']}/renew")).status_code == 202
+
+
+async def test_renewal_scan_puts_approval_jobs_in_awaiting_approval(
+    api: httpx.AsyncClient, make_cert: MakeCert, ctx: AppContext
+) -> None:
+    """A profile requiring approval sends scan-created jobs to AwaitingApproval."""
+    profile_id = await approval_profile(api)
+    await make_cert(
+        certificate_profile_id=profile_id, status="Expiring", expires_at="2026-06-10T00:00:00Z"
+    )
+    summary = await ctx.jobs.scan_renewals()
+    assert (summary.created, summary.awaiting_approval) == (1, 1)
+
+
+async def test_the_renewal_loop_runs_the_scan(api: httpx.AsyncClient, make_cert: MakeCert) -> None:
+    """POST /admin/loops/renewal/run reports the renewal jobs it created."""
+    await make_cert(expires_at="2026-06-10T00:00:00Z", status="Expiring")
+    response = await api.post("/api/v1/admin/loops/renewal/run")
+    assert response.status_code == 200
+    assert response.json()["renewals"]["created"] == 1
