@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # Branch coverage floor for the whole package; domain/ and pki/ must stay at 100 %.
 COVERAGE_FLOOR ?= 90
 
-.PHONY: install run test lint typecheck contracts pytest bench clean
+.PHONY: install run test lint typecheck contracts pytest bench screenshots clean
 
 install: $(VENV)/.installed
 
@@ -19,8 +19,8 @@ run: install
 	$(BIN)/certctl demo
 
 lint: install
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/ruff format --check src tests bench scripts
 
 typecheck: install
 	$(BIN)/mypy
@@ -37,6 +37,10 @@ pytest: install
 	$(BIN)/pytest --cov --cov-report=term --cov-fail-under=$(COVERAGE_FLOOR)
 
 test: lint typecheck contracts pytest
+
+# PNGs of the dashboard's main pages (docs/screenshots), from a throwaway demo server.
+screenshots: install
+	$(BIN)/python scripts/screenshots.py --out docs/screenshots
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -35,6 +35,7 @@ from certctl.services.resources import (
 )
 from certctl.services.runtime import Runtime
 from certctl.services.stats import StatsService
+from certctl.services.users import UserService
 from certctl.settings import Settings
 
 __all__ = ["AppContext", "build_context", "migrate"]
@@ -65,6 +66,7 @@ class AppContext:
     pki: PkiService
     jobs: JobService
     agents: AgentService
+    users: UserService
 
     @property
     def clock(self) -> Clock:
@@ -132,6 +134,7 @@ def build_context(settings: Settings, *, clock: Clock | None = None) -> AppConte
             extra_recipients=settings.extra_recipients(),
             metrics=metrics,
         ),
+        users=UserService(runtime, api_keys, named_keys),
     )
 
 

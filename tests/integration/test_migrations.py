@@ -29,6 +29,8 @@ TABLES = {
     "certificate_revocations",
     "crl_state",
     "jobs",
+    "dashboard_users",
+    "dashboard_sessions",
 }
 
 

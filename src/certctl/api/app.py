@@ -7,12 +7,12 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from swagger_ui_bundle import swagger_ui_path
 
 from certctl import __version__
-from certctl.api import problems
+from certctl.api import dashboard, problems
 from certctl.api.deps import API_PREFIX
 from certctl.api.middleware import RequestMiddleware
 from certctl.api.routes import admin, certificates, inventory, jobs, notifications, pki
@@ -69,6 +69,7 @@ def create_app(ctx: AppContext) -> FastAPI:
     app.include_router(notifications.admin)
     app.include_router(admin.probes)
     _mount_docs(app)
+    dashboard.install(app)
     app.add_middleware(
         RequestMiddleware,
         metrics=ctx.metrics,
@@ -91,7 +92,3 @@ def _mount_docs(app: FastAPI) -> None:
             swagger_css_url="/docs/static/swagger-ui.css",
             swagger_favicon_url="/docs/static/favicon-32x32.png",
         )
-
-    @app.get("/", include_in_schema=False)
-    async def root() -> RedirectResponse:
-        return RedirectResponse("/docs")

@@ -1,4 +1,4 @@
-"""`certctl` entry point: serve, demo, db upgrade, apikey create, version."""
+"""`certctl` entry point: serve, demo, db upgrade, apikey create, user create, version."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import asyncio
 import os
 import secrets
 import stat
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -13,7 +14,8 @@ import typer
 from rich.console import Console
 
 from certctl import __version__
-from certctl.cli import server
+from certctl.bootstrap import build_context
+from certctl.cli import client_cmds, server
 from certctl.domain.access import SYSTEM_CALLER, Role
 from certctl.errors import CertctlError
 from certctl.settings import Settings, load_settings
@@ -23,6 +25,8 @@ db_app = typer.Typer(help="Database administration.", no_args_is_help=True)
 apikey_app = typer.Typer(help="Stored API keys.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(apikey_app, name="apikey")
+user_app = typer.Typer(help="Dashboard users.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
 
 err = Console(stderr=True, soft_wrap=True, emoji=False, highlight=False)
 out = Console(soft_wrap=True, emoji=False, highlight=False)
@@ -87,6 +91,7 @@ def demo(
         if created
         else "[bold]certctl demo[/bold] — demo estate already present"
     )
+    out.print(f"  Dashboard:     {url}/  (sign in with the admin API key)")
     out.print(f"  API docs:      {url}/docs")
     out.print(f"  API:           {url}/api/v1")
     out.print(f"  Admin API key: [bold]{demo_key}[/bold]")
@@ -130,6 +135,41 @@ def apikey_create(
         raise typer.Exit(1) from exc
     err.print(f"API key {name!r} ({role.value}) created; it is shown only once:")
     typer.echo(secret)
+
+
+@user_app.command("create")
+def user_create(
+    username: Annotated[str, typer.Argument(help="Sign-in name: a-z, 0-9, '.', '_', '@', '-'.")],
+    role: Annotated[Role, typer.Option(help="admin, operator, viewer or auditor.")] = Role.VIEWER,
+) -> None:
+    """Create a dashboard user; the password comes from a hidden prompt, or from the first line
+    of standard input when that is not a terminal."""
+    settings = _settings()
+    password = _read_password()
+    try:
+        asyncio.run(_create_user(settings, username=username, password=password, role=role))
+    except CertctlError as exc:
+        err.print(f"error: {exc.detail}", style="red", markup=False)
+        raise typer.Exit(1) from exc
+    err.print(f"dashboard user {username!r} ({role.value}) created")
+
+
+def _read_password() -> str:
+    if sys.stdin.isatty():
+        return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+async def _create_user(settings: Settings, *, username: str, password: str, role: Role) -> None:
+    await server.migrate_only(settings)
+    ctx = build_context(settings)
+    try:
+        await ctx.users.create(SYSTEM_CALLER, username=username, password=password, role=role)
+    finally:
+        await ctx.aclose()
+
+
+client_cmds.register(app)
 
 
 def main() -> None:

@@ -369,3 +369,26 @@ class CRLStateRow(Base):
     this_update: Mapped[datetime | None]
     next_update: Mapped[datetime | None]
     etag: Mapped[str | None] = mapped_column(String(80))
+
+
+class DashboardUserRow(Stamped, Base):
+    __tablename__ = "dashboard_users"
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_by: Mapped[str] = mapped_column(String(200), default="")
+    disabled_at: Mapped[datetime | None]
+    last_login_at: Mapped[datetime | None]
+
+
+class DashboardSessionRow(Base):
+    __tablename__ = "dashboard_sessions"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    subject: Mapped[str] = mapped_column(String(128))
+    principal_name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)

@@ -21,6 +21,7 @@ from certctl.db.repositories.certificates import (
 from certctl.db.repositories.jobs import JobRepository
 from certctl.db.repositories.notifications import NotificationRepository, channels
 from certctl.db.repositories.pki import PkiRepository
+from certctl.db.repositories.users import SessionRepository, UserRepository
 
 __all__ = ["AlertCandidate", "UnitOfWork", "UnitOfWorkFactory"]
 
@@ -45,6 +46,8 @@ class UnitOfWork:
         self.notifications = NotificationRepository(session)
         self.channels = channels(session)
         self.pki = PkiRepository(session)
+        self.users = UserRepository(session)
+        self.dashboard_sessions = SessionRepository(session)
         self.jobs = JobRepository(session)
 
     async def __aenter__(self) -> UnitOfWork:

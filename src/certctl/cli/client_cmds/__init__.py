@@ -1,0 +1,25 @@
+"""Client commands: `certctl certs|jobs|notifications|policies|audit|agents|status|mcp`.
+
+They talk to a running certctl server over its REST API (``certctl.client``), never to the
+database, so they work from any machine with an API key.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from certctl.cli.client_cmds import agents, audit, certs, jobs, notifications, policies
+from certctl.cli.client_cmds.mcp_stdio import mcp
+from certctl.cli.client_cmds.status import status
+
+
+def register(app: typer.Typer) -> None:
+    """Add the client command groups and commands to the root app."""
+    app.add_typer(certs.app, name="certs")
+    app.add_typer(jobs.app, name="jobs")
+    app.add_typer(notifications.app, name="notifications")
+    app.add_typer(policies.app, name="policies")
+    app.add_typer(audit.app, name="audit")
+    app.add_typer(agents.app, name="agents")
+    app.command("status")(status)
+    app.command("mcp")(mcp)

@@ -1,0 +1,161 @@
+"""Printing answers: JSON as the API sent it, or Rich tables with colour and relative times."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+import typer
+from rich.console import RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from certctl.cli.client_cmds.session import ClientOptions, out
+
+_UNITS = ((timedelta(days=1), "d"), (timedelta(hours=1), "h"), (timedelta(minutes=1), "min"))
+DASH = "—"
+
+CERTIFICATE_STYLES = {
+    "Active": "green",
+    "Expiring": "yellow",
+    "Expired": "bold red",
+    "RenewalInProgress": "cyan",
+    "Pending": "blue",
+    "Failed": "red",
+    "Revoked": "magenta",
+    "Archived": "dim",
+}
+JOB_STYLES = {
+    "Pending": "blue",
+    "AwaitingCSR": "yellow",
+    "AwaitingApproval": "yellow",
+    "Running": "cyan",
+    "Completed": "green",
+    "Failed": "red",
+    "Cancelled": "dim",
+}
+NOTIFICATION_STYLES = {
+    "pending": "blue",
+    "sent": "green",
+    "read": "green",
+    "failed": "yellow",
+    "dead": "bold red",
+    "skipped": "dim",
+}
+AUDIT_STYLES = {"success": "green", "failure": "red", "denied": "yellow"}
+AGENT_STYLES = {"Online": "green", "Degraded": "yellow", "Offline": "dim", "Retired": "dim"}
+
+
+def parse_time(value: str | None) -> datetime | None:
+    """An ISO 8601 time from the API (``Z`` accepted), or None."""
+    return datetime.fromisoformat(value) if value else None
+
+
+def relative(value: str | None, now: datetime) -> str:
+    """``in 12 d`` / ``3 h ago`` / ``now``; a dash when there is no time."""
+    when = parse_time(value)
+    if when is None:
+        return DASH
+    delta = when - now
+    size = abs(delta)
+    for unit, label in _UNITS:
+        if size >= unit:
+            amount = f"{size // unit} {label}"
+            return f"in {amount}" if delta > timedelta(0) else f"{amount} ago"
+    return "now"
+
+
+def expiry(value: str | None, now: datetime) -> Text:
+    """The relative expiry, red when past, yellow within 30 days."""
+    when = parse_time(value)
+    style = ""
+    if when is not None:
+        style = "red" if when <= now else "yellow" if when - now <= timedelta(days=30) else ""
+    return Text(relative(value, now), style=style)
+
+
+def day(value: str | None) -> str:
+    """The date part of a time (``2026-07-31``)."""
+    when = parse_time(value)
+    return when.date().isoformat() if when else DASH
+
+
+def stamp(value: str | None, now: datetime) -> str:
+    """A time with its relative form: ``2026-07-31 12:00 UTC (in 60 d)``."""
+    when = parse_time(value)
+    if when is None:
+        return DASH
+    return f"{when:%Y-%m-%d %H:%M} UTC ({relative(value, now)})"
+
+
+def status(value: str | None, styles: Mapping[str, str]) -> Text:
+    """A status word in its colour."""
+    return Text(value or DASH, style=styles.get(value or "", ""))
+
+
+def text(value: object) -> str:
+    """A cell for any JSON value (dash for null or empty)."""
+    if value is None or value in ("", [], {}):
+        return DASH
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value, sort_keys=True)
+    return str(value)
+
+
+def listing(title: str, columns: Iterable[str], *, whole: Iterable[str] = ("ID",)) -> Table:
+    """An empty list table with these headers.
+
+    Columns named in ``whole`` hold ids people copy into the next command: they are never
+    cut; on a narrow terminal the other columns are shortened with an ellipsis instead.
+    """
+    keep = set(whole)
+    table = Table(title=title, title_justify="left", header_style="bold")
+    for column in columns:
+        table.add_column(column, no_wrap=column in keep)
+    return table
+
+
+def details(title: str, rows: Iterable[tuple[str, RenderableType]]) -> Table:
+    """A two-column table of one resource's fields."""
+    table = Table(title=title, title_justify="left", show_header=False)
+    table.add_column("Field", style="bold")
+    table.add_column("Value")
+    for name, value in rows:
+        table.add_row(name, value)
+    return table
+
+
+def page_footer(page: Mapping[str, Any]) -> str:
+    """``page 1 of 3 · 57 total``."""
+    per_page = max(int(page["per_page"]), 1)
+    pages = max(1, -(-int(page["total"]) // per_page))
+    return f"page {page['page']} of {pages} · {page['total']} total"
+
+
+def emit(options: ClientOptions, data: object, table: Callable[[], RenderableType]) -> None:
+    """Print ``data`` as JSON, or the table built from it."""
+    if options.json:
+        print_json(data)
+    else:
+        out.print(table())
+
+
+def print_json(data: object) -> None:
+    """The JSON document, indented, nothing else on stdout."""
+    typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def emit_page(options: ClientOptions, page: Mapping[str, Any], table: Callable[[], Table]) -> None:
+    """Print a list answer: JSON, or the table and a paging footer."""
+    if options.json:
+        print_json(page)
+        return
+    if page["data"]:
+        out.print(table())
+    else:
+        out.print("nothing found")
+    out.print(page_footer(page), style="dim")

@@ -1,0 +1,202 @@
+"""The shapes of the API's JSON answers, as typed dictionaries (the wire format, unparsed).
+
+Times stay ISO 8601 strings as the server sent them: ``--output json`` prints answers exactly,
+and the renderers parse the few times they show.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Generic, TypedDict, TypeVar
+
+T = TypeVar("T")
+
+
+class Page(TypedDict, Generic[T]):
+    """The list envelope ``{data, total, page, per_page}``."""
+
+    data: list[T]
+    total: int
+    page: int
+    per_page: int
+
+
+class Certificate(TypedDict):
+    """A managed certificate."""
+
+    id: str
+    name: str
+    common_name: str
+    sans: list[str]
+    environment: str
+    owner_id: str | None
+    team_id: str | None
+    issuer_id: str | None
+    renewal_policy_id: str | None
+    certificate_profile_id: str | None
+    status: str
+    expires_at: str | None
+    tags: dict[str, str]
+    source: str
+    target_ids: list[str]
+    last_renewal_at: str | None
+    last_deployment_at: str | None
+    revoked_at: str | None
+    revocation_reason: str | None
+    created_at: str
+    updated_at: str
+
+
+class Version(TypedDict):
+    """One issued version of a certificate."""
+
+    id: str
+    certificate_id: str
+    serial_number: str
+    not_before: str
+    not_after: str
+    fingerprint_sha256: str
+    subject_dn: str
+    issuer_dn: str
+    key_algorithm: str
+    key_size: int
+    pem_chain: str
+    csr_pem: str | None
+    created_at: str
+
+
+class Imported(TypedDict):
+    """What an import created: the certificate and its first version."""
+
+    certificate: Certificate
+    version: Version
+
+
+class Job(TypedDict):
+    """An issuance, renewal, deployment or validation job."""
+
+    id: str
+    type: str
+    certificate_id: str
+    target_id: str | None
+    agent_id: str | None
+    status: str
+    attempts: int
+    max_attempts: int
+    last_error: str | None
+    requested_by: str
+    approved_by: str | None
+    decision_reason: str | None
+    scheduled_at: str | None
+    started_at: str | None
+    completed_at: str | None
+    lease_owner: str | None
+    lease_expires_at: str | None
+    created_at: str
+    updated_at: str
+
+
+class BulkError(TypedDict):
+    """One certificate a bulk action could not handle."""
+
+    certificate_id: str
+    detail: str
+
+
+class BulkResult(TypedDict):
+    """The outcome of a bulk revoke or renew."""
+
+    total_matched: int
+    total_enqueued: int
+    total_skipped: int
+    total_failed: int
+    errors: list[BulkError]
+
+
+class Notification(TypedDict):
+    """One outbox row and its delivery state."""
+
+    id: str
+    kind: str
+    channel: str
+    status: str
+    certificate_id: str | None
+    threshold_days: int | None
+    days_until_expiry: int | None
+    severity_tier: str
+    recipient: str
+    subject: str
+    message: str
+    incident_key: str
+    attempts: int
+    max_attempts: int
+    next_retry_at: str | None
+    last_error: str | None
+    receipt: str | None
+    sent_at: str | None
+    read_at: str | None
+    created_at: str
+    updated_at: str
+
+
+class Policy(TypedDict):
+    """A renewal policy with its alert matrix (severity map keys are thresholds as strings)."""
+
+    id: str
+    name: str
+    description: str
+    renewal_window_days: int
+    auto_renew: bool
+    max_retries: int
+    retry_interval_seconds: int
+    alert_thresholds_days: list[int]
+    alert_channels: dict[str, list[str]]
+    alert_severity_map: dict[str, str]
+    certificate_profile_id: str | None
+    agent_group_id: str | None
+    created_at: str
+    updated_at: str
+
+
+class AuditEvent(TypedDict):
+    """One audit row."""
+
+    id: str
+    occurred_at: str
+    actor: str
+    actor_type: str
+    action: str
+    resource_type: str
+    resource_id: str
+    status: str
+    details: dict[str, Any]
+    request_id: str | None
+
+
+class Agent(TypedDict, total=False):
+    """A registered agent (fields beyond id, name and status may be absent)."""
+
+    id: str
+    name: str
+    hostname: str
+    os: str
+    arch: str
+    ip_address: str
+    version: str
+    status: str
+    last_heartbeat_at: str | None
+    retired_at: str | None
+    retired_reason: str | None
+    created_at: str
+    updated_at: str
+
+
+class Summary(TypedDict):
+    """Dashboard counts."""
+
+    total_certificates: int
+    certificates_by_status: dict[str, int]
+    expiring_in_30_days: int
+    agents_total: int
+    agents_online: int
+    jobs_by_status: dict[str, int]
+    notifications_dead: int

@@ -1,0 +1,1 @@
+"""The client CLI against the real app in process (ASGITransport) and a live server."""
