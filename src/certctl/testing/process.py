@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -64,3 +65,54 @@ def running(env: Mapping[str, str], cwd: Path, url: str) -> Iterator[subprocess.
         yield proc
     finally:
         stop(proc)
+
+
+@contextmanager
+def serving_logged(
+    env: Mapping[str, str], workdir: Path, *, timeout: float = 60
+) -> Iterator[tuple[str, Path]]:
+    """`certctl serve` on a free loopback port, its log copied to `workdir/server.log`.
+
+    Yields (base URL, log path) once uvicorn listens. The log is drained by a thread, so a
+    chatty server never blocks on a full pipe. `env` holds the CERTCTL_* variables besides
+    the port, which is chosen here.
+    """
+    from certctl.testing.postgres import free_port
+
+    port = free_port()
+    log = workdir / "server.log"
+    base = {k: v for k, v in os.environ.items() if not k.startswith("CERTCTL_")}
+    proc = subprocess.Popen(  # noqa: S603 - the certctl executable of this environment
+        [CERTCTL, "serve"],
+        env={**base, **env, "CERTCTL_SERVER_PORT": str(port)},
+        cwd=workdir,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    listening = threading.Event()
+    reader = threading.Thread(target=_drain, args=(proc, log, listening), daemon=True)
+    reader.start()
+    try:
+        if not listening.wait(timeout=timeout) or proc.poll() is not None:
+            raise AssertionError(f"server did not start: {log.read_text()}")
+        yield f"http://127.0.0.1:{port}", log
+    finally:
+        proc.terminate()
+        proc.wait(timeout=40)
+        reader.join(timeout=10)
+        if proc.stderr is not None:
+            proc.stderr.close()
+
+
+def _drain(proc: subprocess.Popen[str], log: Path, listening: threading.Event) -> None:
+    """Copy the server's log lines to a file; signal once uvicorn listens."""
+    assert proc.stderr is not None
+    with log.open("w") as sink:
+        for line in proc.stderr:
+            sink.write(line)
+            sink.flush()
+            if "Uvicorn running on" in line:
+                listening.set()
+    listening.set()  # the process ended: stop waiting (the caller reads the log)

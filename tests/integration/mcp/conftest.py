@@ -6,10 +6,7 @@ This folder has no ``__init__.py`` on purpose: as a package it would be importab
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
-import threading
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -23,7 +20,7 @@ from mcp import ClientSession, StdioServerParameters, stdio_client
 
 from certctl.pki.mint import make_ca, mint_leaf
 from certctl.testing.keys import KEYS, NAMED_KEYS
-from certctl.testing.postgres import free_port
+from certctl.testing.process import serving_logged
 
 CERTCTL = str(Path(sys.executable).parent / "certctl")
 
@@ -79,46 +76,10 @@ class LiveServer:
 @pytest.fixture
 def live_server(tmp_path: Path) -> Iterator[LiveServer]:
     """Start `certctl serve` (SQLite, scheduler off) and stop it after the test."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CERTCTL_")}
-    env |= {
-        "CERTCTL_SERVER_PORT": str(port),
+    env = {
         "CERTCTL_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/live.db",
         "CERTCTL_API_KEYS_NAMED": NAMED_KEYS,
         "CERTCTL_SCHEDULER_ENABLED": "false",
     }
-    log = tmp_path / "server.log"
-    proc = subprocess.Popen(
-        [CERTCTL, "serve"],
-        env=env,
-        cwd=tmp_path,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    listening = threading.Event()
-    reader = threading.Thread(target=_drain, args=(proc, log, listening), daemon=True)
-    reader.start()
-    try:
-        if not listening.wait(timeout=60) or proc.poll() is not None:
-            raise AssertionError(f"server did not start: {log.read_text()}")
-        yield LiveServer(url=f"http://127.0.0.1:{port}", workdir=tmp_path)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=40)
-        reader.join(timeout=10)
-        if proc.stderr is not None:
-            proc.stderr.close()
-
-
-def _drain(proc: subprocess.Popen[str], log: Path, listening: threading.Event) -> None:
-    """Copy the server's log lines to a file; signal once uvicorn listens."""
-    assert proc.stderr is not None
-    with log.open("w") as sink:
-        for line in proc.stderr:
-            sink.write(line)
-            sink.flush()
-            if "Uvicorn running on" in line:
-                listening.set()
-    listening.set()  # the process ended: stop waiting (the caller reads the log)
+    with serving_logged(env, tmp_path) as (url, _):
+        yield LiveServer(url=url, workdir=tmp_path)
