@@ -387,16 +387,16 @@ class JobService:
         try:
             outcome = await self._attempt(job)
         except (UpstreamError, TimeoutError, OSError) as exc:
-            await self._retry_or_fail(job, f"{type(exc).__name__}: {exc}", summary)
+            await self._attempt_failed(job, f"{type(exc).__name__}: {exc}", summary, retryable=True)
             return
         except CertctlError as exc:
             # A request the CA will never accept (profile violation, missing issuer):
             # retrying cannot help.
-            await self._fail_now(job, exc.detail, summary)
+            await self._attempt_failed(job, exc.detail, summary, retryable=False)
             return
         except Exception as exc:
             log.exception("jobs.attempt_crashed", job_id=job.id)
-            await self._retry_or_fail(job, f"{type(exc).__name__}: {exc}", summary)
+            await self._attempt_failed(job, f"{type(exc).__name__}: {exc}", summary, retryable=True)
             return
         if outcome is None:
             summary.awaiting_csr += 1
@@ -517,49 +517,44 @@ class JobService:
                 uow, caller, "job_created", deployment, trigger=job.id, target_id=target.id
             )
 
-    async def _retry_or_fail(self, job: Job, error: str, summary: ProcessSummary) -> None:
+    async def _attempt_failed(
+        self, job: Job, error: str, summary: ProcessSummary, *, retryable: bool
+    ) -> None:
+        """Record a failed attempt: back to Pending after a backoff, or Failed (at the attempt
+        cap, or at once when retrying cannot help)."""
         now = self.runtime.clock.now()
         async with self.runtime.db.uow() as uow:
             current = await uow.jobs.lock(job.id)
             if not _still_mine(current, self.node_id):
                 return
             assert current is not None
-            after = after_failed_attempt(current, error, now)
+            if retryable:
+                after = after_failed_attempt(current, error, now)
+            else:
+                after = transition(
+                    current,
+                    JobStatus.FAILED,
+                    now,
+                    last_error=error[:2000],
+                    completed_at=now,
+                    lease_owner=None,
+                    lease_expires_at=None,
+                )
             await uow.jobs.update(after)
             if after.status is JobStatus.FAILED:
                 await self._on_failed(uow, after, now)
                 summary.failed += 1
-            else:
-                await self._audit(
-                    uow,
-                    SYSTEM_CALLER,
-                    "job_retry_scheduled",
-                    after,
-                    attempt=after.attempts,
-                    error=error[:500],
-                    next_attempt_at=after.scheduled_at.isoformat(),
-                )
-                summary.retried += 1
-
-    async def _fail_now(self, job: Job, error: str, summary: ProcessSummary) -> None:
-        now = self.runtime.clock.now()
-        async with self.runtime.db.uow() as uow:
-            current = await uow.jobs.lock(job.id)
-            if not _still_mine(current, self.node_id):
                 return
-            assert current is not None
-            after = transition(
-                current,
-                JobStatus.FAILED,
-                now,
-                last_error=error[:2000],
-                completed_at=now,
-                lease_owner=None,
-                lease_expires_at=None,
+            await self._audit(
+                uow,
+                SYSTEM_CALLER,
+                "job_retry_scheduled",
+                after,
+                attempt=after.attempts,
+                error=error[:500],
+                next_attempt_at=after.scheduled_at.isoformat(),
             )
-            await uow.jobs.update(after)
-            await self._on_failed(uow, after, now)
-            summary.failed += 1
+            summary.retried += 1
 
     async def _on_failed(self, uow: UnitOfWork, job: Job, now: datetime) -> None:
         """Audit a failed job, mark its certificate Failed and queue the renewal-failure alert."""

@@ -305,19 +305,7 @@ class PkiService:
         if revocation is None or revocation.issuer_id is None:
             return cert
         self.invalidate_ocsp(revocation.issuer_id, revocation.serial_number)
-        try:
-            async with self.runtime.db.uow() as uow:
-                has_ca = await uow.pki.get_ca(revocation.issuer_id) is not None
-            if has_ca:
-                await self.regenerate_crl(revocation.issuer_id)
-                async with self.runtime.db.uow() as uow:
-                    await uow.pki.mark_notified(revocation.id)
-        except Exception as exc:  # best effort: the hourly loop publishes it anyway
-            log.warning(
-                "pki.crl_after_revocation_failed",
-                issuer_id=revocation.issuer_id,
-                error=type(exc).__name__,
-            )
+        await self._publish(revocation.issuer_id, [revocation.id])
         return cert
 
     async def bulk_revoke(
@@ -328,7 +316,7 @@ class PkiService:
         parse_reason(reason)  # an unknown reason fails the whole request, before any change
         revoked = skipped = 0
         errors: list[tuple[str, str]] = []
-        issuers: set[str] = set()
+        issuers: dict[str, list[str]] = {}
         for cert_id in ids:
             try:
                 _, revocation = await self.certificates.revoke(caller, cert_id, reason=reason)
@@ -343,10 +331,10 @@ class PkiService:
                 continue
             revoked += 1
             if revocation is not None and revocation.issuer_id is not None:
-                issuers.add(revocation.issuer_id)
+                issuers.setdefault(revocation.issuer_id, []).append(revocation.id)
                 self.invalidate_ocsp(revocation.issuer_id, revocation.serial_number)
         for issuer_id in sorted(issuers):
-            await self._publish(issuer_id)
+            await self._publish(issuer_id, issuers[issuer_id])
         return BulkResult(
             total_matched=total,
             total_enqueued=revoked,
@@ -355,13 +343,20 @@ class PkiService:
             errors=tuple(errors),
         )
 
-    async def _publish(self, issuer_id: str) -> None:
-        """Regenerate a local CA's CRL after revocations (best effort: the loop retries)."""
+    async def _publish(self, issuer_id: str, revocation_ids: Sequence[str]) -> None:
+        """Regenerate a local CA's CRL after revocations and mark them as published there.
+
+        Best effort: a failure is logged and the hourly crl loop publishes them anyway.
+        """
         try:
             async with self.runtime.db.uow() as uow:
                 has_ca = await uow.pki.get_ca(issuer_id) is not None
-            if has_ca:
-                await self.regenerate_crl(issuer_id)
+            if not has_ca:
+                return
+            await self.regenerate_crl(issuer_id)
+            async with self.runtime.db.uow() as uow:
+                for revocation_id in revocation_ids:
+                    await uow.pki.mark_notified(revocation_id)
         except Exception as exc:
             log.warning(
                 "pki.crl_after_revocation_failed", issuer_id=issuer_id, error=type(exc).__name__

@@ -14,6 +14,7 @@ from certctl.domain.access import SYSTEM_CALLER
 from certctl.domain.inventory import Agent, AgentStatus
 from certctl.domain.listing import PageRequest
 from certctl.errors import Conflict
+from certctl.pki.csr import make_csr
 from certctl.services.notifications import NotificationFilter
 
 from .conftest import MakeCert
@@ -227,3 +228,25 @@ async def test_retire_refusals(
         "/api/v1/agents/ag-web-01/retire", json={"reason": reason}
     )
     assert response.status_code == status
+
+
+async def test_bulk_revoke_publishes_the_crl_and_marks_each_revocation(
+    api: httpx.AsyncClient, make_cert: MakeCert, ctx: AppContext
+) -> None:
+    """Issued leaves revoked in bulk are on the CA's CRL and recorded as published there."""
+    ids = []
+    for name in ("a", "b"):
+        cert = await make_cert(name)
+        csr, _ = make_csr(f"{name}.example.com", (f"{name}.example.com",), "ECDSA-P256")
+        issued = await api.post(f"/api/v1/certificates/{cert['id']}/csr", json={"csr_pem": csr})
+        assert issued.status_code == 201
+        ids.append(cert["id"])
+    response = await api.post(
+        "/api/v1/certificates/bulk-revoke", json={"certificate_ids": ids, "reason": "superseded"}
+    )
+    assert response.json()["total_enqueued"] == 2
+    async with ctx.runtime.db.uow() as uow:
+        revocations = await uow.pki.all_revocations()
+    assert sorted((r.certificate_id, r.issuer_notified) for r in revocations) == sorted(
+        (i, True) for i in ids
+    )
