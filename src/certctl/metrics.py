@@ -47,6 +47,12 @@ class Metrics:
             buckets=(0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300),
             registry=self.registry,
         )
+        self.loop_failures = Counter(
+            "certctl_scheduler_loop_failures_total",
+            "Scheduler loop ticks that raised or timed out.",
+            ["loop"],
+            registry=self.registry,
+        )
         self.loop_last_success = Gauge(
             "certctl_scheduler_loop_last_success_timestamp_seconds",
             "Unix time of each loop's last successful tick.",

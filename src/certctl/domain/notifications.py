@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -25,12 +26,45 @@ class NotificationStatus(enum.StrEnum):
 
 MAX_ATTEMPTS = 5
 BACKOFF_CAP = timedelta(hours=1)
-LEASE = timedelta(minutes=5)
+RETRY_AFTER_CAP = timedelta(hours=1)
+ABSURD_RETRY_AFTER = timedelta(days=1)
+"""A Retry-After beyond this is a broken or hostile answer: the schedule applies instead."""
 
 
 def next_retry_at(attempts: int, now: datetime) -> datetime:
     """When to retry after failed attempt number `attempts` (from 0): 2^n minutes, ≤ 1 h."""
     return now + min(timedelta(minutes=2 ** min(attempts, 16)), BACKOFF_CAP)
+
+
+def delivery_lease(timeout_seconds: float) -> timedelta:
+    """How long a claimed row stays this dispatcher's: one attempt's hard limit plus the
+    recording of its result.
+
+    Rows are claimed only when a delivery slot is free, so a lease never covers time spent
+    queueing behind other rows; a crashed dispatcher's rows are due again this soon.
+    """
+    return timedelta(seconds=2 * timeout_seconds + 10)
+
+
+def honoured_retry_after(seconds: float | None) -> timedelta | None:
+    """The part of a channel's Retry-After that is honoured: at most 1 h (C4).
+
+    A value that is not a finite, non-negative number of seconds within a day (a far-future
+    HTTP-date, 999999999999, NaN) is ignored, so one receiver can neither park a row for ever
+    nor overflow the date arithmetic.
+    """
+    if seconds is None or not math.isfinite(seconds) or seconds < 0:
+        return None
+    if seconds > ABSURD_RETRY_AFTER.total_seconds():
+        return None
+    return min(timedelta(seconds=seconds), RETRY_AFTER_CAP)
+
+
+def retry_at(attempts: int, now: datetime, retry_after: float | None) -> datetime:
+    """The next attempt after failed attempt `attempts`: the schedule, later if asked (≤ 1 h)."""
+    scheduled = next_retry_at(attempts, now)
+    asked = honoured_retry_after(retry_after)
+    return max(scheduled, now + asked) if asked is not None else scheduled
 
 
 @dataclass(frozen=True)
@@ -71,7 +105,8 @@ class Delivery:
     detail: str
     skipped: bool = False
     permanent: bool = False
-    retry_after: timedelta | None = None
+    retry_after: float | None = None
+    """Seconds the channel asked us to wait, as it said them (checked in `retry_at`)."""
 
 
 def after_attempt(event: NotificationEvent, outcome: Delivery, now: datetime) -> NotificationEvent:
@@ -102,9 +137,7 @@ def after_attempt(event: NotificationEvent, outcome: Delivery, now: datetime) ->
         status=NotificationStatus.FAILED,
         attempts=attempts,
         last_error=outcome.detail,
-        next_retry_at=max(
-            next_retry_at(event.attempts, now), now + (outcome.retry_after or timedelta(0))
-        ),
+        next_retry_at=retry_at(event.attempts, now, outcome.retry_after),
     )
 
 

@@ -47,6 +47,9 @@ class LoopState:
     last_outcome: str | None = None
     last_error: str | None = None
     last_success_at: datetime | None = None
+    failures: int = 0
+    """Ticks that raised or timed out since the process started."""
+    last_failure_at: datetime | None = None
     last_summary: dict[str, Any] = field(default_factory=dict)
 
 
@@ -99,19 +102,27 @@ class Scheduler:
         try:
             summary = dict(await asyncio.wait_for(loop.tick(), timeout=loop.timeout))
         except TimeoutError:
-            state.last_outcome, state.last_error = "timeout", f"tick exceeded {loop.timeout:.0f} s"
+            self._failed(state, "timeout", f"tick exceeded {loop.timeout:.0f} s")
             raise
         except Exception as exc:
-            state.last_outcome, state.last_error = "error", f"{type(exc).__name__}: {exc}"[:500]
+            self._failed(state, "error", f"{type(exc).__name__}: {exc}"[:500])
             raise
         finally:
             state.running = False
             state.last_duration_seconds = time.perf_counter() - started
             self.metrics.loop_duration.labels(loop=loop.name).observe(state.last_duration_seconds)
-        state.last_outcome, state.last_error, state.last_summary = "success", None, summary
+        # last_error and last_failure_at stay after a later success: a failed tick stays
+        # visible until someone has seen it, not until the next quiet tick hides it.
+        state.last_outcome, state.last_summary = "success", summary
         state.last_success_at = self.clock.now()
         self.metrics.loop_last_success.labels(loop=loop.name).set(time.time())
         return summary
+
+    def _failed(self, state: LoopState, outcome: str, error: str) -> None:
+        state.last_outcome, state.last_error = outcome, error
+        state.failures += 1
+        state.last_failure_at = self.clock.now()
+        self.metrics.loop_failures.labels(loop=state.name).inc()
 
     def start(self) -> None:
         """Start one task per loop."""

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,23 +19,23 @@ from certctl.domain.audit import AuditEvent
 from certctl.domain.ids import new_id
 from certctl.domain.listing import Page, PageRequest, SortKey
 from certctl.domain.notifications import (
-    LEASE,
     Delivery,
     NotificationEvent,
     NotificationStatus,
     after_attempt,
+    delivery_lease,
     requeued,
 )
 from certctl.domain.policies import AlertChannel
 from certctl.errors import CertctlError, Conflict, ConnectorError, InvalidRequest
 from certctl.metrics import Metrics
 from certctl.services.audit import audit_event, record
+from certctl.services.delivery import DeliveryPipeline
 from certctl.services.runtime import Runtime
 from certctl.services.secrets import reveal_config
 from certctl.settings import Settings
 
 log = structlog.get_logger("certctl.notifications")
-BATCH = 500
 
 __all__ = ["DispatchSummary", "NotificationFilter", "NotificationService"]
 
@@ -87,10 +86,12 @@ class NotificationService:
         return built
 
     def _lease(self) -> timedelta:
-        """Long enough for a whole batch at the configured concurrency and timeout."""
-        rounds = -(-BATCH // self.settings.notification_concurrency)
-        worst = timedelta(seconds=rounds * self.settings.notification_timeout_seconds * 1.5)
-        return max(LEASE, worst)
+        """A claimed row's lease: one attempt's hard limit plus recording its result."""
+        return delivery_lease(self.settings.notification_timeout_seconds)
+
+    def _attempt_limit(self) -> timedelta:
+        """The most one attempt may take, whatever the channel's own timeouts do."""
+        return timedelta(seconds=1.5 * self.settings.notification_timeout_seconds + 1)
 
     def _build(self, channel: str, config: Mapping[str, Any]) -> Notifier:
         return build_notifier(
@@ -102,44 +103,47 @@ class NotificationService:
         )
 
     async def dispatch(self, *, retries: bool = False) -> DispatchSummary:
-        """Deliver due rows in batches until none is left; `retries` includes failed rows."""
+        """Deliver due rows until none is left; `retries` includes failed rows that are due."""
         summary = DispatchSummary(loop="notification_retry" if retries else "notification_dispatch")
         notifiers = await self.notifiers()
-        while True:
+
+        async def claim(limit: int) -> list[NotificationEvent]:
             now = self.runtime.clock.now()
             async with self.runtime.db.uow() as uow:
                 events = await uow.notifications.claim_due(
-                    now=now, lease_until=now + self._lease(), limit=BATCH, retries=retries
+                    now=now, lease_until=now + self._lease(), limit=limit, retries=retries
                 )
-            if not events:
-                break
             summary.claimed += len(events)
-            await self._deliver_all(events, notifiers, summary)
-            if len(events) < BATCH:
-                break
+            return events
+
+        async def attempt(event: NotificationEvent) -> Delivery:
+            return await self._attempt(event, notifiers.get(event.channel))
+
+        async def record(results: Sequence[tuple[NotificationEvent, datetime]]) -> None:
+            await self._record(results, summary)
+
+        pipeline = DeliveryPipeline(
+            claim=claim,
+            attempt=attempt,
+            record=record,
+            now=self.runtime.clock.now,
+            concurrency=self.settings.notification_concurrency,
+            attempt_limit=self._attempt_limit(),
+        )
+        await pipeline.run()
         await self.refresh_dead_gauge()
         return summary
 
-    async def _deliver_all(
-        self,
-        events: list[NotificationEvent],
-        notifiers: Mapping[str, Notifier | str],
-        summary: DispatchSummary,
+    async def _record(
+        self, results: Sequence[tuple[NotificationEvent, datetime]], summary: DispatchSummary
     ) -> None:
-        gate = asyncio.Semaphore(self.settings.notification_concurrency)
-
-        async def one(event: NotificationEvent) -> NotificationEvent:
-            async with gate:
-                outcome = await self._attempt(event, notifiers.get(event.channel))
-            return after_attempt(event, outcome, self.runtime.clock.now())
-
-        results = await asyncio.gather(*(one(e) for e in events))
+        """Write finished attempts (and the audit row of each new dead letter) in one commit."""
         async with self.runtime.db.uow() as uow:
-            await uow.notifications.save_all(results)
+            await uow.notifications.record_results(results)
             await uow.audit.add_all(
-                [self._dead_audit(e) for e in results if e.status is NotificationStatus.DEAD]
+                [self._dead_audit(e) for e, _ in results if e.status is NotificationStatus.DEAD]
             )
-        for event in results:
+        for event, _ in results:
             self._observe(event, summary)
 
     async def _attempt(self, event: NotificationEvent, notifier: Notifier | str | None) -> Delivery:
@@ -166,10 +170,7 @@ class NotificationService:
             permanent = isinstance(exc, ConnectorError) and exc.permanent
             retry_after = exc.retry_after if isinstance(exc, ConnectorError) else None
             return Delivery(
-                ok=False,
-                detail=exc.detail,
-                permanent=permanent,
-                retry_after=timedelta(seconds=retry_after) if retry_after else None,
+                ok=False, detail=exc.detail, permanent=permanent, retry_after=retry_after
             )
         log.info("notification.sent", notification_id=event.id, channel=event.channel)
         return Delivery(ok=True, detail=receipt.detail)

@@ -13,6 +13,8 @@ from certctl.domain.notifications import (
     NotificationEvent,
     NotificationStatus,
     after_attempt,
+    delivery_lease,
+    honoured_retry_after,
     next_retry_at,
     requeued,
 )
@@ -133,13 +135,40 @@ def test_requeue_refuses_pending_and_delivered_rows(
 
 def test_retry_after_from_the_channel_pushes_the_retry_later() -> None:
     """A Retry-After longer than the backoff wins; a shorter one does not shorten it."""
-    later = after_attempt(
-        EVENT, Delivery(ok=False, detail="429", retry_after=timedelta(minutes=10)), NOW
-    )
-    sooner = after_attempt(
-        EVENT, Delivery(ok=False, detail="429", retry_after=timedelta(seconds=5)), NOW
-    )
+    later = after_attempt(EVENT, Delivery(ok=False, detail="429", retry_after=600), NOW)
+    sooner = after_attempt(EVENT, Delivery(ok=False, detail="429", retry_after=5), NOW)
     assert (later.next_retry_at, sooner.next_retry_at) == (
         NOW + timedelta(minutes=10),
         NOW + timedelta(minutes=1),
     )
+
+
+@pytest.mark.parametrize(
+    ("seconds", "retry_in"),
+    [
+        (7200, timedelta(hours=1)),
+        (86400, timedelta(hours=1)),
+        (86401, timedelta(minutes=1)),
+        (999999999999, timedelta(minutes=1)),
+        (1e300, timedelta(minutes=1)),
+        (float("inf"), timedelta(minutes=1)),
+        (float("nan"), timedelta(minutes=1)),
+        (-30, timedelta(minutes=1)),
+    ],
+)
+def test_retry_after_is_capped_at_an_hour_and_absurd_values_fall_back(
+    seconds: float, retry_in: timedelta
+) -> None:
+    """Retry-After waits at most 1 h; beyond a day, or not a number, the schedule applies."""
+    after = after_attempt(EVENT, Delivery(ok=False, detail="503", retry_after=seconds), NOW)
+    assert (after.status, after.next_retry_at) == (NotificationStatus.FAILED, NOW + retry_in)
+
+
+def test_honoured_retry_after_is_none_without_a_value() -> None:
+    """No Retry-After header: nothing to honour."""
+    assert honoured_retry_after(None) is None
+
+
+def test_delivery_lease_covers_one_attempt_and_its_recording() -> None:
+    """A 10 s channel timeout gives a 30 s lease: twice the timeout plus 10 s."""
+    assert delivery_lease(10.0) == timedelta(seconds=30)

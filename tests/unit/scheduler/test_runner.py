@@ -86,6 +86,32 @@ async def test_failing_tick_records_the_error() -> None:
     )
 
 
+async def test_failure_stays_visible_after_a_later_success() -> None:
+    """A tick that raised is counted, and its error and time stay after the next success."""
+    outcomes = iter([RuntimeError("row 7 overflowed"), None])
+
+    async def tick() -> dict[str, Any]:
+        error = next(outcomes)
+        if error is not None:
+            raise error
+        return {"claimed": 0}
+
+    s = scheduler(Loop("notification_dispatch", 5, tick))
+    with pytest.raises(RuntimeError):
+        await s.run_once("notification_dispatch")
+    await s.run_once("notification_dispatch")
+    state = s.states["notification_dispatch"]
+    assert (state.runs, state.failures, state.last_outcome) == (2, 1, "success")
+    assert (state.last_error, state.last_failure_at) == (
+        "RuntimeError: row 7 overflowed",
+        frozen_clock().now(),
+    )
+    sample = s.metrics.registry.get_sample_value(
+        "certctl_scheduler_loop_failures_total", {"loop": "notification_dispatch"}
+    )
+    assert sample == 1.0
+
+
 async def test_tick_over_its_timeout_is_cut_off() -> None:
     """A tick that never finishes is cancelled at its timeout and marked so."""
     never = asyncio.Event()

@@ -85,6 +85,8 @@ class LoopOut(Out):
     last_started_at: datetime | None
     last_duration_seconds: float | None
     last_outcome: str | None
-    last_error: str | None
+    last_error: str | None = Field(description="The error of the last tick that failed.")
     last_success_at: datetime | None
+    failures: int
+    last_failure_at: datetime | None
     last_summary: dict[str, Any]

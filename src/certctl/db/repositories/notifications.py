@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, Table, and_, bindparam, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -110,7 +111,27 @@ class NotificationRepository(Repository[NotificationEvent]):
                 .where(_ROW.id.in_([r.id for r in rows]))
                 .values(lease_until=lease_until)
             )
-        return [self.decode(r) for r in rows]
+        return [replace(self.decode(r), lease_until=lease_until) for r in rows]
+
+    async def record_results(self, results: Sequence[tuple[NotificationEvent, datetime]]) -> None:
+        """Write attempt results, each only if the row is still held under the lease it was
+        claimed with: a dispatcher that overran its lease cannot overwrite the result of the
+        one that claimed the row after it."""
+        if not results:
+            return
+        rows = []
+        for event, lease in results:
+            row = {f"v_{name}": getattr(event, name) for name in _DELIVERY_STATE}
+            row.update(v_status=event.status.value, b_id=event.id, b_lease=lease)
+            rows.append(row)
+        # A Core statement on the table: the ORM's bulk UPDATE would match on the key alone.
+        table = cast(Table, _ROW.__table__)
+        stmt = (
+            update(table)
+            .where(table.c.id == bindparam("b_id"), table.c.lease_until == bindparam("b_lease"))
+            .values({name: bindparam(f"v_{name}") for name in _DELIVERY_STATE})
+        )
+        await self.session.execute(stmt, rows)
 
     async def save(self, event: NotificationEvent) -> None:
         """Write back one row's delivery state."""
