@@ -84,6 +84,8 @@ class RecordingReceiver:
         self._reply = _Reply(status, body, dict(headers or {}))
         self._failures: deque[_Reply] = deque()
         self._hanging = False
+        self._delay = 0.0
+        self._arrived = asyncio.Condition()
         self._closing = asyncio.Event()
         self._server: asyncio.Server | None = None
         self._handlers: set[asyncio.Task[Any]] = set()
@@ -117,6 +119,15 @@ class RecordingReceiver:
     def fail_next(self, n: int, status: int = 503) -> None:
         """Answer the next `n` requests with `status`, then go back to the usual answer."""
         self._failures.extend(_Reply(status, b"unavailable") for _ in range(n))
+
+    async def wait_for(self, count: int) -> None:
+        """Return once `count` requests have arrived (bound it with asyncio.timeout)."""
+        async with self._arrived:
+            await self._arrived.wait_for(lambda: len(self.requests) >= count)
+
+    def respond_after(self, seconds: float) -> None:
+        """Wait `seconds` before each answer (a slow but working endpoint)."""
+        self._delay = seconds
 
     def hang(self) -> None:
         """Record requests but never answer them until the receiver closes."""
@@ -154,9 +165,13 @@ class RecordingReceiver:
         if request is None:
             return
         self.requests.append(request)
+        async with self._arrived:
+            self._arrived.notify_all()
         if self._hanging:
             await self._closing.wait()
             return
+        if self._delay:
+            await asyncio.sleep(self._delay)
         reply = self._failures.popleft() if self._failures else self._reply
         writer.write(reply.encode())
         await writer.drain()
