@@ -5,7 +5,7 @@ latency (0 ms and 200 ms by default) it seeds N pending notification_events rows
 Webhook channel into a freshly migrated database, points CERTCTL_WEBHOOK_URL at a receiver on
 127.0.0.1 (CERTCTL_ALLOW_PRIVATE_TARGETS=true, CERTCTL_NOTIFICATION_CONCURRENCY=C), builds the
 application context as the server does and times one `dispatch()`: it claims, delivers and
-records batches until the outbox is empty. Every row must end `sent` and the receiver must
+records results until the outbox is empty. Every row must end `sent` and the receiver must
 have seen every notification id exactly once; errors are printed otherwise.
 
     .venv/bin/python bench/dispatch.py --deliveries 500                  # small, ~1.5 minutes
@@ -25,8 +25,8 @@ min(N, --anchor-requests) POSTs of an event of the same size, no database and no
 
   asyncio streams     one keep-alive connection per concurrent sender, bare HTTP/1.1: the
                       floor of this traffic on this machine;
-  httpx like the app  an httpx.AsyncClient built as certctl.bootstrap builds it: the
-                      ceiling the application's HTTP client allows.
+  app transport       the aiohttp delivery transport built as certctl.bootstrap builds it:
+                      the ceiling the application's HTTP client allows.
 
 With a latency L the ideal time is ceil(N / C) x L. CPU columns are % of one core over the
 dispatch; `CPU ms/each` is the dispatcher's (or the anchor client's) CPU per delivery.
@@ -554,18 +554,15 @@ def anchor_body() -> bytes:
     ).encode()
 
 
-async def httpx_anchor(webhook: str, count: int, concurrency: int, settings: Any) -> dict:
-    """N POSTs through an httpx.AsyncClient configured like the application's (bootstrap)."""
-    import httpx
-
+async def transport_anchor(webhook: str, count: int, concurrency: int, settings: Any) -> dict:
+    """N POSTs through the delivery transport built exactly as certctl.bootstrap builds it."""
     from certctl import __version__
+    from certctl.connectors.notifiers.transport import AiohttpTransport, TransportFailure
 
     body = anchor_body()
-    client = httpx.AsyncClient(
-        timeout=settings.notification_timeout_seconds,
-        follow_redirects=False,
-        limits=httpx.Limits(max_connections=max(100, settings.notification_concurrency)),
-        headers={"User-Agent": f"certctl/{__version__}"},
+    transport = AiohttpTransport(
+        pool_size=max(100, settings.notification_concurrency),
+        user_agent=f"certctl/{__version__}",
     )
     gate = asyncio.Semaphore(concurrency)
     codes: Counter[str] = Counter()
@@ -573,19 +570,23 @@ async def httpx_anchor(webhook: str, count: int, concurrency: int, settings: Any
     async def one() -> None:
         async with gate:
             try:
-                response = await client.post(
-                    webhook, content=body, headers={"Content-Type": "application/json"}
+                answer = await transport.post(
+                    webhook,
+                    body,
+                    {"Content-Type": "application/json"},
+                    time_limit=settings.notification_timeout_seconds,
+                    max_bytes=64 * 1024,
                 )
-                codes[str(response.status_code)] += 1
-            except httpx.HTTPError as exc:
-                codes[type(exc).__name__] += 1
+                codes[str(answer.status)] += 1
+            except TransportFailure as exc:
+                codes[exc.reason[:40]] += 1
 
     try:
         cpu0, started = time.process_time(), time.perf_counter()
         await asyncio.gather(*(one() for _ in range(count)))
         elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu0
     finally:
-        await client.aclose()
+        await transport.aclose()
     return {"seconds": elapsed, "ok": codes.get("200", 0), "codes": dict(codes), "cpu_s": cpu}
 
 
@@ -632,11 +633,11 @@ async def anchors(
 ) -> dict[str, Any]:
     count = min(args.anchor_requests, args.deliveries)
     out = {}
-    for name in ("raw", "httpx"):
+    for name in ("raw", "transport"):
         if name == "raw":
             a = await raw_anchor(webhook, count, args.concurrency)
         else:
-            a = await httpx_anchor(webhook, count, args.concurrency, settings)
+            a = await transport_anchor(webhook, count, args.concurrency, settings)
         out[name] = {
             "requests": count,
             "seconds": round(a["seconds"], 3),
@@ -898,7 +899,7 @@ def print_table(name: str, report: dict[str, Any], args: argparse.Namespace) -> 
         latency = s["latency_ms"]
         for kind, a in s.get("anchors", {}).items():
             ideal = math.ceil(a["requests"] / args.concurrency) * latency / 1000
-            label = {"raw": "asyncio streams", "httpx": "httpx like the app"}[kind]
+            label = {"raw": "asyncio streams", "transport": "app transport (aiohttp)"}[kind]
             _line(
                 [
                     f"anchor: {label}, {latency:g} ms",
@@ -1015,7 +1016,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--anchor-requests",
         type=int,
         default=2000,
-        help="POSTs of each anchor (raw asyncio, httpx), capped at --deliveries; 0 skips them",
+        help="POSTs of each anchor (raw asyncio, app transport), capped at --deliveries; 0 skips them",
     )
     p.add_argument("--json", type=Path, default=RESULTS, help=f"results file (default {RESULTS})")
     args = p.parse_args(argv)

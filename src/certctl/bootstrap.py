@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import httpx
-
 from certctl import __version__
 from certctl.clock import Clock, SystemClock
+from certctl.connectors.notifiers.transport import AiohttpTransport, HttpTransport
 from certctl.db.database import Database
 from certctl.domain.inventory import AgentGroup, DeploymentTarget, Issuer, Owner, Team
 from certctl.domain.notifications import NotificationChannel
@@ -59,7 +58,7 @@ class AppContext:
     targets: InventoryService[DeploymentTarget]
     agent_groups: InventoryService[AgentGroup]
     stats: StatsService
-    http: httpx.AsyncClient
+    http: HttpTransport
     alerts: AlertService
     notifications: NotificationService
     channels: InventoryService[NotificationChannel]
@@ -88,14 +87,9 @@ def build_context(settings: Settings, *, clock: Clock | None = None) -> AppConte
         sealer=Sealer(key.get_secret_value()) if key is not None else None,
     )
     metrics = Metrics()
-    http = httpx.AsyncClient(
-        timeout=settings.notification_timeout_seconds,
-        follow_redirects=False,
-        limits=httpx.Limits(
-            max_connections=max(100, settings.notification_concurrency),
-            max_keepalive_connections=max(100, settings.notification_concurrency),
-        ),
-        headers={"User-Agent": f"certctl/{__version__}"},
+    http = AiohttpTransport(
+        pool_size=max(100, settings.notification_concurrency),
+        user_agent=f"certctl/{__version__}",
     )
     certificates = CertificateService(runtime, extra_recipients=settings.extra_recipients())
     pki = PkiService(runtime, certificates, public_url=settings.public_url)

@@ -10,6 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from certctl.domain.access import Principal, parse_named_keys
 from certctl.domain.inventory import check_email
+from certctl.domain.policies import AlertChannel
 from certctl.errors import CertctlError, ConfigurationError
 
 _PLACEHOLDERS = frozenset(
@@ -43,6 +44,9 @@ class Settings(BaseSettings):
     allow_private_targets: bool = False
     notification_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
     notification_concurrency: int = Field(default=25, ge=1, le=1000)
+    # Per-channel caps under the overall one, e.g. {"Teams": 5}: a slow endpoint then holds
+    # only its own slots, never the other channels' (C4).
+    notification_channel_concurrency: dict[str, int] = Field(default_factory=dict)
     slack_webhook_url: SecretStr | None = None
     slack_channel: str | None = None
     slack_username: str | None = None
@@ -93,6 +97,15 @@ class Settings(BaseSettings):
             self.named_keys()
         except ConfigurationError as exc:
             raise ValueError(exc.detail) from exc
+        for channel, limit in self.notification_channel_concurrency.items():
+            if channel not in {c.value for c in AlertChannel}:
+                raise ValueError(
+                    f"CERTCTL_NOTIFICATION_CHANNEL_CONCURRENCY: unknown channel {channel!r}"
+                )
+            if not 1 <= limit <= 1000:
+                raise ValueError(
+                    f"CERTCTL_NOTIFICATION_CHANNEL_CONCURRENCY: {channel} must be 1 to 1000"
+                )
         for address in self.extra_recipients():
             try:
                 check_email(address, field="CERTCTL_SMTP_EXTRA_RECIPIENTS")

@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from email.message import EmailMessage
 
-import httpx
 import pytest
 
+from certctl.connectors.notifiers.transport import AiohttpTransport
 from certctl.connectors.registry import build_notifier
 from certctl.domain.alerts import AlertMessage, NotificationKind
 from certctl.errors import ConnectorError
@@ -42,10 +42,11 @@ def _part(message: EmailMessage, subtype: str) -> str:
 
 
 @pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    """A real HTTP client, closed after the test."""
-    async with httpx.AsyncClient() as client:
-        yield client
+async def http() -> AsyncIterator[AiohttpTransport]:
+    """The server's delivery transport, closed after the test."""
+    transport = AiohttpTransport(pool_size=10, user_agent="certctl/test")
+    yield transport
+    await transport.aclose()
 
 
 @pytest.fixture
@@ -56,7 +57,7 @@ async def receiver() -> AsyncIterator[RecordingReceiver]:
 
 
 async def test_slack_delivers_to_a_real_server(
-    http: httpx.AsyncClient, receiver: RecordingReceiver
+    http: AiohttpTransport, receiver: RecordingReceiver
 ) -> None:
     """The receiver records the POST exactly as rendered; Slack's `ok` is the receipt."""
     notifier = build_notifier(
@@ -78,7 +79,7 @@ async def test_slack_delivers_to_a_real_server(
 
 
 async def test_loopback_receiver_is_refused_without_allow_private(
-    http: httpx.AsyncClient, receiver: RecordingReceiver
+    http: AiohttpTransport, receiver: RecordingReceiver
 ) -> None:
     """The SSRF guard stops delivery to loopback unless private targets are allowed."""
     notifier = build_notifier(
@@ -93,7 +94,7 @@ async def test_loopback_receiver_is_refused_without_allow_private(
 
 
 async def test_503_is_a_connector_error(
-    http: httpx.AsyncClient, receiver: RecordingReceiver
+    http: AiohttpTransport, receiver: RecordingReceiver
 ) -> None:
     """A receiver answering 503 makes delivery fail with the status and body."""
     receiver.fail_next(1)
@@ -113,7 +114,7 @@ async def test_503_is_a_connector_error(
 
 
 async def test_delivery_succeeds_once_failures_are_used_up(
-    http: httpx.AsyncClient, receiver: RecordingReceiver
+    http: AiohttpTransport, receiver: RecordingReceiver
 ) -> None:
     """fail_next(n) fails exactly n requests; the next one gets the normal answer."""
     receiver.fail_next(2)
@@ -140,7 +141,7 @@ async def test_delivery_succeeds_once_failures_are_used_up(
 
 
 async def test_hanging_receiver_times_out(
-    http: httpx.AsyncClient, receiver: RecordingReceiver
+    http: AiohttpTransport, receiver: RecordingReceiver
 ) -> None:
     """A receiver that never answers fails the delivery after the configured timeout."""
     receiver.hang()
@@ -156,7 +157,7 @@ async def test_hanging_receiver_times_out(
 
 
 async def test_webhook_signature_verifies_at_the_receiver(
-    http: httpx.AsyncClient, receiver: RecordingReceiver
+    http: AiohttpTransport, receiver: RecordingReceiver
 ) -> None:
     """HMAC-SHA256 over the bytes the receiver got matches X-Signature."""
     receiver.respond_with(204)
@@ -174,7 +175,7 @@ async def test_webhook_signature_verifies_at_the_receiver(
 
 
 async def test_opsgenie_rate_limit_carries_retry_after(
-    http: httpx.AsyncClient, receiver: RecordingReceiver
+    http: AiohttpTransport, receiver: RecordingReceiver
 ) -> None:
     """A 429 with Retry-After tells the outbox when to try again."""
     receiver.respond_with(429, b"Too Many Requests", {"Retry-After": "45"})
@@ -195,7 +196,7 @@ async def test_opsgenie_rate_limit_carries_retry_after(
     )
 
 
-async def test_email_reaches_the_smtp_receiver(http: httpx.AsyncClient) -> None:
+async def test_email_reaches_the_smtp_receiver(http: AiohttpTransport) -> None:
     """Email with security none arrives with its envelope, headers and both parts."""
     async with SmtpReceiver() as smtp:
         config = {

@@ -10,7 +10,6 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any, Literal, Protocol
 
-import httpx
 from pydantic import BaseModel, SecretStr, ValidationError
 
 from certctl.connectors.notifiers.base import Notifier
@@ -19,6 +18,7 @@ from certctl.connectors.notifiers.opsgenie import OpsGenieNotifier
 from certctl.connectors.notifiers.pagerduty import PagerDutyNotifier
 from certctl.connectors.notifiers.slack import SlackNotifier
 from certctl.connectors.notifiers.teams import TeamsNotifier
+from certctl.connectors.notifiers.transport import HttpTransport
 from certctl.connectors.notifiers.webhook import WebhookNotifier
 from certctl.domain.policies import AlertChannel
 from certctl.errors import FieldError, InvalidRequest
@@ -33,7 +33,7 @@ class NotifierType(Protocol):
         ...
 
     def __call__(
-        self, config: Any, /, *, http: httpx.AsyncClient, allow_private: bool, timeout: float
+        self, config: Any, /, *, http: HttpTransport, allow_private: bool, timeout: float
     ) -> Notifier:
         """Bind a notifier to a validated config."""
         ...
@@ -111,7 +111,7 @@ def build_notifier(
     channel: str,
     config: Mapping[str, Any],
     *,
-    http: httpx.AsyncClient,
+    http: HttpTransport,
     allow_private: bool,
     timeout: float,
 ) -> Notifier:

@@ -1,15 +1,18 @@
 """The delivery pipeline: claim rows as slots free up, record each result as it completes (C4).
 
-A dispatch tick keeps up to `concurrency` deliveries in flight. Rows are claimed only when
-slots are free, so their lease covers one attempt, not a wait behind a batch; each finished
-attempt is handed to a writer that commits whatever has finished since its last write (group
-commit), so a crashed process re-sends at most the deliveries that were in flight.
+A dispatch tick keeps up to `concurrency` deliveries in flight, and at most a channel's own
+cap for a channel that has one. Rows are claimed only when slots are free (rows of a capped
+channel only when it has a free slot), so a lease covers one attempt, not a wait behind a
+batch, and a slow channel never holds the others' slots. Each finished attempt is handed to a
+writer that commits whatever has finished since its last write (group commit), so a crashed
+process re-sends at most the deliveries that were in flight.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections import Counter
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -19,7 +22,8 @@ from certctl.domain.notifications import Delivery, NotificationEvent, after_atte
 
 log = structlog.get_logger("certctl.notifications")
 
-Claim = Callable[[int], Awaitable[list[NotificationEvent]]]
+Claim = Callable[[int, str | None, tuple[str, ...]], Awaitable[list[NotificationEvent]]]
+"""claim(limit, only this channel or None, never these channels) → leased rows."""
 Attempt = Callable[[NotificationEvent], Awaitable[Delivery]]
 Record = Callable[[Sequence[tuple[NotificationEvent, datetime]]], Awaitable[None]]
 Now = Callable[[], datetime]
@@ -35,7 +39,9 @@ class DeliveryPipeline:
     now: Now
     concurrency: int
     attempt_limit: timedelta
+    channel_limits: Mapping[str, int] = field(default_factory=dict)
     _in_flight: int = 0
+    _busy: Counter[str] = field(default_factory=Counter)
     _slot_freed: asyncio.Event = field(default_factory=asyncio.Event)
     _results: list[tuple[NotificationEvent, datetime]] = field(default_factory=list)
     _result_ready: asyncio.Event = field(default_factory=asyncio.Event)
@@ -55,25 +61,50 @@ class DeliveryPipeline:
             await writer
 
     async def _feed(self, writer: asyncio.Task[None]) -> None:
-        """Claim as many rows as there are free slots until a claim comes back short."""
+        """Claim rows for free slots until no claim comes back full and no cap held rows back."""
         while not writer.done():
-            free = await self._free_slots()
-            events = await self.claim(free)
-            for event in events:
-                self._start(event)
-            if len(events) < free:
+            await self._room()
+            self._slot_freed.clear()
+            started, more = await self._claim_round()
+            if not more:
                 return
+            if started == 0:
+                # Only capped channels may have more: wait for one of their deliveries to end.
+                await self._slot_freed.wait()
 
-    async def _free_slots(self) -> int:
+    async def _room(self) -> None:
         """Wait until at least a quarter of the slots (or all, when few) are free."""
         wanted = max(1, self.concurrency // 4)
         while self.concurrency - self._in_flight < wanted:
             self._slot_freed.clear()
             await self._slot_freed.wait()
-        return self.concurrency - self._in_flight
+
+    async def _claim_round(self) -> tuple[int, bool]:
+        """Claim for every capped channel with room, then for the rest; (started, maybe more)."""
+        free, started, more = self.concurrency - self._in_flight, 0, False
+        for channel, cap in self.channel_limits.items():
+            room = min(cap - self._busy[channel], free - started)
+            if room <= 0:
+                more = more or cap <= self._busy[channel]
+                continue
+            events = await self.claim(room, channel, ())
+            started += self._start_all(events)
+            more = more or len(events) == room
+        room = free - started
+        if room > 0:
+            events = await self.claim(room, None, tuple(self.channel_limits))
+            started += self._start_all(events)
+            more = more or len(events) == room
+        return started, more
+
+    def _start_all(self, events: list[NotificationEvent]) -> int:
+        for event in events:
+            self._start(event)
+        return len(events)
 
     def _start(self, event: NotificationEvent) -> None:
         self._in_flight += 1
+        self._busy[event.channel] += 1
         task = asyncio.create_task(self._deliver(event))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -90,6 +121,7 @@ class DeliveryPipeline:
             result = after_attempt(event, Delivery(ok=False, detail=detail), self.now())
         finally:
             self._in_flight -= 1
+            self._busy[event.channel] -= 1
             self._slot_freed.set()
         self._results.append((result, event.lease_until))
         self._result_ready.set()

@@ -7,10 +7,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-import httpx
 import structlog
 
 from certctl.connectors.notifiers.base import Notifier
+from certctl.connectors.notifiers.transport import HttpTransport
 from certctl.connectors.registry import build_notifier, configs_from_settings, validate_config
 from certctl.db.repositories.notifications import NotificationFilter
 from certctl.domain.access import SYSTEM_CALLER, Caller, Permission
@@ -56,7 +56,7 @@ class NotificationService:
     """Delivers outbox rows through the configured notifiers."""
 
     def __init__(
-        self, runtime: Runtime, metrics: Metrics, settings: Settings, http: httpx.AsyncClient
+        self, runtime: Runtime, metrics: Metrics, settings: Settings, http: HttpTransport
     ) -> None:
         self.runtime = runtime
         self.metrics = metrics
@@ -107,11 +107,18 @@ class NotificationService:
         summary = DispatchSummary(loop="notification_retry" if retries else "notification_dispatch")
         notifiers = await self.notifiers()
 
-        async def claim(limit: int) -> list[NotificationEvent]:
+        async def claim(
+            limit: int, only: str | None, exclude: tuple[str, ...]
+        ) -> list[NotificationEvent]:
             now = self.runtime.clock.now()
             async with self.runtime.db.uow() as uow:
                 events = await uow.notifications.claim_due(
-                    now=now, lease_until=now + self._lease(), limit=limit, retries=retries
+                    now=now,
+                    lease_until=now + self._lease(),
+                    limit=limit,
+                    retries=retries,
+                    channel=only,
+                    exclude_channels=exclude,
                 )
             summary.claimed += len(events)
             return events
@@ -129,6 +136,7 @@ class NotificationService:
             now=self.runtime.clock.now,
             concurrency=self.settings.notification_concurrency,
             attempt_limit=self._attempt_limit(),
+            channel_limits=self.settings.notification_channel_concurrency,
         )
         await pipeline.run()
         await self.refresh_dead_gauge()

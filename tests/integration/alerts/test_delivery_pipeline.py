@@ -168,3 +168,61 @@ async def test_a_late_result_does_not_overwrite_the_next_claim(
     async with actx.runtime.db.uow() as uow:
         await uow.notifications.record_results([(late, now + timedelta(seconds=30))])
     assert (await row_of(actx, row.channel)).status is NotificationStatus.SENT
+
+
+async def test_a_capped_slow_channel_holds_only_its_own_slots(
+    database_url: str, receivers: Receivers, clock: FrozenClock
+) -> None:
+    """Teams capped at 1 and hanging: one Teams row in flight, the others unclaimed, Slack all sent."""
+    settings = channel_settings(
+        database_url,
+        receivers,
+        notification_timeout_seconds=60,
+        notification_concurrency=2,
+        notification_channel_concurrency={"Teams": 1},
+    )
+    ctx = build_context(settings, clock=clock)
+    try:
+        receivers.http["Teams"].hang()
+        policy = {"alert_thresholds_days": [0], "alert_channels": {"critical": ["Teams", "Slack"]}}
+        for name in ("cap-a", "cap-b", "cap-c"):
+            await make_cert(ctx, policy=policy, name=name)
+        await ctx.alerts.scan()
+        dispatch = asyncio.create_task(ctx.notifications.dispatch())
+        async with asyncio.timeout(30):
+            await receivers.http["Slack"].wait_for(3)
+        rows: list[tuple[str, str, bool]] = []
+        for _ in range(500):
+            page = await ctx.notifications.search(
+                SYSTEM_CALLER, request=PageRequest(), filters=NotificationFilter()
+            )
+            rows = sorted(
+                (r.channel, r.status.value, r.lease_until is not None) for r in page.items
+            )
+            if [status for channel, status, _ in rows if channel == "Slack"] == ["sent"] * 3:
+                break
+            await asyncio.sleep(0.01)
+        assert rows == [
+            ("Slack", "sent", False),
+            ("Slack", "sent", False),
+            ("Slack", "sent", False),
+            ("Teams", "pending", False),
+            ("Teams", "pending", False),
+            ("Teams", "pending", True),
+        ]
+        assert len(receivers.http["Teams"].requests) == 1
+        await receivers.http["Teams"].close()
+        summary = await dispatch
+    finally:
+        await ctx.aclose()
+    assert (summary.claimed, summary.sent, summary.failed) == (6, 3, 3)
+
+
+def test_a_cap_for_an_unknown_channel_is_refused(database_url: str) -> None:
+    """CERTCTL_NOTIFICATION_CHANNEL_CONCURRENCY names only real channels."""
+    from certctl.errors import ConfigurationError
+    from certctl.settings import load_settings
+
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings(database_url=database_url, notification_channel_concurrency={"Pager": 3})
+    assert "unknown channel 'Pager'" in caught.value.detail

@@ -14,6 +14,7 @@ import pytest
 
 from certctl.connectors.notifiers.base import Rendered
 from certctl.domain.alerts import AlertMessage, NotificationKind
+from certctl.testing.transports import HttpxTransport
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 OCCURRED_AT = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
@@ -128,7 +129,7 @@ def upstream() -> Upstream:
 
 
 @pytest.fixture
-async def http(upstream: Upstream) -> AsyncIterator[httpx.AsyncClient]:
-    """An httpx client whose every request goes to `upstream`."""
+async def http(upstream: Upstream) -> AsyncIterator[HttpxTransport]:
+    """A transport whose every request goes to `upstream`."""
     async with httpx.AsyncClient(transport=httpx.MockTransport(upstream)) as client:
-        yield client
+        yield HttpxTransport(client)

@@ -13,13 +13,14 @@ from certctl.connectors.notifiers.http import (
     url_secrets,
 )
 from certctl.errors import ConnectorError
+from certctl.testing.transports import HttpxTransport
 
 from .conftest import Upstream
 
 URL = "http://192.0.2.60/in"
 
 
-def _poster(http: httpx.AsyncClient, *secrets: str) -> HttpPoster:
+def _poster(http: HttpxTransport, *secrets: str) -> HttpPoster:
     return HttpPoster("Webhook", http, allow_private=True, timeout=3.0, secrets=secrets)
 
 
@@ -60,7 +61,7 @@ def test_retry_after_reads_seconds_or_http_date(
     headers: dict[str, str], seconds: float | None
 ) -> None:
     """RFC 9110 delay-seconds, or an HTTP-date measured against the answer's own Date."""
-    assert retry_after_seconds(httpx.Response(429, headers=headers)) == seconds
+    assert retry_after_seconds({k.lower(): v for k, v in headers.items()}) == seconds
 
 
 def test_url_secrets_cover_url_and_path() -> None:
@@ -71,8 +72,8 @@ def test_url_secrets_cover_url_and_path() -> None:
     )
 
 
-async def test_timeout_is_set_on_every_request(http: httpx.AsyncClient, upstream: Upstream) -> None:
-    """Connect, read, write and pool waits are all bounded by the channel timeout."""
+async def test_timeout_is_set_on_every_request(http: HttpxTransport, upstream: Upstream) -> None:
+    """The channel timeout is the transport's limit for the whole request."""
     await _poster(http).post(URL, {}, {})
     assert upstream.sent.extensions["timeout"] == {
         "connect": 3.0,
@@ -89,7 +90,7 @@ async def test_redirects_are_never_followed(upstream: Upstream) -> None:
         transport=httpx.MockTransport(upstream), follow_redirects=True
     ) as client:
         with pytest.raises(ConnectorError) as caught:
-            await _poster(client).post(URL, {}, {})
+            await _poster(HttpxTransport(client)).post(URL, {}, {})
     assert (caught.value.detail, len(upstream.requests)) == ("Webhook answered 307", 1)
 
 

@@ -16,11 +16,11 @@ from email.utils import format_datetime, getaddresses
 from typing import Annotated, ClassVar, Literal
 
 import aiosmtplib
-import httpx
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
 
 from certctl.connectors.notifiers.base import Receipt, Rendered
 from certctl.connectors.notifiers.facts import Fact, facts, utc
+from certctl.connectors.notifiers.transport import HttpTransport
 from certctl.domain.alerts import AlertMessage
 from certctl.domain.policies import AlertChannel
 from certctl.errors import ConnectorError
@@ -137,7 +137,7 @@ class EmailNotifier:
         self,
         config: EmailConfig,
         *,
-        http: httpx.AsyncClient | None = None,
+        http: HttpTransport | None = None,
         allow_private: bool,
         timeout: float,
     ) -> None:

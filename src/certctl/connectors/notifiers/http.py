@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Container, Mapping
 from dataclasses import dataclass
@@ -12,6 +11,7 @@ from typing import Annotated, Any
 import httpx
 from pydantic import AfterValidator, SecretStr
 
+from certctl.connectors.notifiers.transport import HttpAnswer, HttpTransport, TransportFailure
 from certctl.connectors.ssrf import check_url_async
 from certctl.errors import ConnectorError, InvalidRequest
 
@@ -52,12 +52,14 @@ def url_secrets(url: str) -> tuple[str, ...]:
     return (url, path) if len(path) > 1 else (url,)
 
 
-def retry_after_seconds(response: httpx.Response) -> float | None:
+def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
     """Seconds to wait from `Retry-After` (RFC 9110 §10.2.3): delay-seconds or an HTTP-date.
 
     An HTTP-date is measured against the response's own `Date` header so no clock is needed.
+    `headers` has lower-case names. The value is returned as the channel said it; the outbox
+    decides how much of it to honour.
     """
-    value = response.headers.get("retry-after", "").strip()
+    value = headers.get("retry-after", "").strip()
     if not value:
         return None
     try:
@@ -65,7 +67,7 @@ def retry_after_seconds(response: httpx.Response) -> float | None:
     except ValueError:
         pass
     try:
-        delay = parsedate_to_datetime(value) - parsedate_to_datetime(response.headers["date"])
+        delay = parsedate_to_datetime(value) - parsedate_to_datetime(headers["date"])
     except (KeyError, TypeError, ValueError):
         return None
     return max(0.0, delay.total_seconds())
@@ -76,26 +78,11 @@ def _succeeded(status: int, ok: Container[int] | None) -> bool:
 
 
 @dataclass(frozen=True)
-class Answer:
-    """A successful response, its body capped at MAX_RESPONSE_BYTES."""
-
-    status: int
-    text: str
-
-    def json(self) -> Any:
-        """The body as JSON, or None when it is not JSON."""
-        try:
-            return json.loads(self.text)
-        except ValueError:
-            return None
-
-
-@dataclass(frozen=True)
 class HttpPoster:
     """POSTs JSON for one channel and maps every failure to ConnectorError."""
 
     channel: str
-    http: httpx.AsyncClient
+    http: HttpTransport
     allow_private: bool
     timeout: float
     secrets: tuple[str, ...] = ()
@@ -108,7 +95,7 @@ class HttpPoster:
         *,
         ok: Container[int] | None = None,
         field: str = "url",
-    ) -> Answer:
+    ) -> HttpAnswer:
         """Send `body` as canonical JSON; `ok` lists success codes (None: any 2xx)."""
         try:
             await check_url_async(url, allow_private=self.allow_private, field=field)
@@ -119,46 +106,30 @@ class HttpPoster:
                 permanent=True,
             ) from exc
         try:
-            async with asyncio.timeout(self.timeout):
-                response, text = await self._send(url, canonical_json(body), headers)
-        except (TimeoutError, httpx.TimeoutException) as exc:
-            raise self._error(f"timed out after {self.timeout:g}s") from exc
-        except httpx.HTTPError as exc:
-            raise self._error(str(exc) or type(exc).__name__) from exc
-        if not _succeeded(response.status_code, ok):
-            raise self._answered(response, text)
-        return Answer(response.status_code, text)
-
-    async def _send(
-        self, url: str, content: bytes, headers: Mapping[str, str]
-    ) -> tuple[httpx.Response, str]:
-        # Redirects are not followed: a redirect target never passed the SSRF check.
-        request = self.http.build_request(
-            "POST", url, content=content, headers=dict(headers), timeout=self.timeout
-        )
-        response = await self.http.send(request, stream=True, follow_redirects=False)
-        try:
-            raw = bytearray()
-            async for chunk in response.aiter_bytes():
-                raw += chunk
-                if len(raw) >= MAX_RESPONSE_BYTES:
-                    break
-        finally:
-            await response.aclose()
-        text = bytes(raw[:MAX_RESPONSE_BYTES]).decode(response.encoding or "utf-8", "replace")
-        return response, text
+            answer = await self.http.post(
+                url,
+                canonical_json(body),
+                headers,
+                time_limit=self.timeout,
+                max_bytes=MAX_RESPONSE_BYTES,
+            )
+        except TransportFailure as exc:
+            raise self._error(exc.reason) from exc
+        if not _succeeded(answer.status, ok):
+            raise self._answered(answer)
+        return answer
 
     def _error(self, reason: str) -> ConnectorError:
         return ConnectorError(
             f"{self.channel} unreachable: {self._scrub(reason)}", connector=self.channel
         )
 
-    def _answered(self, response: httpx.Response, text: str) -> ConnectorError:
-        status = response.status_code
-        excerpt = self._scrub(text)[:200]
+    def _answered(self, answer: HttpAnswer) -> ConnectorError:
+        status = answer.status
+        excerpt = self._scrub(answer.text)[:200]
         detail = f"{self.channel} answered {status}" + (f": {excerpt}" if excerpt else "")
         # RFC 9110 §10.2.3: Retry-After accompanies 429 (rate limited) and 503 (unavailable).
-        retry_after = retry_after_seconds(response) if status in {429, 503} else None
+        retry_after = retry_after_seconds(answer.headers) if status in {429, 503} else None
         # A 4xx other than 408/429 means the request itself is wrong (bad routing key,
         # removed webhook): retrying the same bytes cannot succeed.
         permanent = 400 <= status < 500 and status not in {408, 429}

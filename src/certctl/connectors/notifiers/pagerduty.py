@@ -9,12 +9,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar, Literal
 
-import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from certctl.connectors.notifiers.base import Receipt, Rendered
 from certctl.connectors.notifiers.facts import clip, details, iso_utc
 from certctl.connectors.notifiers.http import JSON_HEADERS, HttpPoster, HttpUrl
+from certctl.connectors.notifiers.transport import HttpTransport
 from certctl.domain.alerts import AlertMessage, NotificationKind
 from certctl.domain.policies import AlertChannel, SeverityTier
 
@@ -82,7 +82,7 @@ class PagerDutyNotifier:
         self,
         config: PagerDutyConfig,
         *,
-        http: httpx.AsyncClient,
+        http: HttpTransport,
         allow_private: bool,
         timeout: float,
     ) -> None:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
 from certctl.connectors.notifiers.base import Receipt, Rendered
 from certctl.connectors.notifiers.facts import clip, facts
 from certctl.connectors.notifiers.http import JSON_HEADERS, HttpPoster, SecretHttpUrl, url_secrets
+from certctl.connectors.notifiers.transport import HttpTransport
 from certctl.domain.alerts import AlertMessage
 from certctl.domain.policies import AlertChannel
 
@@ -71,7 +71,7 @@ class SlackNotifier:
     Config: ClassVar[type[SlackConfig]] = SlackConfig
 
     def __init__(
-        self, config: SlackConfig, *, http: httpx.AsyncClient, allow_private: bool, timeout: float
+        self, config: SlackConfig, *, http: HttpTransport, allow_private: bool, timeout: float
     ) -> None:
         self.config = config
         self._url = config.webhook_url.get_secret_value()

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Literal
 
-import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
 from certctl.connectors.notifiers.base import Receipt, Rendered
 from certctl.connectors.notifiers.facts import clip, facts
 from certctl.connectors.notifiers.http import JSON_HEADERS, HttpPoster, SecretHttpUrl, url_secrets
+from certctl.connectors.notifiers.transport import HttpTransport
 from certctl.domain.alerts import AlertMessage
 from certctl.domain.policies import AlertChannel
 
@@ -95,7 +95,7 @@ class TeamsNotifier:
     Config: ClassVar[type[TeamsConfig]] = TeamsConfig
 
     def __init__(
-        self, config: TeamsConfig, *, http: httpx.AsyncClient, allow_private: bool, timeout: float
+        self, config: TeamsConfig, *, http: HttpTransport, allow_private: bool, timeout: float
     ) -> None:
         self.config = config
         self._url = config.webhook_url.get_secret_value()

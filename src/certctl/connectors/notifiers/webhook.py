@@ -10,7 +10,6 @@ import hashlib
 import hmac
 from typing import Any, ClassVar
 
-import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from certctl.connectors.notifiers.base import Receipt, Rendered
@@ -22,6 +21,7 @@ from certctl.connectors.notifiers.http import (
     canonical_json,
     url_secrets,
 )
+from certctl.connectors.notifiers.transport import HttpTransport
 from certctl.domain.alerts import AlertMessage, NotificationKind
 from certctl.domain.policies import AlertChannel
 
@@ -80,7 +80,7 @@ class WebhookNotifier:
     Config: ClassVar[type[WebhookConfig]] = WebhookConfig
 
     def __init__(
-        self, config: WebhookConfig, *, http: httpx.AsyncClient, allow_private: bool, timeout: float
+        self, config: WebhookConfig, *, http: HttpTransport, allow_private: bool, timeout: float
     ) -> None:
         self.config = config
         self._secret = config.secret.get_secret_value() if config.secret else ""

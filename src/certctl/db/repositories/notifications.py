@@ -85,9 +85,17 @@ class NotificationRepository(Repository[NotificationEvent]):
         return {k for k in (await self.session.scalars(stmt)).all() if k}
 
     async def claim_due(
-        self, *, now: datetime, lease_until: datetime, limit: int, retries: bool
+        self,
+        *,
+        now: datetime,
+        lease_until: datetime,
+        limit: int,
+        retries: bool,
+        channel: str | None = None,
+        exclude_channels: Sequence[str] = (),
     ) -> list[NotificationEvent]:
-        """Lease up to `limit` due rows (pending, or failed and due when `retries`)."""
+        """Lease up to `limit` due rows (pending, or failed and due when `retries`), of one
+        channel or of all but some."""
         due: ColumnElement[bool] = _ROW.status == NotificationStatus.PENDING.value
         if retries:
             due = or_(
@@ -97,6 +105,10 @@ class NotificationRepository(Repository[NotificationEvent]):
                     _ROW.next_retry_at <= now,
                 ),
             )
+        if channel is not None:
+            due = and_(due, _ROW.channel == channel)
+        if exclude_channels:
+            due = and_(due, _ROW.channel.not_in(exclude_channels))
         stmt = (
             select(_ROW)
             .where(due, or_(_ROW.lease_until.is_(None), _ROW.lease_until < now))
