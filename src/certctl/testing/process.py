@@ -16,17 +16,28 @@ import httpx
 CERTCTL = str(Path(sys.executable).parent / "certctl")
 
 
-def start(args: list[str], env: Mapping[str, str], cwd: Path) -> subprocess.Popen[str]:
-    """Start `certctl ARGS` with only the given CERTCTL_* variables."""
+def start(
+    args: list[str], env: Mapping[str, str], cwd: Path, *, log: Path | None = None
+) -> subprocess.Popen[str]:
+    """Start `certctl ARGS` with only the given CERTCTL_* variables.
+
+    Output goes to pipes, or to the file `log` for a chatty process that nobody reads while
+    it runs (a full pipe would block it).
+    """
     base = {k: v for k, v in os.environ.items() if not k.startswith("CERTCTL_")}
-    return subprocess.Popen(  # noqa: S603 - the certctl executable of this environment
-        [CERTCTL, *args],
-        env={**base, **env},
-        cwd=cwd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    sink = log.open("a") if log is not None else None
+    try:
+        return subprocess.Popen(  # noqa: S603 - the certctl executable of this environment
+            [CERTCTL, *args],
+            env={**base, **env},
+            cwd=cwd,
+            stdout=sink or subprocess.PIPE,
+            stderr=sink or subprocess.PIPE,
+            text=True,
+        )
+    finally:
+        if sink is not None:
+            sink.close()
 
 
 def wait_ready(url: str, proc: subprocess.Popen[str], timeout: float = 60) -> None:
@@ -34,7 +45,7 @@ def wait_ready(url: str, proc: subprocess.Popen[str], timeout: float = 60) -> No
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            err = proc.stderr.read() if proc.stderr else ""
+            err = proc.stderr.read() if proc.stderr else "(see its log file)"
             raise AssertionError(f"server exited early: {err}")
         try:
             if httpx.get(f"{url}/ready", timeout=2).status_code == 200:
