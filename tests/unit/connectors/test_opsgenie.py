@@ -11,6 +11,7 @@ from certctl.connectors.notifiers.http import canonical_json
 from certctl.connectors.notifiers.opsgenie import OpsGenieConfig, OpsGenieNotifier
 from certctl.domain.alerts import AlertMessage
 from certctl.errors import ConnectorError
+from certctl.testing.transports import HttpxTransport
 
 from .conftest import Upstream, assert_snapshot, rendered_text
 
@@ -98,6 +99,16 @@ async def test_receipt_without_request_id_says_accepted(
     assert (await notifier.deliver(notifier.render(message))).detail == "accepted"
 
 
+async def test_a_200_from_a_compatible_service_is_a_success(
+    http: HttpxTransport, upstream: Upstream, message: AlertMessage
+) -> None:
+    """A 200 instead of the documented 202 is a delivery, not a failure to retry."""
+    upstream.answer(200, b'{"requestId":"og-200"}')
+    notifier = _opsgenie(http)
+    receipt = await notifier.deliver(notifier.render(message))
+    assert (len(upstream.requests), receipt.detail) == (1, "og-200")
+
+
 @pytest.mark.parametrize(
     ("status", "body", "headers", "detail", "retry_after"),
     [
@@ -108,7 +119,6 @@ async def test_receipt_without_request_id_says_accepted(
             'OpsGenie answered 422: {"message":"Request body is not processable"}',
             None,
         ),
-        (200, b"{}", {}, "OpsGenie answered 200: {}", None),
         (429, b"slow down", {"Retry-After": "2"}, "OpsGenie answered 429: slow down", 2.0),
         (
             401,
@@ -118,7 +128,7 @@ async def test_receipt_without_request_id_says_accepted(
             None,
         ),
     ],
-    ids=["unprocessable", "not-202", "rate-limited", "key-redacted"],
+    ids=["unprocessable", "rate-limited", "key-redacted"],
 )
 async def test_other_answers_are_connector_errors(
     http: httpx.AsyncClient,

@@ -11,6 +11,7 @@ import pytest
 from certctl.connectors.notifiers.pagerduty import PagerDutyConfig, PagerDutyNotifier
 from certctl.domain.alerts import AlertMessage
 from certctl.errors import ConnectorError
+from certctl.testing.transports import HttpxTransport
 
 from .conftest import Upstream, assert_snapshot, rendered_text
 
@@ -106,11 +107,20 @@ async def test_receipt_falls_back_to_the_sent_dedup_key(
     assert receipt.detail == "certctl-crt_42-v3-T7"
 
 
+async def test_a_200_from_a_compatible_service_is_a_success(
+    http: HttpxTransport, upstream: Upstream, message: AlertMessage
+) -> None:
+    """A 200 instead of the documented 202 is a delivery, not a failure to retry."""
+    upstream.answer(200, b"{}")
+    notifier = _pagerduty(http)
+    receipt = await notifier.deliver(notifier.render(message))
+    assert (len(upstream.requests), receipt.detail) == (1, "certctl-crt_42-v3-T7")
+
+
 @pytest.mark.parametrize(
     ("status", "body", "headers", "detail", "retry_after"),
     [
         (503, b"Service Unavailable", {}, "PagerDuty answered 503: Service Unavailable", None),
-        (200, b"{}", {}, "PagerDuty answered 200: {}", None),
         (
             400,
             b'{"status":"invalid event","errors":["bad routing_key"]}',
@@ -120,7 +130,7 @@ async def test_receipt_falls_back_to_the_sent_dedup_key(
         ),
         (429, b"", {"Retry-After": "60"}, "PagerDuty answered 429", 60.0),
     ],
-    ids=["unavailable", "not-202", "invalid", "rate-limited"],
+    ids=["unavailable", "invalid", "rate-limited"],
 )
 async def test_other_answers_are_connector_errors(
     http: httpx.AsyncClient,

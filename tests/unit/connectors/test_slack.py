@@ -11,6 +11,7 @@ from certctl.connectors.notifiers.http import canonical_json
 from certctl.connectors.notifiers.slack import SlackConfig, SlackNotifier
 from certctl.domain.alerts import AlertMessage
 from certctl.errors import ConnectorError
+from certctl.testing.transports import HttpxTransport
 
 from .conftest import Upstream, assert_snapshot, rendered_text
 
@@ -75,15 +76,24 @@ async def test_deliver_posts_canonical_json_to_the_webhook(
     )
 
 
+async def test_a_2xx_other_than_200_is_a_success(
+    http: HttpxTransport, upstream: Upstream, message: AlertMessage
+) -> None:
+    """A 204 from a proxy in front of Slack is delivered, not re-sent (any 2xx succeeds)."""
+    upstream.answer(204, b"")
+    notifier = _slack(http)
+    receipt = await notifier.deliver(notifier.render(message))
+    assert (len(upstream.requests), receipt.detail) == (1, "ok")
+
+
 @pytest.mark.parametrize(
     ("status", "body", "headers", "detail", "retry_after"),
     [
         (404, b"channel_not_found", {}, "Slack answered 404: channel_not_found", None),
-        (204, b"", {}, "Slack answered 204", None),
         (429, b"rate_limited", {"Retry-After": "30"}, "Slack answered 429: rate_limited", 30.0),
         (500, b"x" * 300, {}, "Slack answered 500: " + "x" * 200, None),
     ],
-    ids=["not-found", "not-200", "rate-limited", "long-body"],
+    ids=["not-found", "rate-limited", "long-body"],
 )
 async def test_non_200_answers_are_connector_errors(
     http: httpx.AsyncClient,
@@ -95,7 +105,7 @@ async def test_non_200_answers_are_connector_errors(
     detail: str,
     retry_after: float | None,
 ) -> None:
-    """Anything but 200 fails with the status, the start of the body and any Retry-After."""
+    """A non-2xx answer fails with the status, the start of the body and any Retry-After."""
     upstream.answer(status, body, headers)
     notifier = _slack(http)
     with pytest.raises(ConnectorError) as caught:

@@ -9,12 +9,14 @@ from email.utils import parsedate_to_datetime
 from typing import Annotated, Any
 
 import httpx
+import structlog
 from pydantic import AfterValidator, SecretStr
 
 from certctl.connectors.notifiers.transport import HttpAnswer, HttpTransport, TransportFailure
 from certctl.connectors.ssrf import check_url_async
 from certctl.errors import ConnectorError, InvalidRequest
 
+log = structlog.get_logger("certctl.notifications")
 JSON_HEADERS = {"Content-Type": "application/json"}
 MAX_RESPONSE_BYTES = 64 * 1024
 _REDACTED = "[redacted]"
@@ -73,8 +75,8 @@ def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
     return max(0.0, delay.total_seconds())
 
 
-def _succeeded(status: int, ok: Container[int] | None) -> bool:
-    return status in ok if ok is not None else 200 <= status < 300
+def _succeeded(status: int) -> bool:
+    return 200 <= status < 300
 
 
 @dataclass(frozen=True)
@@ -93,10 +95,12 @@ class HttpPoster:
         body: Any,
         headers: Mapping[str, str],
         *,
-        ok: Container[int] | None = None,
+        expected: Container[int] | None = None,
         field: str = "url",
     ) -> HttpAnswer:
-        """Send `body` as canonical JSON; `ok` lists success codes (None: any 2xx)."""
+        """Send `body` as canonical JSON. Any 2xx is a success (C4): a proxy or a compatible
+        service may answer 200 where the vendor documents 202, and re-sending a delivered
+        alert would be worse; a 2xx outside `expected` is logged."""
         try:
             await check_url_async(url, allow_private=self.allow_private, field=field)
         except InvalidRequest as exc:
@@ -115,8 +119,12 @@ class HttpPoster:
             )
         except TransportFailure as exc:
             raise self._error(exc.reason) from exc
-        if not _succeeded(answer.status, ok):
+        if not _succeeded(answer.status):
             raise self._answered(answer)
+        if expected is not None and answer.status not in expected:
+            log.warning(
+                "notification.unexpected_status", channel=self.channel, status=answer.status
+            )
         return answer
 
     def _error(self, reason: str) -> ConnectorError:

@@ -99,7 +99,9 @@ class OpsGenieNotifier:
         """Create the alert; the receipt is OpsGenie's requestId."""
         url = self.config.api_url.rstrip("/") + "/v2/alerts"
         headers = {**rendered.headers, "Authorization": f"GenieKey {self._key}"}
-        answer = await self._poster.post(url, rendered.body, headers, ok={202}, field="api_url")
+        answer = await self._poster.post(
+            url, rendered.body, headers, expected={202}, field="api_url"
+        )
         answered = answer.json()
         if isinstance(answered, dict) and isinstance(answered.get("requestId"), str):
             return Receipt(answered["requestId"])

@@ -107,7 +107,7 @@ class PagerDutyNotifier:
         """Enqueue the event; the receipt is the dedup_key PagerDuty answers with."""
         event = {**rendered.body, "routing_key": self._key}
         answer = await self._poster.post(
-            self.config.events_url, event, rendered.headers, ok={202}, field="events_url"
+            self.config.events_url, event, rendered.headers, expected={202}, field="events_url"
         )
         answered = answer.json()
         if isinstance(answered, dict) and isinstance(answered.get("dedup_key"), str):

@@ -94,6 +94,6 @@ class SlackNotifier:
     async def deliver(self, rendered: Rendered) -> Receipt:
         """POST to the webhook; anything but 200 is a failure."""
         answer = await self._poster.post(
-            self._url, rendered.body, rendered.headers, ok={200}, field="webhook_url"
+            self._url, rendered.body, rendered.headers, expected={200}, field="webhook_url"
         )
         return Receipt(clip(answer.text.strip(), 200) or "ok")

@@ -89,7 +89,7 @@ def message_card(message: AlertMessage) -> dict[str, Any]:
 
 
 class TeamsNotifier:
-    """Posts one card to a Teams webhook; 200 or 202 is success."""
+    """Posts one card to a Teams webhook; any 2xx is success (200 and 202 are expected)."""
 
     channel: str = AlertChannel.TEAMS.value
     Config: ClassVar[type[TeamsConfig]] = TeamsConfig
@@ -112,6 +112,6 @@ class TeamsNotifier:
     async def deliver(self, rendered: Rendered) -> Receipt:
         """POST the card; Workflows answer with an empty 202."""
         answer = await self._poster.post(
-            self._url, rendered.body, rendered.headers, ok=SUCCESS, field="webhook_url"
+            self._url, rendered.body, rendered.headers, expected=SUCCESS, field="webhook_url"
         )
         return Receipt(clip(answer.text.strip(), 200) or "accepted")
