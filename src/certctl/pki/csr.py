@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKey
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from certctl.domain.policies import (
+    CABF_SERVERAUTH,
     DEFAULT_EKUS,
     DEFAULT_KEY_RULES,
     CertificateProfile,
@@ -86,6 +87,12 @@ _ATTRIBUTE_NAMES = {
     NameOID.COUNTRY_NAME: "countryName",
 }
 _COUNTRY = re.compile(r"[A-Za-z]{2}")
+INTERNAL_TLDS = frozenset(
+    # Special-use names (RFC 6761, RFC 6762, RFC 7686, RFC 8375 home.arpa) and suffixes
+    # commonly used inside networks that no public registry delegates.
+    {"local", "localhost", "localdomain", "internal", "intranet", "lan", "home", "corp",
+     "private", "test", "example", "invalid", "onion", "arpa"}
+)  # fmt: skip
 MAX_DNS_NAME = 253
 _LDH_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 
@@ -210,6 +217,8 @@ def check_csr(
     _check_names(facts, profile.required_san_patterns)
     if "serverAuth" in (profile.allowed_ekus or DEFAULT_EKUS):
         check_tls_server_names(facts)
+    if profile.preset == CABF_SERVERAUTH:
+        check_public_names(facts)
     _check_ekus(facts, profile.allowed_ekus or DEFAULT_EKUS)
     _check_ttl(requested_ttl_seconds, profile)
 
@@ -303,6 +312,27 @@ def check_tls_server_names(facts: CSRFacts) -> None:
             rule="cn_in_san",
             field=CSR_FIELD,
         )
+
+
+def check_public_names(facts: CSRFacts) -> None:
+    """BR 7.1.2.7.12 (cabf-serverauth): no internal names or reserved IP addresses."""
+    for name in facts.dns_names:
+        labels = name.lower().split(".")
+        if len(labels) < 2 or labels[-1] in INTERNAL_TLDS or labels[-1].isdigit():
+            raise PolicyViolation(
+                f"DNS name {name!r} is an internal name, not allowed by the "
+                f"{CABF_SERVERAUTH} preset",
+                rule="internal_name",
+                field=CSR_FIELD,
+            )
+    for ip in facts.ip_addresses:
+        if not ipaddress.ip_address(ip).is_global:
+            raise PolicyViolation(
+                f"IP address {ip} is private or reserved, not allowed by the "
+                f"{CABF_SERVERAUTH} preset",
+                rule="internal_name",
+                field=CSR_FIELD,
+            )
 
 
 def _normal(name: str) -> str:

@@ -129,3 +129,33 @@ async def test_aia_ca_issuers_url_answers_one_der_certificate(
     result = _openssl("x509", "-inform", "DER", "-in", "ca.der", "-noout", "-subject", cwd=tmp_path)
     assert result.stdout.strip() == "subject=CN = Local"
     assert x509.load_der_x509_certificate(response.content).subject == leaf.issuer
+
+
+async def test_cabf_serverauth_profile_adds_policies_and_refuses_internal_names(
+    api: httpx.AsyncClient,
+) -> None:
+    """A preset profile via the API: leaves carry the BR DV policy; `db.corp` is refused."""
+    profile = await api.post(
+        "/api/v1/profiles",
+        json={"name": "public", "preset": "cabf-serverauth", "max_ttl_seconds": 398 * 86400},
+    )
+    assert (profile.status_code, profile.json()["preset"]) == (201, "cabf-serverauth")
+    unbounded = await api.post("/api/v1/profiles", json={"name": "x", "preset": "cabf-serverauth"})
+    assert (unbounded.status_code, unbounded.json()["errors"][0]["field"]) == (
+        400,
+        "max_ttl_seconds",
+    )
+    _, cert_id = await _setup(api, sans=[HOST, "db.corp"])
+    patched = await api.patch(
+        f"/api/v1/certificates/{cert_id}", json={"certificate_profile_id": profile.json()["id"]}
+    )
+    assert patched.status_code == 200, patched.text
+    internal = _csr([(CN, HOST)], [x509.DNSName(HOST), x509.DNSName("db.corp")])
+    refused = await api.post(f"/api/v1/certificates/{cert_id}/csr", json={"csr_pem": internal})
+    assert (refused.status_code, refused.json()["rule"]) == (422, "internal_name")
+    csr = _csr([(CN, HOST)], [x509.DNSName(HOST)])
+    issued = await api.post(f"/api/v1/certificates/{cert_id}/csr", json={"csr_pem": csr})
+    assert issued.status_code == 201, issued.text
+    leaf = x509.load_pem_x509_certificate(issued.json()["version"]["pem_chain"].encode())
+    policies = leaf.extensions.get_extension_for_class(x509.CertificatePolicies).value
+    assert [p.policy_identifier.dotted_string for p in policies] == ["2.23.140.1.2.1"]

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from certctl.domain.policies import CertificateProfile
+from certctl.domain.policies import CABF_MAX_TTL_SECONDS, CABF_SERVERAUTH, CertificateProfile
 from certctl.errors import PolicyViolation
 from certctl.pki.csr import CSRFacts, check_csr, dns_name_problem, parse_csr
 
@@ -224,3 +224,41 @@ def test_client_auth_profile_needs_no_san(key: ec.EllipticCurvePrivateKey) -> No
     """The SAN rules of TLS servers do not apply to a clientAuth-only profile."""
     facts = _facts(key, [(NameOID.COMMON_NAME, "svc-backup")], [])
     check_csr(facts, replace(PROFILE, allowed_ekus=("clientAuth",)), requested_ttl_seconds=TTL)
+
+
+CABF = replace(
+    PROFILE,
+    preset=CABF_SERVERAUTH,
+    max_ttl_seconds=CABF_MAX_TTL_SECONDS,
+    allowed_ekus=("serverAuth",),
+)
+
+
+@pytest.mark.parametrize(
+    "name", [x509.DNSName("intranet"), x509.DNSName("db.corp"), x509.DNSName("printer.local")]
+)
+def test_cabf_preset_refuses_internal_dns_names(
+    key: ec.EllipticCurvePrivateKey, name: x509.GeneralName
+) -> None:
+    """Single-label names and reserved suffixes break rule internal_name."""
+    facts = _facts(key, [], [name])
+    assert _rule(facts, CABF) == (
+        "internal_name",
+        "csr_pem",
+        f"DNS name {name.value!r} is an internal name, not allowed by the cabf-serverauth preset",
+    )
+
+
+def test_cabf_preset_refuses_a_private_ip(key: ec.EllipticCurvePrivateKey) -> None:
+    """An RFC 1918 address breaks rule internal_name."""
+    facts = _facts(key, [], [x509.IPAddress(ipaddress.ip_address("10.0.0.7"))])
+    assert _rule(facts, CABF)[0::2] == (
+        "internal_name",
+        "IP address 10.0.0.7 is private or reserved, not allowed by the cabf-serverauth preset",
+    )
+
+
+def test_cabf_preset_accepts_public_names(key: ec.EllipticCurvePrivateKey) -> None:
+    """A public DNS name and a global IP pass the preset's rule."""
+    sans = [*_dns("web.example.com"), x509.IPAddress(ipaddress.ip_address("8.8.8.8"))]
+    check_csr(_facts(key, [], sans), CABF, requested_ttl_seconds=TTL)

@@ -20,10 +20,12 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import NameOID
 from pkilint import loader, pkix, report, validation
+from pkilint.cabf import serverauth
+from pkilint.cabf.serverauth import serverauth_constants
 from pkilint.pkix import certificate, crl, extension, name
 from pkilint.pkix import ocsp as pkilint_ocsp
 
-from certctl.domain.policies import CertificateProfile
+from certctl.domain.policies import CABF_MAX_TTL_SECONDS, CABF_SERVERAUTH, CertificateProfile
 from certctl.domain.revocation import RevocationReason
 from certctl.pki.ca import LocalCA, create_root, load_sub_ca
 from certctl.pki.crl import RevokedEntry, build_crl
@@ -76,11 +78,19 @@ def _ocsp_validator() -> Any:
     )
 
 
+def _cabf_dv_validator() -> Any:
+    kind = serverauth_constants.CertificateType.DV_FINAL_CERTIFICATE
+    return certificate.create_pkix_certificate_validator_container(
+        serverauth.create_decoding_validators(), serverauth.create_validators(kind)
+    )
+
+
 # The validators pkilint's lint_pkix_cert, lint_crl (-p PKIX) and lint_ocsp_response run.
 LINTERS: dict[str, tuple[Callable[[], Any], Any]] = {
     "certificate": (_certificate_validator, loader.RFC5280CertificateDocumentLoader()),
     "crl": (_crl_validator, loader.RFC5280CertificateListDocumentLoader()),
     "ocsp": (_ocsp_validator, loader.RFC6960OCSPResponseDocumentLoader()),
+    "cabf_dv": (_cabf_dv_validator, loader.RFC5280CertificateDocumentLoader()),
 }
 
 
@@ -227,3 +237,21 @@ def test_ocsp_response_lints_clean(sub_ca: LocalCA, status: CertStatus, nonce: b
     )
     assert ocsp.load_der_ocsp_response(der).certificate_status.name == status.name
     _lint("ocsp", der)
+
+
+CABF = replace(PROFILE, preset=CABF_SERVERAUTH, max_ttl_seconds=CABF_MAX_TTL_SECONDS)
+
+
+def test_cabf_serverauth_leaf_passes_the_ca_browser_forum_linter(sub_ca: LocalCA) -> None:
+    """A leaf of the cabf-serverauth preset has no ERROR under pkilint's CA/B Forum DV linter."""
+    leaf = _leaf(sub_ca, _csr(HOST, [x509.DNSName(HOST)]), CABF)
+    _lint("certificate", _der(leaf))
+    _lint("cabf_dv", _der(leaf))
+
+
+def test_default_leaf_lacks_only_certificate_policies_for_the_cabf_linter(
+    sub_ca: LocalCA,
+) -> None:
+    """Without the preset, the one CA/B Forum error is the absent certificatePolicies."""
+    codes, _ = _findings("cabf_dv", _der(_leaf(sub_ca, _csr(HOST, [x509.DNSName(HOST)]))))
+    assert codes == ["cabf.serverauth.subscriber.certificate_policies_extension_absent"]
