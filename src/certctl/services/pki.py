@@ -369,12 +369,14 @@ class PkiService:
         request: it is logged with its cause, the rows stay unpublished, and the crl loop
         retries them and reports them until it succeeds.
         """
-        async with self.runtime.db.uow() as uow:
-            has_ca = await uow.pki.get_ca(issuer_id) is not None
-        if not has_ca:
-            return
         try:
+            async with self.runtime.db.uow() as uow:
+                if await uow.pki.get_ca(issuer_id) is None:
+                    return
             await self.regenerate_crl(issuer_id)
+            async with self.runtime.db.uow() as uow:
+                for revocation_id in revocation_ids:
+                    await uow.pki.mark_notified(revocation_id)
         except Exception as exc:  # the revocation is committed; see above
             log.error(
                 "pki.crl_after_revocation_failed",
@@ -383,10 +385,6 @@ class PkiService:
                 error=f"{type(exc).__name__}: {exc}",
                 exc_info=exc,
             )
-            return
-        async with self.runtime.db.uow() as uow:
-            for revocation_id in revocation_ids:
-                await uow.pki.mark_notified(revocation_id)
 
     async def listing(self, caller: Caller) -> CRLListing:
         """Every revoked serial, for the JSON CRL."""
