@@ -767,7 +767,9 @@ async def prepare(spec: LoadSpec) -> Work:
     work = Work()
     if spec.kind == "issue":
         for cert_id in spec.items:
-            cn = cert_id.removeprefix("mc-http-") + ".http.bench.example.com"
+            # The name the certificate row declares (pending_cert_rows): a CSR may carry
+            # only the names its certificate declares.
+            cn = "http" + cert_id.removeprefix("mc-http-") + ".bench.example.com"
             body = json.dumps({"csr_pem": new_csr(cn)}).encode()
             work.bodies.append((f"/api/v1/certificates/{cert_id}/csr", body))
     elif spec.kind == "ocsp":

@@ -61,6 +61,7 @@ class CertificateProfileRow(Stamped, Base):
     must_staple: Mapped[bool] = mapped_column(Boolean, default=False)
     allow_short_lived: Mapped[bool] = mapped_column(Boolean, default=False)
     requires_approval: Mapped[bool] = mapped_column(Boolean, default=False)
+    preset: Mapped[str] = mapped_column(String(32), default="")
 
 
 class AgentRow(Stamped, Base):

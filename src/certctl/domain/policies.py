@@ -186,6 +186,11 @@ MAX_TTL_SECONDS = 100 * 366 * 86400
 KNOWN_EKUS = frozenset(
     {"serverAuth", "clientAuth", "codeSigning", "emailProtection", "timeStamping", "OCSPSigning"}
 )
+CABF_SERVERAUTH = "cabf-serverauth"
+"""Preset of public-CA hygiene (CA/Browser Forum Baseline Requirements) for TLS servers."""
+PRESETS = frozenset({"", CABF_SERVERAUTH})
+CABF_MAX_TTL_SECONDS = 398 * 86400
+"""BR 6.3.2: subscriber certificates are valid at most 398 days."""
 
 
 @dataclass(frozen=True)
@@ -204,6 +209,7 @@ class CertificateProfile:
     must_staple: bool = False
     allow_short_lived: bool = False
     requires_approval: bool = False
+    preset: str = ""
 
 
 def check_profile(profile: CertificateProfile) -> None:
@@ -233,5 +239,40 @@ def check_profile(profile: CertificateProfile) -> None:
                 "max_ttl_seconds", f"must be 0 (no limit) up to {MAX_TTL_SECONDS} (100 years)"
             )
         )
+    errors += _preset_errors(profile)
     if errors:
         raise InvalidRequest.many(tuple(errors))
+
+
+def _preset_errors(profile: CertificateProfile) -> list[FieldError]:
+    """A preset's promises hold for the rest of the profile (BR 6.1.5, 6.3.2, 7.1.2.7.10)."""
+    if profile.preset not in PRESETS:
+        allowed = ", ".join(sorted(p for p in PRESETS if p))
+        return [FieldError("preset", f"unknown preset {profile.preset!r}; allowed: {allowed}")]
+    if profile.preset != CABF_SERVERAUTH:
+        return []
+    errors: list[FieldError] = []
+    if not 0 < profile.max_ttl_seconds <= CABF_MAX_TTL_SECONDS:
+        errors.append(
+            FieldError(
+                "max_ttl_seconds",
+                f"must be 1 to {CABF_MAX_TTL_SECONDS} seconds (398 days) under {CABF_SERVERAUTH}",
+            )
+        )
+    ekus = set(profile.allowed_ekus)
+    if "serverAuth" not in ekus or not ekus <= {"serverAuth", "clientAuth"}:
+        errors.append(
+            FieldError(
+                "allowed_ekus",
+                f"must be serverAuth (and optionally clientAuth) under {CABF_SERVERAUTH}",
+            )
+        )
+    errors += [
+        FieldError(
+            f"allowed_key_algorithms[{i}].algorithm",
+            f"Ed25519 keys are not allowed under {CABF_SERVERAUTH}",
+        )
+        for i, rule in enumerate(profile.allowed_key_algorithms)
+        if rule.algorithm == KeyAlgorithm.ED25519
+    ]
+    return errors

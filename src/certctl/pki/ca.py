@@ -70,7 +70,7 @@ class LocalCA:
         return x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski.value)
 
 
-_CA_KEY_USAGE = x509.KeyUsage(
+CA_KEY_USAGE = x509.KeyUsage(
     digital_signature=False,
     content_commitment=False,
     key_encipherment=False,
@@ -106,7 +106,7 @@ def create_root(
         .not_valid_before(now - CLOCK_SKEW)
         .not_valid_after(now + timedelta(days=validity_days))
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(_CA_KEY_USAGE, critical=True)
+        .add_extension(CA_KEY_USAGE, critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
     )
     return LocalCA(certificate=builder.sign(key, signing_hash(key)), key=key)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Mapping
+import warnings
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 from cryptography import x509
@@ -18,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKey
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from certctl.domain.policies import (
+    CABF_SERVERAUTH,
     DEFAULT_EKUS,
     DEFAULT_KEY_RULES,
     CertificateProfile,
@@ -55,6 +57,44 @@ _DECODE_ERRORS = (
     x509.UnsupportedGeneralNameType,
 )
 _IP_TYPES = (ipaddress.IPv4Address, ipaddress.IPv6Address)
+
+# RFC 5280 Appendix A upper bounds (ub-*) of the subject attributes a leaf may carry.
+UPPER_BOUNDS: Mapping[x509.ObjectIdentifier, int] = {
+    NameOID.COMMON_NAME: 64,
+    NameOID.ORGANIZATION_NAME: 64,
+    NameOID.ORGANIZATIONAL_UNIT_NAME: 64,
+    NameOID.LOCALITY_NAME: 128,
+    NameOID.STATE_OR_PROVINCE_NAME: 128,
+    NameOID.SERIAL_NUMBER: 64,
+    NameOID.TITLE: 64,
+    NameOID.EMAIL_ADDRESS: 255,
+    NameOID.POSTAL_CODE: 40,
+    NameOID.PSEUDONYM: 128,
+    NameOID.GIVEN_NAME: 32768,
+    NameOID.SURNAME: 32768,
+}
+_ATTRIBUTE_NAMES = {
+    NameOID.COMMON_NAME: "commonName",
+    NameOID.ORGANIZATION_NAME: "organizationName",
+    NameOID.ORGANIZATIONAL_UNIT_NAME: "organizationalUnitName",
+    NameOID.LOCALITY_NAME: "localityName",
+    NameOID.STATE_OR_PROVINCE_NAME: "stateOrProvinceName",
+    NameOID.SERIAL_NUMBER: "serialNumber",
+    NameOID.TITLE: "title",
+    NameOID.EMAIL_ADDRESS: "emailAddress",
+    NameOID.POSTAL_CODE: "postalCode",
+    NameOID.PSEUDONYM: "pseudonym",
+    NameOID.COUNTRY_NAME: "countryName",
+}
+_COUNTRY = re.compile(r"[A-Za-z]{2}")
+INTERNAL_TLDS = frozenset(
+    # Special-use names (RFC 6761, RFC 6762, RFC 7686, RFC 8375 home.arpa) and suffixes
+    # commonly used inside networks that no public registry delegates.
+    {"local", "localhost", "localdomain", "internal", "intranet", "lan", "home", "corp",
+     "private", "test", "example", "invalid", "onion", "arpa"}
+)  # fmt: skip
+MAX_DNS_NAME = 253
+_LDH_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 
 
 @dataclass(frozen=True)
@@ -95,9 +135,10 @@ def _facts(csr: x509.CertificateSigningRequest) -> CSRFacts:
     algorithm, size = describe_public_key(public_key)
     dns_names, ips, emails = _split_sans(_requested_sans(csr))
     usages = _requested_ekus(csr)
+    subject = _subject(csr)
     return CSRFacts(
-        subject=csr.subject,
-        common_name=common_name(csr.subject),
+        subject=subject,
+        common_name=common_name(subject),
         dns_names=dns_names,
         ip_addresses=ips,
         emails=emails,
@@ -106,6 +147,14 @@ def _facts(csr: x509.CertificateSigningRequest) -> CSRFacts:
         key_size=size,
         requested_ekus=tuple(_EKU_NAMES.get(oid, oid.dotted_string) for oid in usages),
     )
+
+
+def _subject(csr: x509.CertificateSigningRequest) -> x509.Name:
+    # cryptography warns while decoding attributes outside their X.520 bounds; check_subject
+    # refuses those with a named rule instead, so the warning is noise here.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return csr.subject
 
 
 def _requested_sans(csr: x509.CertificateSigningRequest) -> list[x509.GeneralName]:
@@ -148,12 +197,150 @@ def _split_sans(
     return tuple(dns), tuple(ips), tuple(emails)
 
 
-def check_csr(facts: CSRFacts, profile: CertificateProfile, *, requested_ttl_seconds: int) -> None:
-    """Refuse a request the profile does not allow, naming the first rule it breaks."""
+def check_csr(
+    facts: CSRFacts,
+    profile: CertificateProfile,
+    *,
+    requested_ttl_seconds: int,
+    declared_names: Collection[str] | None = None,
+) -> None:
+    """Refuse a request the profile does not allow, naming the first rule it breaks.
+
+    With `declared_names` (the certificate record's CN and SANs) the CSR may carry only
+    those names, or names matching the profile's SAN patterns.
+    """
     _check_key(facts, profile.allowed_key_algorithms or DEFAULT_KEY_RULES)
+    check_subject(facts)
+    check_dns_names(facts)
+    if declared_names is not None:
+        check_declared_names(facts, declared_names, profile.required_san_patterns)
     _check_names(facts, profile.required_san_patterns)
+    if "serverAuth" in (profile.allowed_ekus or DEFAULT_EKUS):
+        check_tls_server_names(facts)
+    if profile.preset == CABF_SERVERAUTH:
+        check_public_names(facts)
     _check_ekus(facts, profile.allowed_ekus or DEFAULT_EKUS)
     _check_ttl(requested_ttl_seconds, profile)
+
+
+def check_subject(facts: CSRFacts) -> None:
+    """Refuse subject attributes a leaf may not carry (RFC 5280 App. A upper bounds)."""
+    for attribute in facts.subject:
+        value = str(attribute.value)
+        oid = attribute.oid
+        name = _ATTRIBUTE_NAMES.get(oid, oid.dotted_string)
+        if oid == NameOID.COUNTRY_NAME and not _COUNTRY.fullmatch(value):
+            raise PolicyViolation(
+                f"subject country {value!r} must be exactly two letters (ISO 3166-1 alpha-2)",
+                rule="subject_country",
+                field=CSR_FIELD,
+            )
+        limit = UPPER_BOUNDS.get(oid)
+        if limit is not None and not 1 <= len(value) <= limit:
+            raise PolicyViolation(
+                f"subject {name} has {len(value)} characters; X.520 allows 1 to {limit}",
+                rule="subject_attribute_length",
+                field=CSR_FIELD,
+            )
+        if oid == NameOID.EMAIL_ADDRESS and value.lower() not in {e.lower() for e in facts.emails}:
+            # RFC 5280 4.1.2.6: emailAddress is legacy; the address must also be an
+            # rfc822Name SAN, where clients look for it.
+            raise PolicyViolation(
+                f"subject emailAddress {value!r} is not among the CSR's email SANs",
+                rule="subject_email_in_san",
+                field=CSR_FIELD,
+            )
+
+
+def check_dns_names(facts: CSRFacts) -> None:
+    """Refuse DNS SANs that are not preferred name syntax (RFC 5280 4.2.1.6, RFC 1034 3.5)."""
+    for name in facts.dns_names:
+        problem = dns_name_problem(name)
+        if problem:
+            raise PolicyViolation(
+                f"DNS name {name!r} {problem}", rule="dns_name_syntax", field=CSR_FIELD
+            )
+
+
+def dns_name_problem(name: str) -> str | None:
+    """Why `name` is not a valid DNS SAN, or None; a wildcard is the whole leftmost label."""
+    if name.endswith("."):
+        return "ends with a dot"
+    if len(name) > MAX_DNS_NAME:
+        return f"is longer than {MAX_DNS_NAME} characters"
+    labels = name.split(".")
+    for index, label in enumerate(labels):
+        if label == "*" and index == 0 and len(labels) > 2:
+            continue
+        if "*" in label:
+            return "has a wildcard that is not the whole leftmost label of three or more"
+        if not _LDH_LABEL.fullmatch(label):
+            return f"has label {label!r}, not letters, digits and inner hyphens of 1-63"
+    return None
+
+
+def check_declared_names(
+    facts: CSRFacts, declared: Collection[str], patterns: tuple[str, ...]
+) -> None:
+    """Refuse a name the certificate record does not declare and no profile pattern allows."""
+    allowed = {_normal(n) for n in declared if n}
+    compiled = [re.compile(p) for p in patterns]
+    cn = (facts.common_name,) if facts.common_name else ()
+    for name in facts.names + cn:
+        if _normal(name) in allowed or any(p.fullmatch(name) for p in compiled):
+            continue
+        raise PolicyViolation(
+            f"name {name!r} is not declared by the certificate (declared: "
+            f"{', '.join(sorted(allowed)) or 'none'}) and matches no SAN pattern of its profile",
+            rule="declared_names",
+            field=CSR_FIELD,
+        )
+
+
+def check_tls_server_names(facts: CSRFacts) -> None:
+    """TLS server certificates name their hosts in SANs, the CN being one of them (RFC 6125)."""
+    hosts = {_normal(n) for n in facts.dns_names + facts.ip_addresses}
+    if not hosts:
+        raise PolicyViolation(
+            "a TLS server certificate needs at least one DNS or IP subject alternative name",
+            rule="san_required",
+            field=CSR_FIELD,
+        )
+    if facts.common_name and _normal(facts.common_name) not in hosts:
+        raise PolicyViolation(
+            f"common name {facts.common_name!r} is not among the DNS and IP SANs",
+            rule="cn_in_san",
+            field=CSR_FIELD,
+        )
+
+
+def check_public_names(facts: CSRFacts) -> None:
+    """BR 7.1.2.7.12 (cabf-serverauth): no internal names or reserved IP addresses."""
+    for name in facts.dns_names:
+        labels = name.lower().split(".")
+        if len(labels) < 2 or labels[-1] in INTERNAL_TLDS or labels[-1].isdigit():
+            raise PolicyViolation(
+                f"DNS name {name!r} is an internal name, not allowed by the "
+                f"{CABF_SERVERAUTH} preset",
+                rule="internal_name",
+                field=CSR_FIELD,
+            )
+    for ip in facts.ip_addresses:
+        if not ipaddress.ip_address(ip).is_global:
+            raise PolicyViolation(
+                f"IP address {ip} is private or reserved, not allowed by the "
+                f"{CABF_SERVERAUTH} preset",
+                rule="internal_name",
+                field=CSR_FIELD,
+            )
+
+
+def _normal(name: str) -> str:
+    """Compare IPs by value and DNS names and addresses without case."""
+    try:
+        return str(ipaddress.ip_address(name))
+    except ValueError:
+        return name.lower()
 
 
 def _check_key(facts: CSRFacts, rules: tuple[KeyAlgorithmRule, ...]) -> None:

@@ -110,3 +110,8 @@ def read_pem(pem: str, *, field: str = "pem") -> tuple[CertificateFacts, str]:
         return certificate_facts(certs[0]), chain
     except _DECODE_ERRORS as exc:
         raise InvalidRequest(f"the certificate's fields do not decode: {exc}", field=field) from exc
+
+
+def first_certificate_der(pem: str) -> bytes:
+    """The first certificate of a PEM chain in DER (an AIA caIssuers answer, RFC 5280 4.2.2.1)."""
+    return split_pem_chain(pem)[0].public_bytes(serialization.Encoding.DER)

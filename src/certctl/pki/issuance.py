@@ -16,12 +16,14 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import AuthorityInformationAccessOID
 
-from certctl.domain.policies import DEFAULT_EKUS, CertificateProfile
+from certctl.domain.policies import CABF_SERVERAUTH, DEFAULT_EKUS, CertificateProfile
 from certctl.errors import CAUnavailable, InvalidRequest, PolicyViolation
 from certctl.pki.ca import CLOCK_SKEW, LocalCA
 from certctl.pki.csr import EKU_OIDS, TTL_FIELD, CSRFacts, parse_csr
 
 DEFAULT_TTL = timedelta(days=90)
+BR_DOMAIN_VALIDATED = x509.ObjectIdentifier("2.23.140.1.2.1")
+"""CA/Browser Forum reserved policy OID of domain-validated TLS server certificates."""
 SERIAL_BITS = 159
 """RFC 5280 4.1.2.2 caps serials at 20 octets; 159 random bits keep them positive."""
 
@@ -147,6 +149,9 @@ def _optional_extensions(
     access = _access_descriptions(ocsp_url, ca_issuers_url)
     if access:
         extensions.append((x509.AuthorityInformationAccess(access), False))
+    if profile.preset == CABF_SERVERAUTH:
+        policy = x509.PolicyInformation(BR_DOMAIN_VALIDATED, None)
+        extensions.append((x509.CertificatePolicies([policy]), False))
     if profile.must_staple:  # RFC 7633: TLS Feature status_request
         extensions.append((x509.TLSFeature([x509.TLSFeatureType.status_request]), False))
     return extensions

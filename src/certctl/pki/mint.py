@@ -10,6 +10,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from certctl.pki.ca import CA_KEY_USAGE, CLOCK_SKEW, LocalCA
+from certctl.pki.keys import private_key_to_pem
+
 
 @dataclass(frozen=True)
 class MintingCA:
@@ -68,3 +71,29 @@ def mint_leaf(
         )
     cert = builder.sign(ca.key, hashes.SHA256())
     return cert.public_bytes(serialization.Encoding.PEM).decode() + ca.pem
+
+
+def mint_sub_ca(
+    root: LocalCA, common_name: str, now: datetime, *, validity_days: int = 1825
+) -> tuple[str, str]:
+    """A P-256 sub-CA signed by `root` (pathLen 0): its chain (sub-CA, then the root's chain)
+    and its key, both PEM, as an enterprise hands them to a GenericCA issuer."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]))
+        .issuer_name(root.certificate.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - CLOCK_SKEW)
+        .not_valid_after(
+            min(now + timedelta(days=validity_days), root.certificate.not_valid_after_utc)
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(CA_KEY_USAGE, critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(root.authority_key_identifier, critical=False)
+        .sign(root.key, root.signing_hash)
+    )
+    chain = cert.public_bytes(serialization.Encoding.PEM).decode() + root.chain_pem
+    return chain, private_key_to_pem(key)

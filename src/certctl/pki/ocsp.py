@@ -166,11 +166,15 @@ def matches_issuer(ca: LocalCA, info: OCSPRequestInfo) -> bool:
 
 @functools.lru_cache(maxsize=64)
 def _issuer_hashes(issuer: x509.Certificate, algorithm: str) -> tuple[bytes, bytes]:
-    # The request builder computes exactly the CertID hashes of RFC 6960 4.1.1.
-    request = (
-        ocsp.OCSPRequestBuilder().add_certificate(issuer, issuer, _HASHES[algorithm]()).build()
-    )
-    return request.issuer_name_hash, request.issuer_key_hash
+    # RFC 6960 4.1.1: issuerNameHash is the hash of the issuing CA's *subject* DN (the
+    # leaf's issuer field), not of the CA certificate's own issuer; the two differ for a
+    # sub-CA. The request builder hashes `cert.issuer` and the issuer's key, so only its
+    # key hash is taken from it.
+    hash_type = _HASHES[algorithm]
+    request = ocsp.OCSPRequestBuilder().add_certificate(issuer, issuer, hash_type()).build()
+    digest = hashes.Hash(hash_type())
+    digest.update(issuer.subject.public_bytes())
+    return digest.finalize(), request.issuer_key_hash
 
 
 def build_response(

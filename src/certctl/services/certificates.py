@@ -226,20 +226,20 @@ class CertificateService:
 
     async def revoke(
         self, caller: Caller, cert_id: str, *, reason: str
-    ) -> tuple[ManagedCertificate, Revocation | None]:
-        """Revoke in one transaction: status, revocation row of the latest serial, audit.
+    ) -> tuple[ManagedCertificate, list[Revocation]]:
+        """Revoke in one transaction: status, a revocation row per unexpired version, audit.
 
-        The revocation row is None for a certificate without any version (nothing issued).
-        Publishing it (CRL, OCSP) is the issuer's part and happens after the commit.
+        Every version still valid is revoked, not only the latest: a renewal leaves the
+        previous certificate trusted until it expires (SPEC C6). The latest version is
+        revoked even when expired, so the record names its serial; a certificate without
+        versions gets no rows. Publishing (CRL, OCSP) is the issuer's part, after the commit.
         """
         caller.principal.require(Permission.WRITE)
         parsed = parse_reason(reason)
         async with self.runtime.db.uow() as uow:
             before = await uow.certificates.require(cert_id)
             if before.status in _SYSTEM_ONLY:
-                raise InvalidRequest(
-                    f"certificate is already {before.status.value}", field="certificate_id"
-                )
+                raise Conflict(f"certificate {cert_id} is already {before.status.value}")
             now = self.runtime.clock.now()
             after = dataclasses.replace(
                 before,
@@ -250,24 +250,28 @@ class CertificateService:
             )
             await uow.certificates.update_own_columns(after)
             versions = await uow.versions.for_certificate(cert_id)
-            revocation = None
-            if versions:
-                revocation = Revocation(
+            revocations = [
+                Revocation(
                     id=new_id("rev", now),
                     certificate_id=cert_id,
                     issuer_id=before.issuer_id,
-                    serial_number=versions[0].serial_number,
+                    serial_number=version.serial_number,
                     reason=parsed.value,
                     revoked_by=caller.principal.name,
                     revoked_at=now,
                 )
+                for i, version in enumerate(versions)
+                if i == 0 or version.not_after > now
+            ]
+            for revocation in revocations:
                 await uow.pki.add_revocation(revocation)
             details: dict[str, Any] = {
                 "reason": parsed.value,
                 "previous_status": before.status.value,
             }
-            if revocation is not None:
-                details["serial_number"] = revocation.serial_number
+            if revocations:
+                details["serial_number"] = revocations[0].serial_number
+                details["serial_numbers"] = [r.serial_number for r in revocations]
             await record(
                 uow,
                 self.runtime,
@@ -278,7 +282,7 @@ class CertificateService:
                 details=details,
             )
             await cancel_open_jobs(uow, self.runtime, caller, cert_id, "certificate revoked")
-            serial = revocation.serial_number if revocation else "-"
+            serial = revocations[0].serial_number if revocations else "-"
             await enqueue_lifecycle(
                 uow,
                 self.runtime,
@@ -300,7 +304,7 @@ class CertificateService:
                 },
                 extra_recipients=self.extra_recipients,
             )
-        return after, revocation
+        return after, revocations
 
     async def versions(self, caller: Caller, cert_id: str) -> list[CertificateVersion]:
         """Every version of a certificate, newest first."""

@@ -31,11 +31,11 @@ from certctl.domain.jobs import BulkResult
 from certctl.domain.pki import CRLState, IssuedSerial, Revocation, StoredCA
 from certctl.domain.policies import CertificateProfile
 from certctl.domain.revocation import RevocationReason, parse_reason
-from certctl.errors import CertctlError, InvalidRequest, NotFound
+from certctl.errors import CertctlError, Conflict, InvalidRequest, NotFound
 from certctl.pki.ca import LocalCA, create_root, load_sub_ca
 from certctl.pki.crl import RevokedEntry, build_crl
 from certctl.pki.csr import SHORT_LIVED_SECONDS, check_csr, parse_csr
-from certctl.pki.facts import read_pem
+from certctl.pki.facts import first_certificate_der, read_pem
 from certctl.pki.issuance import DEFAULT_TTL, IssuedCertificate, issue_leaf
 from certctl.pki.keys import private_key_to_pem
 from certctl.pki.ocsp import (
@@ -141,6 +141,16 @@ async def provision_issuer_ca(runtime: Runtime, uow: UnitOfWork, caller: Caller,
     )
 
 
+class CRLPublishFailed(CertctlError):
+    """The crl loop could not sign the CRL of at least one CA; its summary says which."""
+
+    def __init__(self, summary: dict[str, Any]) -> None:
+        failed: dict[str, str] = summary["failed"]
+        reasons = "; ".join(f"{issuer_id}: {error}" for issuer_id, error in sorted(failed.items()))
+        super().__init__(f"CRL not published for {len(failed)} CA(s): {reasons}")
+        self.summary = summary
+
+
 @dataclass(frozen=True)
 class _Cached:
     """A signed OCSP answer and until when it may be served again."""
@@ -182,6 +192,10 @@ class PkiService:
             raise NotFound("issuer_ca", issuer_id)
         return stored.ca_chain_pem
 
+    async def ca_certificate_der(self, issuer_id: str) -> bytes:
+        """The issuing CA's own certificate in DER, for the AIA caIssuers URL; public."""
+        return first_certificate_der(await self.chain_pem(issuer_id))
+
     def _load(self, stored: StoredCA) -> LocalCA:
         # Keyed by the sealed key too: an issuer deleted and re-created under the same id
         # has a different CA.
@@ -207,7 +221,7 @@ class PkiService:
         return {
             "crl_url": f"{base}/crl/{issuer_id}",
             "ocsp_url": f"{base}/ocsp/{issuer_id}",
-            "ca_issuers_url": f"{base}/ca/{issuer_id}",
+            "ca_issuers_url": f"{base}/ca/{issuer_id}.cer",
         }
 
     # --- Issuance ----------------------------------------------------------------------
@@ -229,13 +243,14 @@ class PkiService:
                 raise InvalidRequest(f"issuer {issuer.id!r} is disabled", field="issuer_id")
             profile = await certificate_profile(uow, cert)
             ca = await self._ca(uow, issuer.id)
+        declared = (cert.common_name, *cert.sans)
         default_ttl = timedelta(days=_days(issuer.config, "default_ttl_days", DEFAULT_TTL.days))
         requested = ttl_seconds if ttl_seconds is not None else _default_ttl(profile, default_ttl)
         now = self.runtime.clock.now()
 
         def check() -> Any:
             facts = parse_csr(csr_pem)
-            check_csr(facts, profile, requested_ttl_seconds=requested)
+            check_csr(facts, profile, requested_ttl_seconds=requested, declared_names=declared)
             return facts
 
         facts = await asyncio.to_thread(check)
@@ -275,8 +290,10 @@ class PkiService:
                 status=CertificateStatus.ACTIVE,
                 expires_at=issued.not_after,
                 last_renewal_at=now,
-                common_name=leaf.common_name or before.common_name,
-                sans=leaf.sans,
+                # The record keeps the names it declares and gains any a profile pattern
+                # allowed beyond them.
+                common_name=before.common_name or leaf.common_name,
+                sans=tuple(dict.fromkeys((*before.sans, *leaf.sans))),
                 updated_at=now,
             )
             await uow.certificates.update_own_columns(after)
@@ -300,13 +317,20 @@ class PkiService:
     # --- Revocation and CRL ------------------------------------------------------------
 
     async def revoke(self, caller: Caller, cert_id: str, reason: str) -> ManagedCertificate:
-        """Revoke (one transaction), then publish: regenerate the issuing CA's CRL."""
-        cert, revocation = await self.certificates.revoke(caller, cert_id, reason=reason)
-        if revocation is None or revocation.issuer_id is None:
-            return cert
-        self.invalidate_ocsp(revocation.issuer_id, revocation.serial_number)
-        await self._publish(revocation.issuer_id, [revocation.id])
+        """Revoke every unexpired version (one transaction), then regenerate the CA's CRL."""
+        cert, revocations = await self.certificates.revoke(caller, cert_id, reason=reason)
+        issuers: dict[str, list[str]] = {}
+        self._note(revocations, issuers)
+        for issuer_id in sorted(issuers):
+            await self._publish(issuer_id, issuers[issuer_id])
         return cert
+
+    def _note(self, revocations: Sequence[Revocation], issuers: dict[str, list[str]]) -> None:
+        """Drop cached OCSP answers of revoked serials and group the rows by issuer."""
+        for revocation in revocations:
+            if revocation.issuer_id is not None:
+                issuers.setdefault(revocation.issuer_id, []).append(revocation.id)
+                self.invalidate_ocsp(revocation.issuer_id, revocation.serial_number)
 
     async def bulk_revoke(
         self, caller: Caller, ids: Sequence[str], total: int, reason: str
@@ -319,20 +343,15 @@ class PkiService:
         issuers: dict[str, list[str]] = {}
         for cert_id in ids:
             try:
-                _, revocation = await self.certificates.revoke(caller, cert_id, reason=reason)
-            except InvalidRequest as exc:
-                if exc.field == "certificate_id":  # already revoked or archived
-                    skipped += 1
-                else:
-                    errors.append((cert_id, exc.detail))
+                _, revocations = await self.certificates.revoke(caller, cert_id, reason=reason)
+            except Conflict:  # already revoked or archived
+                skipped += 1
                 continue
             except CertctlError as exc:
                 errors.append((cert_id, exc.detail))
                 continue
             revoked += 1
-            if revocation is not None and revocation.issuer_id is not None:
-                issuers.setdefault(revocation.issuer_id, []).append(revocation.id)
-                self.invalidate_ocsp(revocation.issuer_id, revocation.serial_number)
+            self._note(revocations, issuers)
         for issuer_id in sorted(issuers):
             await self._publish(issuer_id, issuers[issuer_id])
         return BulkResult(
@@ -346,20 +365,25 @@ class PkiService:
     async def _publish(self, issuer_id: str, revocation_ids: Sequence[str]) -> None:
         """Regenerate a local CA's CRL after revocations and mark them as published there.
 
-        Best effort: a failure is logged and the hourly crl loop publishes them anyway.
+        The revocation is already committed, so a publishing failure does not fail the
+        request: it is logged with its cause, the rows stay unpublished, and the crl loop
+        retries them and reports them until it succeeds.
         """
         try:
             async with self.runtime.db.uow() as uow:
-                has_ca = await uow.pki.get_ca(issuer_id) is not None
-            if not has_ca:
-                return
+                if await uow.pki.get_ca(issuer_id) is None:
+                    return
             await self.regenerate_crl(issuer_id)
             async with self.runtime.db.uow() as uow:
                 for revocation_id in revocation_ids:
                     await uow.pki.mark_notified(revocation_id)
-        except Exception as exc:
-            log.warning(
-                "pki.crl_after_revocation_failed", issuer_id=issuer_id, error=type(exc).__name__
+        except Exception as exc:  # the revocation is committed; see above
+            log.error(
+                "pki.crl_after_revocation_failed",
+                issuer_id=issuer_id,
+                revocation_ids=list(revocation_ids),
+                error=f"{type(exc).__name__}: {exc}",
+                exc_info=exc,
             )
 
     async def listing(self, caller: Caller) -> CRLListing:
@@ -419,18 +443,46 @@ class PkiService:
         return base64.b64decode(state.der_b64), state
 
     async def regenerate_all(self) -> dict[str, Any]:
-        """The crl loop: a fresh CRL for every local CA."""
+        """The crl loop: a fresh CRL for every local CA, publishing revocations left pending.
+
+        A CA whose CRL cannot be signed is reported with its error and its count of
+        unpublished revocations; the loop raises `CRLPublishFailed` after trying every CA so
+        its run is recorded as failed.
+        """
         async with self.runtime.db.uow() as uow:
             issuer_ids = await uow.pki.ca_issuer_ids()
         numbers: dict[str, int] = {}
-        failed: list[str] = []
+        published = 0
+        failed: dict[str, str] = {}
         for issuer_id in issuer_ids:
+            async with self.runtime.db.uow() as uow:
+                pending = await uow.pki.unpublished_revocations(issuer_id)
             try:
                 numbers[issuer_id] = (await self.regenerate_crl(issuer_id)).crl_number
-            except Exception as exc:
-                log.warning("pki.crl_failed", issuer_id=issuer_id, error=type(exc).__name__)
-                failed.append(issuer_id)
-        return {"generated": len(numbers), "failed": failed, "crl_numbers": numbers}
+            except Exception as exc:  # one CA failing must not stop the others
+                error = f"{type(exc).__name__}: {exc}"
+                log.error(
+                    "pki.crl_failed",
+                    issuer_id=issuer_id,
+                    unpublished=len(pending),
+                    error=error,
+                    exc_info=exc,
+                )
+                failed[issuer_id] = f"{error} ({len(pending)} revocations unpublished)"
+                continue
+            async with self.runtime.db.uow() as uow:
+                for revocation_id in pending:
+                    await uow.pki.mark_notified(revocation_id)
+            published += len(pending)
+        result = {
+            "generated": len(numbers),
+            "published_revocations": published,
+            "failed": failed,
+            "crl_numbers": numbers,
+        }
+        if failed:
+            raise CRLPublishFailed(result)
+        return result
 
     # --- OCSP --------------------------------------------------------------------------
 

@@ -119,14 +119,14 @@ async def test_revoke_certificate_then_again(live_server: LiveServer) -> None:
     assert again.is_error is True
     head, _, fenced = text_of(again).partition("\n")
     assert head == (
-        "Error executing tool revoke_certificate: The certctl API refused the call (HTTP 400)."
+        "Error executing tool revoke_certificate: The certctl API refused the call (HTTP 409)."
     )
     problem = unfence(fenced)
     assert isinstance(problem, dict)
     assert (problem["status"], problem["title"], problem["detail"]) == (
-        400,
-        "Invalid request",
-        "certificate is already Revoked",
+        409,
+        "Conflict",
+        f"certificate {vpn['id']} is already Revoked",
     )
 
 

@@ -266,7 +266,12 @@ async def test_crl_loop_regenerates_with_increasing_number(
     issuer_id = await _local_issuer(api)
     first = await ctx.pki.regenerate_all()
     second = await ctx.pki.regenerate_all()
-    assert first == {"generated": 1, "failed": [], "crl_numbers": {issuer_id: 1}}
+    assert first == {
+        "generated": 1,
+        "published_revocations": 0,
+        "failed": {},
+        "crl_numbers": {issuer_id: 1},
+    }
     assert second["crl_numbers"] == {issuer_id: 2}
     ran = await api.post("/api/v1/admin/loops/crl/run")
     assert ran.status_code == 200, ran.text
@@ -340,7 +345,7 @@ async def test_csr_needs_a_local_ca_issuer(api: httpx.AsyncClient, tmp_path: Pat
 async def test_revoke_refusals(
     make_client: Callable[[str | None], httpx.AsyncClient], now: datetime, tmp_path: Path
 ) -> None:
-    """Unknown reason → 400 on `reason`; a second revoke → 400; viewers get 403."""
+    """Unknown reason → 400 on `reason`; a second revoke → 409 Conflict; viewers get 403."""
     api = make_client("admin")
     operator = make_client("operator")
     issuer_id = await _local_issuer(api)
@@ -355,7 +360,10 @@ async def test_revoke_refusals(
     assert first.status_code == 200
     assert first.json()["revocation_reason"] == "unspecified"
     second = await operator.post(url, json={"reason": "superseded"})
-    assert second.status_code == 400
+    assert (second.status_code, second.json()["detail"]) == (
+        409,
+        f"certificate {cert_id} is already Revoked",
+    )
     again = await operator.post(
         f"/api/v1/certificates/{cert_id}/csr",
         json={"csr_pem": make_csr(tmp_path, "web.example.com", name="again")},

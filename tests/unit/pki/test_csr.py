@@ -40,6 +40,8 @@ def _csr(
 ) -> str:
     subject = [x509.NameAttribute(NameOID.COMMON_NAME, cn)] if cn else []
     builder = x509.CertificateSigningRequestBuilder().subject_name(x509.Name(subject))
+    if sans is None and cn:  # a TLS server CSR names its host in a SAN too
+        sans = [x509.DNSName(cn)]
     if sans:
         builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
     if ekus:
@@ -131,7 +133,7 @@ def test_csr_without_extensions_has_empty_names_and_ekus(
     ec_key: ec.EllipticCurvePrivateKey,
 ) -> None:
     """No SAN and no EKU extension give empty tuples."""
-    facts = parse_csr(_csr(ec_key))
+    facts = parse_csr(_csr(ec_key, sans=[]))
     assert (facts.names, facts.requested_ekus) == ((), ())
 
 
@@ -293,7 +295,11 @@ def test_no_patterns_allow_any_name(ec_key: ec.EllipticCurvePrivateKey) -> None:
 
 def test_openssl_csr_with_too_long_a_ttl_breaks_max_ttl(tmp_path: Path) -> None:
     """A TTL above the profile's maximum is refused by rule max_ttl."""
-    facts = parse_csr(_openssl_csr(tmp_path, "rsa:2048", "/CN=api.example.com"))
+    facts = parse_csr(
+        _openssl_csr(
+            tmp_path, "rsa:2048", "/CN=api.example.com", "subjectAltName=DNS:api.example.com"
+        )
+    )
     error = _violation(facts, replace(PROFILE, max_ttl_seconds=90 * DAY), ttl=91 * DAY)
     assert (error.rule, error.field, error.detail) == (
         "max_ttl",

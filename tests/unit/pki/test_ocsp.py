@@ -19,10 +19,10 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from certctl.domain.policies import CertificateProfile
 from certctl.domain.revocation import RevocationReason
 from certctl.errors import InvalidRequest
-from certctl.pki.ca import LocalCA, create_root
+from certctl.pki.ca import LocalCA, create_root, load_sub_ca
 from certctl.pki.issuance import IssuedCertificate, issue_leaf
 from certctl.pki.keys import describe_public_key, private_key_to_pem
-from certctl.pki.mint import make_ca
+from certctl.pki.mint import make_ca, mint_sub_ca
 from certctl.pki.ocsp import (
     CertStatus,
     OCSPRequestInfo,
@@ -546,3 +546,31 @@ def test_unsuccessful_answers_are_understood_by_openssl(
         status,
         f"Responder Error: {shown}\n",
     )
+
+
+def test_certid_of_a_sub_ca_leaf_hashes_the_sub_ca_subject() -> None:
+    """RFC 6960 4.1.1: a CertID over the sub-CA's subject matches; one over its issuer does not."""
+    root = create_root("certctl OCSP Root", now=NOW, validity_days=365)
+    chain_pem, key_pem = mint_sub_ca(root, "certctl OCSP Sub-CA", NOW)
+    sub = load_sub_ca(chain_pem, key_pem, NOW)
+    leaf = x509.load_pem_x509_certificate(
+        issue_leaf(sub, _leaf_csr(), profile=PROFILE, now=NOW).pem.encode()
+    )
+    request = ocsp.OCSPRequestBuilder().add_certificate(leaf, sub.certificate, hashes.SHA1())
+    info = parse_request(request.build().public_bytes(serialization.Encoding.DER))
+    wrong = ocsp.OCSPRequestBuilder().add_certificate(
+        sub.certificate, sub.certificate, hashes.SHA1()
+    )
+    wrong_info = parse_request(wrong.build().public_bytes(serialization.Encoding.DER))
+    assert (matches_issuer(sub, info), matches_issuer(sub, wrong_info)) == (True, False)
+
+
+def _leaf_csr() -> str:
+    key = ec.generate_private_key(ec.SECP256R1())
+    csr = (
+        x509.CertificateSigningRequestBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sub.example.com")]))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("sub.example.com")]), False)
+        .sign(key, hashes.SHA256())
+    )
+    return csr.public_bytes(serialization.Encoding.PEM).decode()

@@ -21,6 +21,7 @@ public = APIRouter(prefix="/.well-known/pki", tags=["pki"])
 
 PEM_TYPE = "application/x-pem-file"
 CRL_TYPE = "application/pkix-crl"
+CERT_TYPE = "application/pkix-cert"
 OCSP_RESPONSE_TYPE = "application/ocsp-response"
 CRL_CACHE_CONTROL = "public, max-age=3600, must-revalidate"
 MAX_OCSP_REQUEST = 16384
@@ -52,7 +53,8 @@ async def issue_from_csr(
 async def revoke_certificate(
     ctx: ContextDep, who: CallerDep, resource_id: str, body: RevokeIn
 ) -> CertificateOut:
-    """Revoke the certificate's latest serial; its CA's CRL is regenerated right after."""
+    """Revoke every unexpired version of the certificate (409 when already revoked); its
+    CA's CRL is regenerated right after."""
     return CertificateOut.model_validate(await ctx.pki.revoke(who, resource_id, body.reason))
 
 
@@ -76,6 +78,15 @@ async def json_crl(ctx: ContextDep, who: CallerDep) -> CRLOut:
         total=len(entries),
         generated_at=listing.generated_at,
     )
+
+
+@public.get(
+    "/ca/{issuer_id}.cer", name="ca_certificate", responses={200: {"content": {CERT_TYPE: {}}}}
+)
+async def ca_certificate(ctx: ContextDep, issuer_id: str) -> Response:
+    """The CA's certificate alone in DER: the AIA caIssuers URL of its leaves (RFC 5280
+    4.2.2.1 asks for one DER certificate or a certs-only CMS bundle)."""
+    return Response(await ctx.pki.ca_certificate_der(issuer_id), media_type=CERT_TYPE)
 
 
 @public.get("/ca/{issuer_id}", name="ca_chain", responses={200: {"content": {PEM_TYPE: {}}}})

@@ -102,6 +102,11 @@ class ProfileIn(In):
     must_staple: bool = False
     allow_short_lived: bool = False
     requires_approval: bool = False
+    preset: str = Field(
+        default="",
+        max_length=32,
+        description="`cabf-serverauth`: certificate policies, at most 398 days, public names only.",
+    )
 
 
 class ProfilePatch(In):
@@ -116,6 +121,7 @@ class ProfilePatch(In):
     must_staple: bool | None = None
     allow_short_lived: bool | None = None
     requires_approval: bool | None = None
+    preset: str | None = Field(default=None, max_length=32)
 
 
 class ProfileOut(Out):
@@ -131,5 +137,6 @@ class ProfileOut(Out):
     must_staple: bool
     allow_short_lived: bool
     requires_approval: bool
+    preset: str
     created_at: datetime
     updated_at: datetime

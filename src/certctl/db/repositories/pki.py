@@ -77,6 +77,16 @@ class PkiRepository:
             .values(issuer_notified=True)
         )
 
+    async def unpublished_revocations(self, issuer_id: str) -> list[str]:
+        """Ids of the CA's revocations not yet on a published CRL, oldest first."""
+        rev = CertificateRevocationRow
+        stmt = (
+            select(rev.id)
+            .where(rev.issuer_id == issuer_id, rev.issuer_notified.is_(False))
+            .order_by(rev.revoked_at, rev.id)
+        )
+        return list((await self.session.scalars(stmt)).all())
+
     async def all_revocations(self) -> list[Revocation]:
         """Every revocation, oldest first."""
         stmt = select(CertificateRevocationRow).order_by(
