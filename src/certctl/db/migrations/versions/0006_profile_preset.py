@@ -1,6 +1,6 @@
 """Certificate profiles gain a preset (`cabf-serverauth`) (C5).
 
-Revision ID: 0008
+Revision ID: 0006
 Revises: 0005
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008"
+revision = "0006"
 down_revision = "0005"
 branch_labels = None
 depends_on = None
