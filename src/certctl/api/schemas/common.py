@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Generic, TypeVar
+from types import UnionType
+from typing import Annotated, Any, Generic, TypeVar, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
@@ -50,7 +51,14 @@ def _has_nul(value: Any) -> bool:
 
 
 def _nullable(annotation: Any) -> bool:
-    return "None" in str(annotation)
+    """Whether a field's type admits None (`X | None`, `Optional[X]`, `Annotated[X | None, …]`)."""
+    if annotation is None or annotation is type(None):
+        return True
+    if get_origin(annotation) is Annotated:
+        return _nullable(get_args(annotation)[0])
+    if get_origin(annotation) in (Union, UnionType):
+        return any(_nullable(arg) for arg in get_args(annotation))
+    return False
 
 
 class Out(BaseModel):
