@@ -20,7 +20,7 @@ from certctl.domain.jobs import ISSUING, JobFilter
 from certctl.domain.listing import MAX_PER_PAGE, PageRequest, SortKey, parse_sort
 from certctl.domain.notifications import MAX_ATTEMPTS, NotificationEvent
 from certctl.domain.revocation import RevocationReason
-from certctl.errors import NotFound
+from certctl.errors import InvalidRequest, NotFound
 from certctl.services import routing
 from certctl.services.notifications import NotificationFilter
 
@@ -92,8 +92,8 @@ def certificate_query(
     q: Text = None,
     sort: Text = None,
     include_archived: bool = False,
-    expires_within_days: Annotated[int | None, Query(ge=1, le=MAX_WITHIN_DAYS)] = None,
-    from_day: Annotated[int, Query(ge=0, le=MAX_WITHIN_DAYS)] = 0,
+    expires_within_days: Text = None,
+    from_day: Text = None,
 ) -> CertificateQuery:
     """The filters from the query string."""
     return CertificateQuery(
@@ -105,9 +105,21 @@ def certificate_query(
         q=q or "",
         sort=sort or "expires_at",
         include_archived=include_archived,
-        expires_within_days=expires_within_days,
-        from_day=min(from_day, (expires_within_days or 1) - 1),
+        expires_within_days=(within := _days(expires_within_days, "expires_within_days", 1)),
+        from_day=min(_days(from_day, "from_day", 0) or 0, (within or 1) - 1),
     )
+
+
+def _days(value: str | None, field: str, least: int) -> int | None:
+    """A day count typed in the query string ('' = not filtered, as the empty option sends)."""
+    if not value:
+        return None
+    if not value.isdigit() or not least <= int(value) <= MAX_WITHIN_DAYS:
+        label = "Expires within" if field == "expires_within_days" else "From day"
+        raise InvalidRequest(
+            f"{label} must be a whole number of days, {least} to {MAX_WITHIN_DAYS}", field=field
+        )
+    return int(value)
 
 
 @router.get("/certificates")
