@@ -138,7 +138,8 @@ def _step(setup: ChannelSetup | None, channel: str, emails: Sequence[str]) -> Ro
         return RouteStep(channel, "", "", f"unknown channel {channel!r}")
     recipient = _recipient(setup, emails)
     if not setup.configured:
-        why = f"channel {channel} is not configured (no database channel, no CERTCTL_* variables)"
+        # The dispatcher's own words for the skip it will record.
+        why = f"channel {channel} is not configured"
         return RouteStep(channel, recipient, "", why)
     if channel == AlertChannel.EMAIL.value and not emails:
         return RouteStep(

@@ -100,8 +100,7 @@ async def test_route_names_each_threshold_channel_and_recipient(
                     "recipient": "",
                     "configured": False,
                     "source": "",
-                    "skipped_because": "channel Slack is not configured "
-                    "(no database channel, no CERTCTL_* variables)",
+                    "skipped_because": "channel Slack is not configured",
                 },
             ],
         },

@@ -9,6 +9,8 @@ import pytest
 
 from certctl.bootstrap import AppContext
 from certctl.domain.access import SYSTEM_CALLER
+from certctl.domain.audit import AuditFilter
+from certctl.domain.listing import PageRequest
 from certctl.settings import Settings
 from certctl.testing.keys import NAMED_KEYS
 
@@ -22,12 +24,17 @@ _ROW_NAMES = re.compile(
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    """PagerDuty set by the environment (its routing key is a secret); nothing else."""
+    """PagerDuty set by the environment (its routing key is a secret); nothing else.
+
+    Its events URL is in TEST-NET-1 (RFC 5737), which the SSRF guard refuses without any
+    network traffic, so a test send has a known outcome.
+    """
     return Settings(
         database_url=database_url,
         api_keys_named=NAMED_KEYS,  # type: ignore[arg-type]
         config_encryption_key="test-encryption-key-0123456789",  # type: ignore[arg-type]
         pagerduty_routing_key="rk-very-secret-routing-key",  # type: ignore[arg-type]
+        pagerduty_events_url="https://192.0.2.10/v2/enqueue",
     )
 
 
@@ -129,15 +136,25 @@ async def test_settings_lists_environment_channels_with_secrets_masked(
 async def test_environment_test_send_redirects_back_with_its_outcome(
     ctx: AppContext, signed_in: SignedIn
 ) -> None:
-    """Testing the environment's PagerDuty redirects to Settings, which shows the outcome."""
+    """Testing the environment's PagerDuty redirects to Settings, which shows the refusal."""
     browser = await signed_in("operator")
     answer = await browser.post("/settings/channels/environment/PagerDuty/test", {})
     assert answer.status_code == 303
     tested = answer.headers["location"].removeprefix("/settings/channels?tested=")
     event = await ctx.notifications.get(SYSTEM_CALLER, tested)
     shown = (await browser.get(answer.headers["location"])).text
-    assert event.channel == "PagerDuty"
-    assert f"Test through PagerDuty: {event.status.value}" in shown
+    assert (event.channel, event.status.value, event.attempts) == ("PagerDuty", "dead", 1)
+    assert event.last_error is not None
+    assert "private address: 192.0.2.10" in event.last_error
+    assert f"Test through PagerDuty: dead — {event.last_error}" in shown
+    trail = await ctx.audit.search(
+        SYSTEM_CALLER,
+        request=PageRequest(per_page=5),
+        filters=AuditFilter(action="notification_channel_tested"),
+    )
+    assert [(e.actor, e.resource_id) for e in trail.items] == [
+        ("operator-user", "environment:PagerDuty")
+    ]
 
 
 async def test_policy_page_flags_unconfigured_channels(estate: Estate, signed_in: SignedIn) -> None:
