@@ -158,9 +158,12 @@ async def test_environment_test_send_redirects_back_with_its_outcome(
 
 
 async def test_policy_page_flags_unconfigured_channels(estate: Estate, signed_in: SignedIn) -> None:
-    """The default matrix sends Email, which is not configured here: every row flags it."""
-    html = (await (await signed_in("viewer")).get("/policies/rp-web")).text
+    """The default matrix sends Email, not configured here: each row flags it, page and list."""
+    browser = await signed_in("viewer")
+    html = (await browser.get("/policies/rp-web")).text
+    listed = (await browser.get("/policies")).text
     assert html.count('data-testid="unconfigured"') == 4
+    assert listed.count('Email <span class="muted">(not configured)</span>') == 4
 
 
 async def test_duplicate_thresholds_mark_every_row_in_visible_words(

@@ -44,7 +44,15 @@ async def policy_list(request: Request, who: VisitorDep) -> Response:
         who.caller, request=PageRequest(per_page=MAX_PER_PAGE), sort=SortKey("name")
     )
     rows = [(p, matrix.effective(p)) for p in listing.items]
-    return render(request, "policies.html", title="Renewal policies", active="policies", rows=rows)
+    setups = await routing.channel_setups(ctx.runtime, ctx.settings, who.caller)
+    return render(
+        request,
+        "policies.html",
+        title="Renewal policies",
+        active="policies",
+        rows=rows,
+        setups={s.channel: s for s in setups},
+    )
 
 
 def _values(policy: RenewalPolicy | None) -> dict[str, Any]:
