@@ -19,6 +19,7 @@ from certctl.client.criteria import AuditCriteria, CertificateCriteria
 from certctl.client.errors import ClientError
 from certctl.client.models import (
     Agent,
+    AlertRoute,
     AuditEvent,
     BulkResult,
     Certificate,
@@ -125,6 +126,11 @@ class CertctlClient:
     async def get_certificate(self, certificate_id: str) -> Certificate:
         """One certificate."""
         return cast(Certificate, await self._call("GET", f"/certificates/{_seg(certificate_id)}"))
+
+    async def get_alert_route(self, certificate_id: str) -> AlertRoute:
+        """Who the expiry scan would alert for a certificate, per threshold and channel."""
+        path = f"/certificates/{_seg(certificate_id)}/alert-route"
+        return cast(AlertRoute, await self._call("GET", path))
 
     async def import_certificate(
         self,

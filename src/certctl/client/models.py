@@ -46,6 +46,36 @@ class Certificate(TypedDict):
     updated_at: str
 
 
+class RouteStep(TypedDict):
+    """One channel of one threshold of an alert route."""
+
+    channel: str
+    recipient: str
+    configured: bool
+    source: str
+    skipped_because: str
+
+
+class RouteRow(TypedDict):
+    """What fires at one threshold."""
+
+    threshold_days: int
+    tier: str
+    channels: list[RouteStep]
+
+
+class AlertRoute(TypedDict):
+    """Who the expiry scan would alert for a certificate."""
+
+    certificate_id: str
+    policy_id: str | None
+    policy_name: str
+    owner_name: str
+    owner_email: str
+    team_name: str
+    thresholds: list[RouteRow]
+
+
 class Version(TypedDict):
     """One issued version of a certificate."""
 

@@ -7,7 +7,9 @@ from datetime import timedelta
 import httpx
 import pytest
 
+from certctl.bootstrap import AppContext
 from certctl.clock import FrozenClock
+from certctl.domain.access import SYSTEM_CALLER
 from certctl.pki.mint import make_ca, mint_leaf
 from certctl.testing.clock import TEST_EPOCH
 
@@ -302,3 +304,67 @@ async def test_version_of_certificate_without_versions_is_404(api: httpx.AsyncCl
     ).json()
     response = await api.get(f"/api/v1/certificates/{created['id']}/versions/latest")
     assert response.status_code == 404
+
+
+async def _seed_any_status(api: httpx.AsyncClient, ctx: AppContext, clock: FrozenClock) -> None:
+    """Certificates in every status, set through the lifecycle the API allows."""
+    rows = [
+        ("c-failed", "Failed", 1),
+        ("c-renewing", "RenewalInProgress", 2),
+        ("c-expiring", "Expiring", 5),
+        ("c-revoked", "Revoked", 3),
+        ("c-expired", "Expired", -1),
+        ("c-next-week", "Expiring", 8),
+        ("c-later", "Active", 80),
+    ]
+    for name, status, days in rows:
+        created = "Expired" if days < 0 else "Active"
+        response = await api.post(
+            "/api/v1/certificates",
+            json={
+                "id": name,
+                "name": name,
+                "common_name": f"{name}.example.com",
+                "status": created,
+                "expires_at": (clock.now() + timedelta(days=days)).isoformat(),
+            },
+        )
+        assert response.status_code == 201
+        if status not in (created, "Revoked"):
+            changed = await api.patch(f"/api/v1/certificates/{name}", json={"status": status})
+            assert changed.status_code == 200, changed.text
+    await ctx.certificates.revoke(SYSTEM_CALLER, "c-revoked", reason="keyCompromise")
+    await api.delete("/api/v1/certificates/c-later")
+
+
+@pytest.mark.parametrize(
+    ("query", "ids"),
+    [
+        ("expires_within_days=7", ["c-failed", "c-renewing", "c-expiring"]),
+        ("expires_within_days=30", ["c-failed", "c-renewing", "c-expiring", "c-next-week"]),
+        ("expires_within_days=90", ["c-failed", "c-renewing", "c-expiring", "c-next-week"]),
+        ("expires_within_days=7&status=Failed", ["c-failed"]),
+        ("expires_within_days=7&status=Revoked", []),
+        (
+            "expires_within_days=90&include_archived=true",
+            ["c-failed", "c-renewing", "c-expiring", "c-next-week"],
+        ),
+    ],
+)
+async def test_expires_within_days_counts_every_status_but_revoked_and_archived(
+    api: httpx.AsyncClient, ctx: AppContext, clock: FrozenClock, query: str, ids: list[str]
+) -> None:
+    """Certificates expiring from now to N days ahead, whatever their status, soonest first."""
+    await _seed_any_status(api, ctx, clock)
+    page = (await api.get(f"/api/v1/certificates?{query}")).json()
+    assert [c["id"] for c in page["data"]] == ids
+    assert page["total"] == len(ids)
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "3651", "week"])
+async def test_expires_within_days_out_of_range_is_400(api: httpx.AsyncClient, value: str) -> None:
+    """A window outside 1-3650 days, or not a number, is refused naming the field."""
+    response = await api.get(f"/api/v1/certificates?expires_within_days={value}")
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/problem+json"
+    assert [e["field"] for e in response.json()["errors"]] == ["expires_within_days"]

@@ -61,6 +61,8 @@ async def test_list_says_when_nothing_matches(cli: Cli) -> None:
         (["--expires-before", "30d"], ["vpn.example.com"]),
         (["--expires-before", "2026-07-01"], ["vpn.example.com"]),
         (["--sort", "-expires_at"], ["web.example.com", "vpn.example.com"]),
+        (["--expires-within", "30"], ["vpn.example.com"]),
+        (["--expires-within", "90"], ["vpn.example.com", "web.example.com"]),
         (["--page", "2", "--per-page", "1"], ["web.example.com"]),
     ],
 )
@@ -93,6 +95,32 @@ async def test_list_refuses_an_unreadable_date(cli: Cli) -> None:
     assert run.stderr == (
         "error: --expires-before expects an ISO 8601 date or time, or Nd (days from now)\n"
     )
+
+
+async def test_list_refuses_a_window_out_of_range(cli: Cli) -> None:
+    """--expires-within 0 is refused before any request, naming the option (exit code 2)."""
+    run = await cli("certs", "list", "--expires-within", "0")
+    assert (run.code, run.stdout) == (2, "")
+    assert "--expires-within" in run.stderr
+
+
+async def test_route_shows_each_threshold_and_channel(cli: Cli, api: httpx.AsyncClient) -> None:
+    """`certs route` prints the default policy's four thresholds, Email each, to the owner."""
+    owner = (
+        await api.post("/api/v1/owners", json={"name": "Ada", "email": "ada@example.com"})
+    ).json()
+    cert = await import_cert(api, "owned.example.com", days_left=20, owner_id=owner["id"])
+    run = await cli("certs", "route", cert["id"], role="viewer")
+    assert run.code == 0, run.stderr
+    assert [r[:3] for r in rows(run.stdout)] == [
+        ["T-30", "informational", "Email"],
+        ["T-14", "warning", "Email"],
+        ["T-7", "warning", "Email"],
+        ["T-0", "critical", "Email"],
+    ]
+    json_run = await cli("certs", "route", cert["id"], "--output", "json", role="viewer")
+    answer = (await api.get(f"/api/v1/certificates/{cert['id']}/alert-route")).json()
+    assert json_run.json() == answer
 
 
 async def test_get_json_is_the_api_answer(cli: Cli, api: httpx.AsyncClient) -> None:

@@ -16,6 +16,7 @@ TOOLS = {
     "list_certificates",
     "get_certificate",
     "expiring_certificates",
+    "certificate_alert_route",
     "renew_certificate",
     "revoke_certificate",
     "list_jobs",
@@ -47,7 +48,7 @@ async def _call(session: ClientSession, tool: str, **arguments: Any) -> CallTool
 
 
 async def test_lists_exactly_the_certctl_tools(live_server: LiveServer) -> None:
-    """The server offers the thirteen tools; revoking is marked destructive, lists read-only."""
+    """The server offers the fourteen tools; revoking is marked destructive, lists read-only."""
     async with live_server.mcp() as session:
         tools = {t.name: t for t in (await session.list_tools()).tools}
     assert set(tools) == TOOLS
@@ -100,6 +101,26 @@ async def test_expiring_certificates_within_days(live_server: LiveServer) -> Non
         "vpn.example.com",
         "web.example.com",
     ]
+
+
+async def test_list_certificates_expiring_within_days(live_server: LiveServer) -> None:
+    """`expires_within_days` reaches the API: only the certificate 10 days from expiry."""
+    live_server.import_cert("web.example.com", days_left=90)
+    vpn = live_server.import_cert("vpn.example.com", days_left=10)
+    async with live_server.mcp(role="viewer") as session:
+        page = answer_of(await _call(session, "list_certificates", expires_within_days=30))
+    assert [c["id"] for c in page["data"]] == [vpn["id"]]
+
+
+async def test_certificate_alert_route_is_the_api_answer(live_server: LiveServer) -> None:
+    """The route tool answers GET /certificates/{id}/alert-route: Email, not configured."""
+    vpn = live_server.import_cert("vpn.example.com", days_left=10)
+    async with live_server.mcp(role="viewer") as session:
+        route = answer_of(await _call(session, "certificate_alert_route", certificate_id=vpn["id"]))
+    assert route == live_server.api("GET", f"/certificates/{vpn['id']}/alert-route")
+    assert [r["threshold_days"] for r in route["thresholds"]] == [30, 14, 7, 0]
+    first = route["thresholds"][0]["channels"][0]
+    assert (first["channel"], first["configured"]) == ("Email", False)
 
 
 async def test_revoke_certificate_then_again(live_server: LiveServer) -> None:

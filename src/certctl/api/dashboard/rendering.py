@@ -115,6 +115,19 @@ def query_with(request: Request, **changes: object) -> str:
     return f"{request.url.path}?{query}" if query else request.url.path
 
 
+def page_count(total: int, per_page: int) -> int:
+    """Pages of a listing (an empty one still has page 1)."""
+    return max(1, -(-total // per_page))
+
+
+def past_the_end(request: Request, page: int, total: int, per_page: int) -> Response | None:
+    """A redirect to the last page when `page` lies beyond it (a stale link, a typed URL)."""
+    last = page_count(total, per_page)
+    if page <= last:
+        return None
+    return RedirectResponse(query_with(request, page=last, flash=None), status_code=303)
+
+
 class Renderer:
     """The template environment of one application."""
 
