@@ -184,3 +184,27 @@ async def test_failed_channel_test_is_not_retried_later(
     tested = (await api.post(f"/api/v1/notification-channels/{created.json()['id']}/test")).json()
     assert (tested["status"], tested["next_retry_at"]) == ("dead", None)
     assert tested["last_error"].startswith("Teams answered 503")
+
+
+async def test_environment_channel_test_sends_through_the_variables(
+    receivers: Receivers, client_for: Callable[[str], httpx.AsyncClient]
+) -> None:
+    """POST …/environment/PagerDuty/test delivers one event to the configured receiver."""
+    response = await client_for("operator").post(
+        "/api/v1/notification-channels/environment/PagerDuty/test"
+    )
+    assert (response.status_code, response.json()["status"]) == (200, "sent")
+    [event] = receivers.http["PagerDuty"].requests
+    assert event.json()["routing_key"] == "pd-routing-key"
+    assert event.json()["payload"]["summary"] == (
+        "certctl test notification for channel PagerDuty (environment)"
+    )
+
+
+@pytest.mark.parametrize(("role", "status"), [("viewer", 403), ("operator", 400)])
+async def test_environment_channel_test_needs_write_and_a_configured_channel(
+    client_for: Callable[[str], httpx.AsyncClient], role: str, status: int
+) -> None:
+    """Viewers may not send; an unknown channel type is a 400 naming `channel`."""
+    response = await client_for(role).post("/api/v1/notification-channels/environment/Pager/test")
+    assert response.status_code == status

@@ -17,7 +17,6 @@ from certctl.domain.listing import MAX_PER_PAGE, PageRequest, SortKey
 from certctl.domain.notifications import MAX_ATTEMPTS, NotificationEvent, NotificationStatus
 from certctl.domain.policies import AlertChannel
 from certctl.services import routing
-from certctl.services.channel_test import send_environment_test
 from certctl.services.notifications import NotificationFilter
 
 router = APIRouter(route_class=DashboardRoute, include_in_schema=False)
@@ -149,13 +148,8 @@ async def environment_channel_test(
 ) -> Response:
     """Send a test through a channel set by the CERTCTL_* variables; show it after a redirect."""
     ctx: AppContext = request.app.state.ctx
-    sent = await send_environment_test(
-        ctx.runtime,
-        ctx.settings,
-        ctx.http,
-        who.caller,
-        channel=channel,
-        recipient=forms.optional(form, "recipient"),
+    sent = await ctx.notifications.send_environment_test(
+        who.caller, channel, forms.optional(form, "recipient")
     )
     return RedirectResponse(f"/settings/channels?tested={sent.id}", status_code=303)
 
