@@ -41,11 +41,9 @@ import json
 import math
 import multiprocessing
 import os
-import platform
 import resource
 import signal
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
@@ -56,8 +54,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import harness
+
 RESULTS = Path(__file__).resolve().parent / "results" / "dispatch.json"
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 CERTS = 1000  # certificates the outbox rows point at (the foreign key is enforced)
 DISPATCH_TIMEOUT_S = 900.0
 RECEIVER_TIMEOUT_S = 30.0
@@ -175,11 +174,7 @@ class Receiver:
 
 
 def _loop_factory(name: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
-    if name == "uvloop":
-        import uvloop
-
-        return uvloop.new_event_loop
-    return None
+    return harness.loop_factory() if name == "uvloop" else None
 
 
 def receiver_process(latency_s: float, keep_alive: bool, loop: str, conn: Any) -> None:
@@ -371,56 +366,12 @@ def cert_rows(now: datetime) -> list[tuple[Any, ...]]:
     return rows
 
 
-def _insert(table: str, columns: tuple[str, ...], style: str) -> str:
-    marks = (
-        ", ".join("?" * len(columns))
-        if style == "?"
-        else ", ".join(f"${i + 1}" for i in range(len(columns)))
-    )
-    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
-
-
-async def seed_postgres(url: str, count: int, tag: str, now: datetime) -> None:
-    """COPY of the certificates and the outbox rows, then VACUUM ANALYZE."""
-    import asyncpg
-
-    conn = await asyncpg.connect(url, server_settings={"synchronous_commit": "on"})
-    try:
-        await conn.copy_records_to_table(
-            "managed_certificates", records=cert_rows(now), columns=list(CERT_COLUMNS)
-        )
-        await conn.copy_records_to_table(
-            "notification_events",
-            records=event_rows(count, tag, now),
-            columns=list(EVENT_COLUMNS),
-        )
-        await conn.execute("VACUUM ANALYZE")
-    finally:
-        await conn.close()
-
-
-def _sqlite_value(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat(" ", "microseconds")[:26]
-    return value
-
-
-def seed_sqlite(path: Path, count: int, tag: str, now: datetime) -> None:
-    """sqlite3 executemany in one transaction, foreign keys on."""
-    conn = sqlite3.connect(path)
-    try:
-        conn.execute("PRAGMA foreign_keys=ON")
-        with conn:
-            for table, columns, rows in (
-                ("managed_certificates", CERT_COLUMNS, cert_rows(now)),
-                ("notification_events", EVENT_COLUMNS, event_rows(count, tag, now)),
-            ):
-                conn.executemany(
-                    _insert(table, columns, "?"),
-                    (tuple(_sqlite_value(v) for v in row) for row in rows),
-                )
-    finally:
-        conn.close()
+def seed_tables(count: int, tag: str, now: datetime) -> list[harness.Table]:
+    """The certificates the outbox rows point at (the foreign key is enforced), then the rows."""
+    return [
+        ("managed_certificates", CERT_COLUMNS, cert_rows(now)),
+        ("notification_events", EVENT_COLUMNS, event_rows(count, tag, now)),
+    ]
 
 
 async def status_counts(url: str) -> dict[str, int]:
@@ -443,44 +394,6 @@ async def status_counts(url: str) -> dict[str, int]:
 # --------------------------------------------------------------------------- CPU accounting
 
 
-def tree_cpu_seconds(root: int | None) -> float | None:
-    """CPU seconds used so far by `root` and its live descendants (incl. reaped children)."""
-    if root is None:
-        return None
-    table: dict[int, tuple[int, int]] = {}
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = Path(f"/proc/{entry.name}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        table[int(entry.name)] = (int(fields[1]), sum(int(f) for f in fields[11:15]))
-    if root not in table:
-        return None
-    children: dict[int, list[int]] = {}
-    for pid, (ppid, _) in table.items():
-        children.setdefault(ppid, []).append(pid)
-    ticks, todo = 0, [root]
-    while todo:
-        pid = todo.pop()
-        ticks += table[pid][1]
-        todo.extend(children.get(pid, ()))
-    return ticks / CLK_TCK
-
-
-def machine_busy_seconds() -> float:
-    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    return (sum(values[:8]) - values[3] - values[4]) / CLK_TCK
-
-
-def background_load(seconds: float = 1.0) -> float:
-    """CPU the machine spends with nothing of ours running, in % of one core."""
-    before, started = machine_busy_seconds(), time.monotonic()
-    time.sleep(seconds)
-    return round(100 * (machine_busy_seconds() - before) / (time.monotonic() - started), 1)
-
-
 @dataclass
 class Cpu:
     """CPU seconds of the dispatcher (this process), the database and the whole machine."""
@@ -493,7 +406,10 @@ class Cpu:
     @classmethod
     def take(cls, db_pid: int | None) -> Cpu:
         return cls(
-            time.monotonic(), time.process_time(), tree_cpu_seconds(db_pid), machine_busy_seconds()
+            time.monotonic(),
+            time.process_time(),
+            harness.tree_cpu_seconds(db_pid),
+            harness.machine_busy_seconds(),
         )
 
 
@@ -758,38 +674,20 @@ class Backend:
         self.name, self.workdir = name, workdir
         self.db_pid: int | None = None
         self.version = sqlite3.sqlite_version
-        self.cluster: Any = None
+        self.cluster: harness.Cluster | None = None
         if name == "postgresql":
-            from certctl.testing.postgres import ThrowawayCluster
-
-            self.cluster = ThrowawayCluster()
-            stack.callback(self.cluster.stop)
-            self.cluster.start()
-            pid_file = self.cluster.datadir / "postmaster.pid"
-            self.db_pid = int(pid_file.read_text().split("\n", 1)[0])
+            self.cluster = harness.Cluster(stack)
+            self.db_pid = self.cluster.pid
 
     async def fresh(self, tag: str, count: int) -> str:
-        from certctl.bootstrap import migrate
-        from certctl.settings import Settings
-
         now = datetime.now(UTC)
         if self.cluster is None:
-            path = self.workdir / f"{tag}.db"
-            url = f"sqlite+aiosqlite:///{path}"
-            await migrate(Settings(database_url=url))
-            await asyncio.to_thread(seed_sqlite, path, count, tag, now)
-            return url
-        import asyncpg
-
-        admin = await asyncpg.connect(self.cluster.admin_url)
-        try:
-            await admin.execute(f'CREATE DATABASE "{tag}"')
-            self.version = str(await admin.fetchval("SHOW server_version"))
-        finally:
-            await admin.close()
-        url = self.cluster.url(tag)
-        await migrate(Settings(database_url=url))
-        await seed_postgres(url, count, tag, now)
+            url = harness.sqlite_url(self.workdir / f"{tag}.db")
+        else:
+            url = await self.cluster.create_database(tag)
+            self.version = self.cluster.version
+        await harness.migrate(url)
+        await harness.seed(url, seed_tables(count, tag, now))
         return url
 
 
@@ -809,7 +707,7 @@ async def run_backend_async(backend: Backend, args: argparse.Namespace) -> list[
 
 
 def run_backend(name: str, args: argparse.Namespace) -> dict[str, Any]:
-    idle_load = background_load()
+    idle_load = harness.background_load()
     print(f"\n== {name}: {args.deliveries:,} deliveries, concurrency {args.concurrency}")
     print(f"  background CPU before the run: {idle_load:.0f} % of one core")
     with contextlib.ExitStack() as stack:
@@ -860,32 +758,52 @@ def targets(scenarios: list[dict[str, Any]], args: argparse.Namespace) -> list[d
     return out
 
 
-def _cell(value: Any, spec: str = "") -> str:
-    return "-" if value is None else format(value, spec)
-
-
 COLUMNS = (
-    ("scenario", 36),
-    ("requests", 8),
-    ("failed", 6),
-    ("seconds", 8),
-    ("per s", 7),
-    ("ideal s", 7),
-    ("CPU ms/each", 11),
-    ("dispatcher", 10),
-    ("db", 4),
-    ("receiver", 8),
-    ("other", 5),
+    ("scenario", "scenario", ""),
+    ("requests", "requests", ","),
+    ("failed", "failed", ","),
+    ("seconds", "seconds", ".2f"),
+    ("per s", "per_s", ",.0f"),
+    ("ideal s", "ideal_s", ".1f"),
+    ("CPU ms/each", "cpu_ms_each", ".2f"),
+    ("dispatcher", "dispatcher_cpu_pct", ".0f"),
+    ("db", "db_cpu_pct", ".0f"),
+    ("receiver", "receiver_cpu_pct", ".0f"),
+    ("other", "other_cpu_pct", ".0f"),
 )
+ANCHOR_LABELS = {"raw": "asyncio streams", "transport": "app transport (aiohttp)"}
 
 
-def _line(cells: list[str]) -> None:
-    print(
-        "  ".join(
-            c.ljust(w) if i == 0 else c.rjust(w)
-            for i, (c, (_, w)) in enumerate(zip(cells, COLUMNS, strict=True))
+def table_rows(report: dict[str, Any], args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Per scenario: its anchors, then dispatch() itself."""
+    rows: list[dict[str, Any]] = []
+    for s in report["scenarios"]:
+        latency = s["latency_ms"]
+        for kind, a in s.get("anchors", {}).items():
+            ideal = math.ceil(a["requests"] / args.concurrency) * latency / 1000
+            rows.append(
+                {
+                    "scenario": f"anchor: {ANCHOR_LABELS[kind]}, {latency:g} ms",
+                    "requests": a["requests"],
+                    "failed": a["requests"] - a["ok"],
+                    "seconds": a["seconds"],
+                    "per_s": a["per_s"],
+                    "ideal_s": ideal if latency else None,
+                    "cpu_ms_each": a["client_cpu_ms_per_request"],
+                }
+            )
+        d = s["dispatch"]
+        ideal = math.ceil(args.deliveries / args.concurrency) * latency / 1000
+        rows.append(
+            {
+                **d,
+                "scenario": f"dispatch(), receiver {latency:g} ms",
+                "requests": args.deliveries,
+                "ideal_s": ideal if latency else None,
+                "cpu_ms_each": d["dispatcher_cpu_ms_per_delivery"],
+            }
         )
-    )
+    return rows
 
 
 def print_table(name: str, report: dict[str, Any], args: argparse.Namespace) -> None:
@@ -894,41 +812,7 @@ def print_table(name: str, report: dict[str, Any], args: argparse.Namespace) -> 
         f"concurrency {args.concurrency}, receiver {args.receiver} "
         f"({args.receiver_connection}), loop {args.loop}; CPU in % of one core:"
     )
-    _line([head for head, _ in COLUMNS])
-    for s in report["scenarios"]:
-        latency = s["latency_ms"]
-        for kind, a in s.get("anchors", {}).items():
-            ideal = math.ceil(a["requests"] / args.concurrency) * latency / 1000
-            label = {"raw": "asyncio streams", "transport": "app transport (aiohttp)"}[kind]
-            _line(
-                [
-                    f"anchor: {label}, {latency:g} ms",
-                    f"{a['requests']:,}",
-                    f"{a['requests'] - a['ok']:,}",
-                    f"{a['seconds']:.2f}",
-                    f"{a['per_s']:,.0f}",
-                    f"{ideal:.1f}" if latency else "-",
-                    f"{a['client_cpu_ms_per_request']:.2f}",
-                ]
-                + [""] * 4
-            )
-        d = s["dispatch"]
-        ideal = math.ceil(args.deliveries / args.concurrency) * latency / 1000
-        _line(
-            [
-                f"dispatch(), receiver {latency:g} ms",
-                f"{args.deliveries:,}",
-                f"{d['failed']:,}",
-                f"{d['seconds']:.2f}",
-                f"{d['per_s']:,.0f}",
-                f"{ideal:.1f}" if latency else "-",
-                f"{d['dispatcher_cpu_ms_per_delivery']:.2f}",
-                _cell(d["dispatcher_cpu_pct"], ".0f"),
-                _cell(d["db_cpu_pct"], ".0f"),
-                _cell(d["receiver_cpu_pct"], ".0f"),
-                _cell(d["other_cpu_pct"], ".0f"),
-            ]
-        )
+    print(harness.markdown_table(COLUMNS, table_rows(report, args)))
     for s in report["scenarios"]:
         d, anchors_ = s["dispatch"], s.get("anchors", {})
         ratios = "; ".join(
@@ -948,34 +832,6 @@ def print_table(name: str, report: dict[str, Any], args: argparse.Namespace) -> 
         if not t["applies"]:
             verdict = f"reference only (other size, concurrency or receiver): {verdict}"
         print(f"  C13 {t['target']}: measured {t['measured']:,.2f} -> {verdict}")
-
-
-def machine() -> dict[str, Any]:
-    cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()
-    model = next((x.split(":", 1)[1].strip() for x in cpuinfo if x.startswith("model name")), "")
-    meminfo = Path("/proc/meminfo").read_text().split("\n", 1)[0].split()
-    return {
-        "nproc": len(os.sched_getaffinity(0)),
-        "cpu_model": model,
-        "mem_total_gib": round(int(meminfo[1]) / 1024**2, 1),
-        "python": platform.python_version(),
-        "kernel": platform.release(),
-    }
-
-
-def revision() -> str:
-    repo = Path(__file__).resolve().parent.parent
-    try:
-        done = subprocess.run(
-            ["git", "-C", str(repo), "describe", "--always", "--dirty"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
-        )
-    except OSError:
-        return "unknown"
-    return done.stdout.strip() or "unknown"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -1034,7 +890,7 @@ def _terminate(signum: int, _frame: Any) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, _terminate)
-    info = machine()
+    info = harness.machine()
     print(
         f"machine: {info['nproc']} cores, {info['cpu_model']}, {info['mem_total_gib']} GiB, "
         f"Python {info['python']}"
@@ -1044,7 +900,7 @@ def main(argv: list[str] | None = None) -> int:
         "benchmark": "dispatch",
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": [Path(sys.argv[0]).name, *sys.argv[1:]],
-        "revision": revision(),
+        "revision": harness.revision(),
         "machine": info,
         "options": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
         "backends": {b: run_backend(b, args) for b in backends},
