@@ -5,7 +5,7 @@ throwaway PostgreSQL cluster), starts `certctl serve` as a subprocess on 127.0.0
 from a separate load-generator process and prints one table per backend, plus JSON (default
 bench/results/api_list.json, git-ignored).
 
-    .venv/bin/python bench/api_list.py --certs 2000 --duration 3    # CI size, under 2 minutes
+    .venv/bin/python bench/api_list.py --certs 2000 --duration 3    # small size, under 2 minutes
     .venv/bin/python bench/api_list.py                              # 100,000 certificates
 
 Load generator: asyncio on uvloop in its own process (spawned per scenario), so it has its

@@ -1,6 +1,6 @@
 """Local CA performance against SPEC C13: issuance, CRLs and OCSP, each against an anchor.
 
-    .venv/bin/python bench/pki.py --quick                       # CI size, both backends
+    .venv/bin/python bench/pki.py --quick                       # small size, both backends
     .venv/bin/python bench/pki.py                               # full size, both backends
     .venv/bin/python bench/pki.py --backend postgresql --skip-http
     .venv/bin/python bench/pki.py --help
@@ -116,7 +116,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--quick",
         action="store_true",
-        help="CI size: 300 leaves, 10,000 CRL entries, 2 s per HTTP scenario (about 2 minutes)",
+        help="small size: 300 leaves, 10,000 CRL entries, 2 s per HTTP scenario (about 2 minutes)",
     )
     p.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
     p.add_argument("--skip-http", action="store_true", help="no server: parts 1, 2, 4, 5a only")

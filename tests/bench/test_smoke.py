@@ -51,6 +51,7 @@ def run_script(name: str, args: list[str], results: Path) -> subprocess.Complete
     )
 
 
+@pytest.mark.usefixtures("pg_cluster")  # PostgreSQL present (skipped only where optional)
 @pytest.mark.parametrize("name", sorted(SMOKE))
 def test_script_runs_at_smallest_size(name: str, tmp_path: Path) -> None:
     """The script exits 0, prints its table header once per table and writes its results."""
