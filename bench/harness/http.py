@@ -45,6 +45,12 @@ class RawHttp:
             await asyncio.sleep(pause)
 
     async def _connection(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        """The most recently used idle connection, else a new one.
+
+        Connections idle for longer than IDLE_REUSE_S are dropped instead of reused: the
+        server closes keep-alive connections after 5 s, and a request written into one it is
+        closing would fail for reasons that have nothing to do with the server's speed.
+        """
         now = time.monotonic()
         while self.idle:
             reader, writer, used = self.idle.pop()
