@@ -69,6 +69,7 @@ class Settings(BaseSettings):
     notification_retry_interval: float = Field(default=120, gt=0)
     scheduler_job_processor_interval: float = Field(default=30, gt=0)
     scheduler_job_timeout_interval: float = Field(default=600, gt=0)
+    audit_verify_interval: float = Field(default=3600, gt=0)
 
     # Where private keys are generated (C5): `agent` (the agent, or whoever submits the CSR)
     # or `server`, a demo-only mode in which certctl generates the key itself.

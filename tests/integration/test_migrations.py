@@ -31,6 +31,8 @@ TABLES = {
     "jobs",
     "dashboard_users",
     "dashboard_sessions",
+    "audit_chain_head",
+    "rate_limits",
 }
 
 

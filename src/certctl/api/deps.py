@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import structlog
 from fastapi import Depends, Query, Request
@@ -54,12 +54,23 @@ async def caller(request: Request) -> Caller:
         if scheme.lower() != "bearer" or not token.strip():
             raise AuthenticationRequired("send the API key as 'Authorization: Bearer <key>'")
         principal = await ctx.api_keys.authenticate(token.strip())
-    found = Caller(principal=principal, request_id=request_id)
+    found = Caller(principal=principal, request_id=request_id, **request_facts(request))
     request.state.caller = found
     structlog.contextvars.bind_contextvars(actor=principal.name)
     if request.method in MUTATING:
         principal.require(Permission.WRITE)
     return found
+
+
+def request_facts(request: Request) -> dict[str, Any]:
+    """The body hash (of a write, whose body FastAPI has read by now) and arrival time."""
+    body_hash = getattr(request.state, "body_hash", None)
+    return {
+        "body_sha256": body_hash.hexdigest()
+        if body_hash is not None and request.method in MUTATING
+        else None,
+        "received_at": getattr(request.state, "received_at", None),
+    }
 
 
 async def audit_refusal(request: Request, status: int, detail: str) -> None:

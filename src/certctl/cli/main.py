@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import json
 import os
 import secrets
 import stat
@@ -16,8 +18,10 @@ from rich.console import Console
 from certctl import __version__
 from certctl.bootstrap import build_context
 from certctl.cli import client_cmds, server
+from certctl.cli.client_cmds import audit as audit_cmds
 from certctl.domain.access import SYSTEM_CALLER, Role
 from certctl.errors import CertctlError
+from certctl.logconfig import configure_logging
 from certctl.settings import Settings, load_settings
 
 app = typer.Typer(help="certctl: certificate lifecycle platform.", no_args_is_help=True)
@@ -170,6 +174,35 @@ async def _create_user(settings: Settings, *, username: str, password: str, role
 
 
 client_cmds.register(app)
+
+
+@audit_cmds.app.command("verify")
+def audit_verify(
+    output: Annotated[
+        str, typer.Option("--output", help="table, or json.", case_sensitive=False)
+    ] = "table",
+) -> None:
+    """Recompute the audit hash chain on the configured database (exit 1 at a broken link)."""
+    settings = _settings()
+    configure_logging(level="warning", fmt=settings.log_format)
+    asyncio.run(server.migrate_only(settings))
+    report = asyncio.run(server.verify_audit(settings))
+    brk = report.first_break
+    if output.lower() == "json":
+        found = None if brk is None else {**dataclasses.asdict(brk), "kind": brk.kind.value}
+        document = {
+            "intact": report.intact,
+            "rows_checked": report.rows_checked,
+            "head_hash": report.head_hash,
+            "first_break": found,
+        }
+        typer.echo(json.dumps(document, indent=2))
+    elif brk is None:
+        out.print(f"audit chain intact: {report.rows_checked} rows, head {report.head_hash}")
+    else:
+        err.print(f"audit chain BROKEN ({brk.kind.value}) at {brk.detail}", markup=False)
+    if brk is not None:
+        raise typer.Exit(1)
 
 
 def main() -> None:

@@ -10,6 +10,7 @@ import uvicorn
 from certctl.api.app import create_app
 from certctl.bootstrap import build_context, migrate
 from certctl.domain.access import SYSTEM_CALLER, Role
+from certctl.domain.audit_chain import ChainReport
 from certctl.logconfig import configure_logging
 from certctl.services.demo import DemoSeeder
 from certctl.settings import Settings
@@ -84,3 +85,12 @@ def run(settings: Settings) -> None:
         ssl_certfile=str(cert) if cert else None,
         ssl_keyfile=str(key) if key else None,
     )
+
+
+async def verify_audit(settings: Settings) -> ChainReport:
+    """Verify the audit hash chain straight on the configured database."""
+    ctx = build_context(settings)
+    try:
+        return await ctx.audit.verify_chain()
+    finally:
+        await ctx.aclose()

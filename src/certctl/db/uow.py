@@ -69,6 +69,8 @@ class UnitOfWork:
 
     async def _commit(self) -> None:
         try:
+            # Audit rows go last: the chain head stays locked only for them and the commit.
+            await self.audit.append_pending()
             await self.session.commit()
         except IntegrityError as exc:
             await self.session.rollback()
