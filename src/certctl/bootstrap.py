@@ -12,6 +12,7 @@ from certctl.db.database import Database
 from certctl.domain.inventory import AgentGroup, DeploymentTarget, Issuer, Owner, Team
 from certctl.domain.notifications import NotificationChannel
 from certctl.domain.policies import CertificateProfile, RenewalPolicy
+from certctl.domain.ratelimits import Backoff, Rule
 from certctl.metrics import Metrics
 from certctl.pki.sealing import Sealer
 from certctl.services.agents import AgentService
@@ -23,6 +24,7 @@ from certctl.services.inventory import InventoryService
 from certctl.services.jobs import JobService
 from certctl.services.notifications import NotificationService
 from certctl.services.pki import PkiService
+from certctl.services.ratelimits import RateLimiter
 from certctl.services.resources import (
     AGENT_GROUPS,
     ISSUERS,
@@ -67,6 +69,7 @@ class AppContext:
     jobs: JobService
     agents: AgentService
     users: UserService
+    rate_limits: RateLimiter
 
     @property
     def clock(self) -> Clock:
@@ -135,6 +138,16 @@ def build_context(settings: Settings, *, clock: Clock | None = None) -> AppConte
             metrics=metrics,
         ),
         users=UserService(runtime, api_keys, named_keys),
+        rate_limits=RateLimiter(
+            runtime,
+            api_key=Rule(settings.rate_limit_api_key_per_minute),
+            address=Rule(settings.rate_limit_address_per_minute),
+            backoff=Backoff(
+                after=settings.signin_backoff_after,
+                base_seconds=settings.signin_backoff_base_seconds,
+                cap_seconds=settings.signin_backoff_max_seconds,
+            ),
+        ),
     )
 
 

@@ -71,6 +71,14 @@ class Settings(BaseSettings):
     scheduler_job_timeout_interval: float = Field(default=600, gt=0)
     audit_verify_interval: float = Field(default=3600, gt=0)
 
+    # Rate limits (C10): per API key after authentication, per client address for failed
+    # authentications and sign-in attempts, and a per-account sign-in back-off. 0 = off.
+    rate_limit_api_key_per_minute: int = Field(default=3000, ge=0)
+    rate_limit_address_per_minute: int = Field(default=60, ge=0)
+    signin_backoff_after: int = Field(default=5, ge=0)
+    signin_backoff_base_seconds: float = Field(default=30, gt=0)
+    signin_backoff_max_seconds: float = Field(default=3600, gt=0)
+
     # Where private keys are generated (C5): `agent` (the agent, or whoever submits the CSR)
     # or `server`, a demo-only mode in which certctl generates the key itself.
     keygen_mode: Literal["agent", "server"] = "agent"
