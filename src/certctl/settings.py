@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Literal
 
@@ -12,6 +13,7 @@ from certctl.domain.access import Principal, parse_named_keys
 from certctl.domain.inventory import check_email
 from certctl.errors import CertctlError, ConfigurationError
 
+_LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
 _PLACEHOLDERS = frozenset(
     {"change-me", "changeme", "change_me", "secret", "password", "example", "replace-me"}
 )
@@ -27,6 +29,12 @@ class Settings(BaseSettings):
     server_workers: int = Field(default=1, ge=1, le=64)
     server_tls_cert_path: Path | None = None
     server_tls_key_path: Path | None = None
+    # Plain HTTP beyond loopback only when a proxy in front terminates TLS (C10).
+    server_tls_terminated_by_proxy: bool = False
+    server_forwarded_allow_ips: str = "127.0.0.1"
+    # Half-sent requests are closed: headers and body must arrive within these (C10).
+    server_header_timeout_seconds: float = Field(default=10, gt=0, le=600)
+    server_body_timeout_seconds: float = Field(default=30, gt=0, le=3600)
     database_url: str = "sqlite+aiosqlite:///./var/certctl.db"
     database_pool_size: int = Field(default=10, ge=1, le=200)
     auth_type: Literal["api-key", "none"] = "api-key"
@@ -124,10 +132,30 @@ class Settings(BaseSettings):
         """The API keys configured in CERTCTL_API_KEYS_NAMED, by key hash."""
         return parse_named_keys(self.api_keys_named.get_secret_value(), demo=self.demo_mode_ack)
 
+    def plain_http_refusal(self) -> str | None:
+        """Why serving would be refused: plain HTTP beyond loopback with no TLS proxy stated."""
+        if self.tls_enabled or self.server_tls_terminated_by_proxy or is_loopback(self.server_host):
+            return None
+        return (
+            f"refusing to serve plain HTTP on {self.server_host}: set CERTCTL_SERVER_TLS_CERT_PATH "
+            "and CERTCTL_SERVER_TLS_KEY_PATH, or CERTCTL_SERVER_TLS_TERMINATED_BY_PROXY=true "
+            "when a proxy in front terminates TLS"
+        )
+
     @property
     def tls_enabled(self) -> bool:
         """Whether the server speaks HTTPS."""
         return self.server_tls_cert_path is not None
+
+
+def is_loopback(host: str) -> bool:
+    """Whether binding `host` keeps the server reachable from this machine only."""
+    if host.lower() in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def load_settings(**overrides: object) -> Settings:

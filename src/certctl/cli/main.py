@@ -54,6 +54,7 @@ def version() -> None:
 def serve() -> None:
     """Run the server (API, docs, metrics) configured by CERTCTL_* variables."""
     settings = _settings()
+    _refuse_plain_http(settings)
     asyncio.run(server.migrate_only(settings))
     server.run(settings)
 
@@ -87,6 +88,7 @@ def demo(
     # rebuilds its settings from the environment, runs with the same demo configuration.
     os.environ.update(demo_env)
     settings = _settings()
+    _refuse_plain_http(settings)
     created = asyncio.run(server.migrate_and_seed(settings))
     scheme = "https" if settings.tls_enabled else "http"
     url = f"{scheme}://{settings.server_host}:{settings.server_port}"
@@ -103,6 +105,14 @@ def demo(
         f"  Try:           curl -H 'Authorization: Bearer {demo_key}' '{url}/api/v1/certificates?status=Expiring&sort=expires_at'"
     )
     server.run(settings)
+
+
+def _refuse_plain_http(settings: Settings) -> None:
+    """Exit 2 before binding plain HTTP beyond loopback without a stated TLS proxy (C10)."""
+    refusal = settings.plain_http_refusal()
+    if refusal is not None:
+        err.print(f"error: {refusal}", style="red", markup=False)
+        raise typer.Exit(2)
 
 
 def _demo_secret(path: Path) -> str:
