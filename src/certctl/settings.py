@@ -1,10 +1,13 @@
-"""Server settings from CERTCTL_* environment variables, parsed once by the entry points."""
+"""Server settings from CERTCTL_* environment variables and an optional TOML file, parsed once
+by the entry points."""
 
 from __future__ import annotations
 
 import ipaddress
+import os
+import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -158,10 +161,16 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+CONFIG_FILE_VARIABLE = "CERTCTL_CONFIG_FILE"
+
+
 def load_settings(**overrides: object) -> Settings:
-    """Read settings from the environment, turning validation errors into one clear message."""
+    """Read settings from the TOML file named by CERTCTL_CONFIG_FILE (if any) and the
+    environment, the environment winning; validation errors become one clear message."""
+    path = os.environ.get(CONFIG_FILE_VARIABLE)
+    values = {**_file_values(Path(path)), **overrides} if path else dict(overrides)
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        return Settings(**values)
     except ValidationError as exc:
         problems = []
         for error in exc.errors():
@@ -171,3 +180,22 @@ def load_settings(**overrides: object) -> Settings:
             message = str(error["msg"]).removeprefix("Value error, ")
             problems.append(f"{name}: {message}" if name else message)
         raise ConfigurationError("invalid configuration: " + "; ".join(problems)) from exc
+
+
+def _file_values(path: Path) -> dict[str, Any]:
+    """The file's settings that no CERTCTL_* environment variable overrides.
+
+    Keys are the variable names without the prefix, in lower case (`server_host = "::1"`);
+    an unknown key is an error, since a file, unlike an environment, is written for certctl.
+    """
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigurationError(f"config file {path}: {exc.strerror or exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigurationError(f"config file {path}: not valid TOML: {exc}") from exc
+    unknown = sorted(set(document) - set(Settings.model_fields))
+    if unknown:
+        raise ConfigurationError(f"config file {path}: unknown setting {unknown[0]!r}")
+    from_env = {name.upper() for name in os.environ}
+    return {k: v for k, v in document.items() if f"CERTCTL_{k.upper()}" not in from_env}

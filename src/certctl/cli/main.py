@@ -22,13 +22,15 @@ from certctl.cli.client_cmds import audit as audit_cmds
 from certctl.domain.access import SYSTEM_CALLER, Role
 from certctl.errors import CertctlError
 from certctl.logconfig import configure_logging
-from certctl.settings import Settings, load_settings
+from certctl.settings import CONFIG_FILE_VARIABLE, Settings, load_settings
 
 app = typer.Typer(help="certctl: certificate lifecycle platform.", no_args_is_help=True)
 db_app = typer.Typer(help="Database administration.", no_args_is_help=True)
 apikey_app = typer.Typer(help="Stored API keys.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(apikey_app, name="apikey")
+config_app = typer.Typer(help="Settings.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
 user_app = typer.Typer(help="Dashboard users.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 
@@ -42,6 +44,33 @@ def _settings(**overrides: object) -> Settings:
     except CertctlError as exc:
         err.print(f"error: {exc.detail}", style="red", markup=False)
         raise typer.Exit(2) from exc
+
+
+@app.callback()
+def root(
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            help="TOML settings file (CERTCTL_CONFIG_FILE); CERTCTL_* variables override it.",
+            dir_okay=False,
+        ),
+    ] = None,
+) -> None:
+    """certctl: certificate lifecycle platform."""
+    if config is not None:
+        # Through the environment, so that server workers read the same file.
+        os.environ[CONFIG_FILE_VARIABLE] = str(config.resolve())
+
+
+@config_app.command("check")
+def config_check() -> None:
+    """Validate the settings (file and environment) without starting anything: exit 0 or 2."""
+    settings = _settings()
+    _refuse_plain_http(settings)
+    source = os.environ.get(CONFIG_FILE_VARIABLE)
+    where = f" (file {source} and environment)" if source else " (environment)"
+    out.print(f"configuration is valid{where}", markup=False)
 
 
 @app.command()
