@@ -364,6 +364,7 @@ class Server:
             "CERTCTL_SERVER_PORT": str(port),
             "CERTCTL_SERVER_WORKERS": str(self.workers),
             "CERTCTL_API_KEYS_NAMED": f"bench:{API_KEY}:admin",
+            "CERTCTL_RATE_LIMIT_API_KEY_PER_MINUTE": "0",
             "CERTCTL_LOG_LEVEL": "warning",
             "CERTCTL_DATA_DIR": str(self.workdir),
             # The periodic jobs (expiry scan at start, outbox dispatch) have their own
