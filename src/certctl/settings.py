@@ -83,7 +83,7 @@ class Settings(BaseSettings):
     audit_verify_interval: float = Field(default=3600, gt=0)
 
     # Rate limits (C10): per API key after authentication, per client address for failed
-    # authentications and sign-in attempts, and a per-account sign-in back-off. 0 = off.
+    # authentications and failed sign-ins, and a per-account sign-in back-off. 0 = off.
     rate_limit_api_key_per_minute: int = Field(default=3000, ge=0)
     rate_limit_address_per_minute: int = Field(default=60, ge=0)
     signin_backoff_after: int = Field(default=5, ge=0)

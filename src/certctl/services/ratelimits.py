@@ -32,14 +32,32 @@ class RateLimiter:
     async def charge_key(self, name: str) -> None:
         """Count one request of an authenticated API key; raise RateLimited over the limit."""
         if self.api_key.enabled:
-            await self._charge(f"key:{name}", self.api_key, f"API key {name!r}")
+            await self._charge(f"key:{name}", self.api_key, f"API key {name!r}", "requests")
 
     async def charge_address(self, address: str) -> None:
         """Count one failed authentication or sign-in attempt of a client address."""
         if self.address.enabled:
-            await self._charge(f"addr:{address}", self.address, f"client address {address}")
+            await self._charge(
+                f"addr:{address}", self.address, f"client address {address}", "failed attempts"
+            )
 
-    async def _charge(self, key: str, rule: Rule, who: str) -> None:
+    async def check_address(self, address: str) -> None:
+        """Raise RateLimited if the address has used up its failures for this window."""
+        if not self.address.enabled:
+            return
+        now = self.runtime.clock.now()
+        async with self.runtime.db.uow() as uow:
+            hits = await uow.rate_limits.hits(
+                key=f"addr:{address}", window_start=self.address.window_start(now)
+            )
+        if hits >= self.address.limit:
+            raise RateLimited(
+                f"client address {address} exceeded {self.address.limit} failed attempts per "
+                f"{self.address.window_seconds} s",
+                retry_after=self.address.retry_after(now),
+            )
+
+    async def _charge(self, key: str, rule: Rule, who: str, what: str) -> None:
         now = self.runtime.clock.now()
         async with self.runtime.db.uow() as uow:
             hits = await uow.rate_limits.hit(key=key, window_start=rule.window_start(now))
@@ -49,7 +67,7 @@ class RateLimiter:
             if hits == rule.limit + 1:
                 log.warning("ratelimit.exceeded", key=key, limit=rule.limit)
             raise RateLimited(
-                f"{who} exceeded {rule.limit} requests per {rule.window_seconds} s",
+                f"{who} exceeded {rule.limit} {what} per {rule.window_seconds} s",
                 retry_after=rule.retry_after(now),
             )
 

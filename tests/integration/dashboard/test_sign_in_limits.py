@@ -88,3 +88,11 @@ async def test_signin_attempts_are_limited_per_address(
         for _ in range(5)
     ]
     assert codes == [401] * 4 + [429]
+
+
+async def test_successful_sign_ins_do_not_count_against_the_address(
+    ctx: AppContext, new_browser: BrowserFactory
+) -> None:
+    """Ten good sign-ins from one address in a minute all succeed (only failures count)."""
+    codes = [(await new_browser().sign_in_key("viewer")).status_code for _ in range(10)]
+    assert codes == [303] * 10

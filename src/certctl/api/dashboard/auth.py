@@ -91,19 +91,25 @@ async def _sign_in(request: Request, form: FormData, method: str, username: str)
     ctx = request.app.state.ctx
     limiter = ctx.rate_limits
     request_id = getattr(request.state, "request_id", None)
-    await limiter.charge_address(client_address(request))
-    if method == "api_key":
-        _, token = await ctx.users.login_key(forms.text(form, "api_key"), request_id=request_id)
-        return str(token)
-    await limiter.check_account(username)
+    address = client_address(request)
+    # Both checks come before any key or password is looked at; only failures count.
+    await limiter.check_address(address)
+    if method == "password":
+        await limiter.check_account(username)
     try:
-        _, token = await ctx.users.login_password(
-            username, str(form.get("password") or ""), request_id=request_id
-        )
+        if method == "api_key":
+            _, token = await ctx.users.login_key(forms.text(form, "api_key"), request_id=request_id)
+        else:
+            _, token = await ctx.users.login_password(
+                username, str(form.get("password") or ""), request_id=request_id
+            )
     except AuthenticationRequired:
-        await limiter.account_failed(username)
+        if method == "password":
+            await limiter.account_failed(username)
+        await limiter.charge_address(address)
         raise
-    await limiter.account_succeeded(username)
+    if method == "password":
+        await limiter.account_succeeded(username)
     return str(token)
 
 

@@ -37,6 +37,13 @@ class RateLimitRepository:
         ).returning(RateLimitRow.hits)
         return int((await self.session.execute(stmt)).scalar_one())
 
+    async def hits(self, *, key: str, window_start: datetime) -> int:
+        """Hits counted for `key` in the window starting at `window_start` (0 if none)."""
+        stmt = select(RateLimitRow.hits).where(
+            RateLimitRow.key == key, RateLimitRow.window_start == window_start
+        )
+        return int(await self.session.scalar(stmt) or 0)
+
     async def fail(self, *, key: str, now: datetime) -> int:
         """Count one more failure in a row for `key`; return the count."""
         stmt = self._insert().values(key=key, window_start=now, hits=1)
