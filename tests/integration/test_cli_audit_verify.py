@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 
 from sqlalchemy import text
 from typer.testing import CliRunner
 
 from certctl.bootstrap import AppContext
 from certctl.cli.main import app
+from certctl.db.database import Database
 from certctl.domain.access import SYSTEM_CALLER
 from certctl.services.audit import record
 
@@ -58,3 +60,18 @@ async def test_edited_row_exits_1_naming_the_row(ctx: AppContext, database_url: 
     code, _, err = await asyncio.to_thread(_invoke, ["audit", "verify"], env)
     assert code == 1
     assert f"BROKEN (content_changed) at row {seq} " in err
+
+
+async def test_unmigrated_database_exits_2_and_is_left_alone(tmp_path: Path) -> None:
+    """An empty database is not migrated by a verification: exit 2 naming `db upgrade`."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"
+    code, _, err = await asyncio.to_thread(
+        _invoke, ["audit", "verify"], {"CERTCTL_DATABASE_URL": url}
+    )
+    assert code == 2
+    assert "run `certctl db upgrade` first" in err
+    db = Database(url)
+    try:
+        assert await db.is_current() is False
+    finally:
+        await db.dispose()

@@ -224,8 +224,11 @@ def audit_verify(
     """Recompute the audit hash chain on the configured database (exit 1 at a broken link)."""
     settings = _settings()
     configure_logging(level="warning", fmt=settings.log_format)
-    asyncio.run(server.migrate_only(settings))
-    report = asyncio.run(server.verify_audit(settings))
+    try:
+        report = asyncio.run(server.verify_audit(settings))
+    except CertctlError as exc:
+        err.print(f"error: {exc.detail}", style="red", markup=False)
+        raise typer.Exit(2) from exc
     brk = report.first_break
     if output.lower() == "json":
         found = None if brk is None else {**dataclasses.asdict(brk), "kind": brk.kind.value}

@@ -19,6 +19,7 @@ from certctl.api.transport import (
 from certctl.bootstrap import build_context, migrate
 from certctl.domain.access import SYSTEM_CALLER, Role
 from certctl.domain.audit_chain import ChainReport
+from certctl.errors import ConfigurationError
 from certctl.logconfig import configure_logging
 from certctl.services.demo import DemoSeeder
 from certctl.settings import Settings, is_loopback
@@ -123,9 +124,14 @@ def _uvicorn_config(settings: Settings) -> uvicorn.Config:
 
 
 async def verify_audit(settings: Settings) -> ChainReport:
-    """Verify the audit hash chain straight on the configured database."""
+    """Verify the audit hash chain straight on the configured database (never migrating it:
+    an auditor's check changes nothing)."""
     ctx = build_context(settings)
     try:
+        if not await ctx.runtime.db.is_current():
+            raise ConfigurationError(
+                "the database schema is not current: run `certctl db upgrade` first"
+            )
         return await ctx.audit.verify_chain()
     finally:
         await ctx.aclose()
