@@ -7,6 +7,8 @@ from sqlalchemy import text
 
 from certctl.bootstrap import AppContext
 from certctl.domain.access import SYSTEM_CALLER
+from certctl.domain.audit import AuditFilter
+from certctl.domain.listing import PageRequest
 
 from .conftest import SignedIn
 
@@ -53,3 +55,17 @@ async def test_other_roles_are_refused(signed_in: SignedIn, role: str) -> None:
     browser = await signed_in(role)
     assert (await browser.get("/audit/verify")).status_code == 403
     assert 'data-testid="verify-chain"' not in (await browser.get("/audit")).text
+
+
+async def test_dashboard_write_rows_carry_a_latency(ctx: AppContext, signed_in: SignedIn) -> None:
+    """A change made from the dashboard is audited with its latency (and no body hash)."""
+    browser = await signed_in("admin")
+    answer = await browser.post("/teams", {"name": "Platform", "description": ""})
+    assert answer.status_code == 303
+    page = await ctx.audit.search(
+        SYSTEM_CALLER, request=PageRequest(per_page=5), filters=AuditFilter(action="team_created")
+    )
+    [row] = page.items
+    assert row.latency_ms is not None
+    assert row.latency_ms >= 0
+    assert row.body_sha256 is None
