@@ -11,6 +11,7 @@ from certctl.db.database import Database
 from certctl.domain.inventory import AgentGroup, DeploymentTarget, Issuer, Owner, Team
 from certctl.domain.notifications import NotificationChannel
 from certctl.domain.policies import CertificateProfile, RenewalPolicy
+from certctl.domain.ratelimits import Backoff, Rule
 from certctl.metrics import Metrics
 from certctl.pki.sealing import Sealer
 from certctl.services.agents import AgentService
@@ -22,6 +23,7 @@ from certctl.services.inventory import InventoryService
 from certctl.services.jobs import JobService
 from certctl.services.notifications import NotificationService
 from certctl.services.pki import PkiService
+from certctl.services.ratelimits import RateLimiter
 from certctl.services.resources import (
     AGENT_GROUPS,
     ISSUERS,
@@ -66,6 +68,7 @@ class AppContext:
     jobs: JobService
     agents: AgentService
     users: UserService
+    rate_limits: RateLimiter
 
     @property
     def clock(self) -> Clock:
@@ -100,7 +103,7 @@ def build_context(settings: Settings, *, clock: Clock | None = None) -> AppConte
         runtime=runtime,
         metrics=metrics,
         api_keys=api_keys,
-        audit=AuditService(runtime),
+        audit=AuditService(runtime, metrics),
         certificates=certificates,
         teams=InventoryService(runtime, TEAMS),
         owners=InventoryService(runtime, OWNERS),
@@ -129,6 +132,16 @@ def build_context(settings: Settings, *, clock: Clock | None = None) -> AppConte
             metrics=metrics,
         ),
         users=UserService(runtime, api_keys, named_keys),
+        rate_limits=RateLimiter(
+            runtime,
+            api_key=Rule(settings.rate_limit_api_key_per_minute),
+            address=Rule(settings.rate_limit_address_per_minute),
+            backoff=Backoff(
+                after=settings.signin_backoff_after,
+                base_seconds=settings.signin_backoff_base_seconds,
+                cap_seconds=settings.signin_backoff_max_seconds,
+            ),
+        ),
     )
 
 

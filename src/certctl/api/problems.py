@@ -17,6 +17,7 @@ from certctl.errors import (
     InvalidRequest,
     PermissionDenied,
     PolicyViolation,
+    RateLimited,
 )
 
 log = structlog.get_logger("certctl.api")
@@ -58,6 +59,8 @@ async def _certctl_error(request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, PolicyViolation):
         extra["rule"] = exc.rule
     headers = {"WWW-Authenticate": 'Bearer realm="certctl"'} if exc.status == 401 else None
+    if isinstance(exc, RateLimited):
+        headers = {"Retry-After": str(exc.retry_after)}
     if isinstance(exc, PermissionDenied) or exc.status < 500:
         await audit_refusal(request, exc.status, exc.detail)
     if exc.status >= 500:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import json
 import os
 import secrets
 import stat
@@ -16,15 +18,19 @@ from rich.console import Console
 from certctl import __version__
 from certctl.bootstrap import build_context
 from certctl.cli import client_cmds, server
+from certctl.cli.client_cmds import audit as audit_cmds
 from certctl.domain.access import SYSTEM_CALLER, Role
 from certctl.errors import CertctlError
-from certctl.settings import Settings, load_settings
+from certctl.logconfig import configure_logging
+from certctl.settings import CONFIG_FILE_VARIABLE, Settings, load_settings
 
 app = typer.Typer(help="certctl: certificate lifecycle platform.", no_args_is_help=True)
 db_app = typer.Typer(help="Database administration.", no_args_is_help=True)
 apikey_app = typer.Typer(help="Stored API keys.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(apikey_app, name="apikey")
+config_app = typer.Typer(help="Settings.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
 user_app = typer.Typer(help="Dashboard users.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 
@@ -40,6 +46,33 @@ def _settings(**overrides: object) -> Settings:
         raise typer.Exit(2) from exc
 
 
+@app.callback()
+def root(
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            help="TOML settings file (CERTCTL_CONFIG_FILE); CERTCTL_* variables override it.",
+            dir_okay=False,
+        ),
+    ] = None,
+) -> None:
+    """certctl: certificate lifecycle platform."""
+    if config is not None:
+        # Through the environment, so that server workers read the same file.
+        os.environ[CONFIG_FILE_VARIABLE] = str(config.resolve())
+
+
+@config_app.command("check")
+def config_check() -> None:
+    """Validate the settings (file and environment) without starting anything: exit 0 or 2."""
+    settings = _settings()
+    _refuse_plain_http(settings)
+    source = os.environ.get(CONFIG_FILE_VARIABLE)
+    where = f" (file {source} and environment)" if source else " (environment)"
+    out.print(f"configuration is valid{where}", markup=False)
+
+
 @app.command()
 def version() -> None:
     """Print the certctl version."""
@@ -50,6 +83,7 @@ def version() -> None:
 def serve() -> None:
     """Run the server (API, docs, metrics) configured by CERTCTL_* variables."""
     settings = _settings()
+    _refuse_plain_http(settings)
     asyncio.run(server.migrate_only(settings))
     server.run(settings)
 
@@ -83,6 +117,7 @@ def demo(
     # rebuilds its settings from the environment, runs with the same demo configuration.
     os.environ.update(demo_env)
     settings = _settings()
+    _refuse_plain_http(settings)
     created = asyncio.run(server.migrate_and_seed(settings))
     scheme = "https" if settings.tls_enabled else "http"
     url = f"{scheme}://{settings.server_host}:{settings.server_port}"
@@ -99,6 +134,14 @@ def demo(
         f"  Try:           curl -H 'Authorization: Bearer {demo_key}' '{url}/api/v1/certificates?status=Expiring&sort=expires_at'"
     )
     server.run(settings)
+
+
+def _refuse_plain_http(settings: Settings) -> None:
+    """Exit 2 before binding plain HTTP beyond loopback without a stated TLS proxy (C10)."""
+    refusal = settings.plain_http_refusal()
+    if refusal is not None:
+        err.print(f"error: {refusal}", style="red", markup=False)
+        raise typer.Exit(2)
 
 
 def _demo_secret(path: Path) -> str:
@@ -170,6 +213,38 @@ async def _create_user(settings: Settings, *, username: str, password: str, role
 
 
 client_cmds.register(app)
+
+
+@audit_cmds.app.command("verify")
+def audit_verify(
+    output: Annotated[
+        str, typer.Option("--output", help="table, or json.", case_sensitive=False)
+    ] = "table",
+) -> None:
+    """Recompute the audit hash chain on the configured database (exit 1 at a broken link)."""
+    settings = _settings()
+    configure_logging(level="warning", fmt=settings.log_format)
+    try:
+        report = asyncio.run(server.verify_audit(settings))
+    except CertctlError as exc:
+        err.print(f"error: {exc.detail}", style="red", markup=False)
+        raise typer.Exit(2) from exc
+    brk = report.first_break
+    if output.lower() == "json":
+        found = None if brk is None else {**dataclasses.asdict(brk), "kind": brk.kind.value}
+        document = {
+            "intact": report.intact,
+            "rows_checked": report.rows_checked,
+            "head_hash": report.head_hash,
+            "first_break": found,
+        }
+        typer.echo(json.dumps(document, indent=2))
+    elif brk is None:
+        out.print(f"audit chain intact: {report.rows_checked} rows, head {report.head_hash}")
+    else:
+        err.print(f"audit chain BROKEN ({brk.kind.value}) at {brk.detail}", markup=False)
+    if brk is not None:
+        raise typer.Exit(1)
 
 
 def main() -> None:

@@ -21,6 +21,7 @@ from certctl.client.models import (
     Agent,
     AlertRoute,
     AuditEvent,
+    AuditVerification,
     BulkResult,
     Certificate,
     Imported,
@@ -278,6 +279,10 @@ class CertctlClient:
         """One page of audit events, newest first."""
         params = {**(criteria or AuditCriteria()).query(), "page": page, "per_page": per_page}
         return cast(Page[AuditEvent], await self._call("GET", "/audit", params=params))
+
+    async def verify_audit(self) -> AuditVerification:
+        """Verify the audit hash chain on the server (admin or auditor key)."""
+        return cast(AuditVerification, await self._call("GET", "/audit/verify"))
 
     async def iter_audit(
         self, criteria: AuditCriteria | None = None, *, per_page: int = MAX_PER_PAGE

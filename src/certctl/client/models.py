@@ -200,6 +200,28 @@ class AuditEvent(TypedDict):
     status: str
     details: dict[str, Any]
     request_id: str | None
+    body_sha256: str | None
+    latency_ms: float | None
+    prev_hash: str
+    row_hash: str
+
+
+class ChainBreak(TypedDict):
+    """The first broken link of the audit chain."""
+
+    kind: str
+    seq: int | None
+    event_id: str | None
+    detail: str
+
+
+class AuditVerification(TypedDict):
+    """The result of verifying the audit hash chain."""
+
+    intact: bool
+    rows_checked: int
+    head_hash: str
+    first_break: ChainBreak | None
 
 
 class Agent(TypedDict, total=False):

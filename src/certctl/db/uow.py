@@ -21,6 +21,7 @@ from certctl.db.repositories.certificates import (
 from certctl.db.repositories.jobs import JobRepository
 from certctl.db.repositories.notifications import NotificationRepository, channels
 from certctl.db.repositories.pki import PkiRepository
+from certctl.db.repositories.ratelimits import RateLimitRepository
 from certctl.db.repositories.users import SessionRepository, UserRepository
 
 __all__ = ["AlertCandidate", "UnitOfWork", "UnitOfWorkFactory"]
@@ -49,6 +50,7 @@ class UnitOfWork:
         self.users = UserRepository(session)
         self.dashboard_sessions = SessionRepository(session)
         self.jobs = JobRepository(session)
+        self.rate_limits = RateLimitRepository(session)
 
     async def __aenter__(self) -> UnitOfWork:
         return self
@@ -69,6 +71,8 @@ class UnitOfWork:
 
     async def _commit(self) -> None:
         try:
+            # Audit rows go last: the chain head stays locked only for them and the commit.
+            await self.audit.append_pending()
             await self.session.commit()
         except IntegrityError as exc:
             await self.session.rollback()

@@ -38,6 +38,13 @@ class AuditEvent:
     status: AuditStatus = AuditStatus.SUCCESS
     details: Mapping[str, Any] = field(default_factory=dict)
     request_id: str | None = None
+    # SHA-256 of the request body and the time from request arrival to the record (C11).
+    body_sha256: str | None = None
+    latency_ms: float | None = None
+    # Hash chain (C11): the previous row's hash and this row's, set when the row is appended.
+    prev_hash: str = ""
+    row_hash: str = ""
+    seq: int | None = None
 
 
 @dataclass(frozen=True)

@@ -244,6 +244,11 @@ class CertctlTools:
         )
         return await answer(self.client.list_audit(criteria, page=page, per_page=per_page))
 
+    async def verify_audit(self) -> str:
+        """Recompute the audit hash chain and name the first edited, deleted, inserted or
+        replaced row (admin or auditor key)."""
+        return await answer(self.client.verify_audit())
+
     async def list_agents(
         self,
         status: Annotated[str | None, Field(description="Online, Offline or Degraded.")] = None,
@@ -277,6 +282,7 @@ def build_server(client: CertctlClient, clock: Clock) -> MCPServer[Any]:
         (tools.requeue_notification, WRITE),
         (tools.dashboard_summary, READ),
         (tools.search_audit, READ),
+        (tools.verify_audit, READ),
         (tools.list_agents, READ),
     )
     for method, hints in registered:

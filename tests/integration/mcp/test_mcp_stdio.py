@@ -26,6 +26,7 @@ TOOLS = {
     "requeue_notification",
     "dashboard_summary",
     "search_audit",
+    "verify_audit",
     "list_agents",
 }
 
@@ -165,6 +166,15 @@ async def test_a_viewer_key_cannot_revoke(live_server: LiveServer) -> None:
     assert isinstance(problem, dict)
     assert problem["status"] == 403
     assert live_server.api("GET", f"/certificates/{web['id']}")["status"] == "Active"
+
+
+async def test_verify_audit_reports_an_intact_chain(live_server: LiveServer) -> None:
+    """verify_audit answers the API's verification: intact, with every row counted."""
+    live_server.import_cert("web.example.com", days_left=90)
+    rows = live_server.api("GET", "/audit")["total"]
+    async with live_server.mcp(role="auditor") as session:
+        found = answer_of(await _call(session, "verify_audit"))
+    assert (found["intact"], found["rows_checked"], found["first_break"]) == (True, rows, None)
 
 
 async def test_data_cannot_close_the_fence(live_server: LiveServer) -> None:

@@ -249,6 +249,11 @@ def test_jsonable_converts_an_audit_event() -> None:
         "status": "success",
         "details": {"reason": "keyCompromise"},
         "request_id": None,
+        "body_sha256": None,
+        "latency_ms": None,
+        "prev_hash": "",
+        "row_hash": "",
+        "seq": None,
     }
 
 

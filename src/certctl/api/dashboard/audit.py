@@ -1,4 +1,5 @@
-"""The audit page: filters, paging, and export of the filtered trail as CSV or JSON."""
+"""The audit page: filters, paging, export of the filtered trail as CSV or JSON, and the
+verification of its hash chain."""
 
 from __future__ import annotations
 
@@ -123,6 +124,14 @@ async def audit_list(
         statuses=[s.value for s in AuditStatus],
         export_query=request.url.query,
     )
+
+
+@router.get("/audit/verify")
+async def audit_verify(request: Request, who: VisitorDep) -> Response:
+    """Recompute the audit hash chain (admin and auditor) and show the first broken link."""
+    ctx: AppContext = request.app.state.ctx
+    report = await ctx.audit.verify(who.caller)
+    return render(request, "audit_verify.html", title="Audit chain", active="audit", report=report)
 
 
 def row(event: AuditEvent) -> dict[str, Any]:

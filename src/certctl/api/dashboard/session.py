@@ -113,7 +113,12 @@ async def current_visitor(request: Request) -> Visitor | None:
     if found is None:
         return None
     session, principal = found
-    caller = Caller(principal=principal, request_id=getattr(request.state, "request_id", None))
+    caller = Caller(
+        principal=principal,
+        request_id=getattr(request.state, "request_id", None),
+        # The form may not be read yet, so dashboard rows carry the latency but no body hash.
+        received_at=getattr(request.state, "received_at", None),
+    )
     visitor = Visitor(session=session, principal=principal, caller=caller)
     request.state.visitor = visitor
     structlog.contextvars.bind_contextvars(actor=principal.name)

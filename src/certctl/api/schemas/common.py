@@ -108,5 +108,5 @@ class Problem(BaseModel):
 
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     code: {"model": Problem, "content": {"application/problem+json": {}}}
-    for code in (400, 401, 403, 404, 409, 413, 422)
+    for code in (400, 401, 403, 404, 409, 413, 422, 429)
 }
