@@ -141,11 +141,13 @@ async def archive_certificate(ctx: ContextDep, who: CallerDep, resource_id: str)
     return CertificateOut.model_validate(await ctx.certificates.archive(who, resource_id))
 
 
-@router.get("/{resource_id}/versions", name="list_versions", response_model=list[VersionOut])
-async def list_versions(ctx: ContextDep, who: CallerDep, resource_id: str) -> list[VersionOut]:
-    """Every version, newest first."""
-    found = await ctx.certificates.versions(who, resource_id)
-    return [VersionOut.model_validate(v) for v in found]
+@router.get("/{resource_id}/versions", name="list_versions", response_model=PageOut[VersionOut])
+async def list_versions(
+    ctx: ContextDep, who: CallerDep, paging: PageDep, resource_id: str
+) -> PageOut[VersionOut]:
+    """The certificate's versions, newest first, in the list envelope."""
+    found = await ctx.certificates.version_page(who, resource_id, paging=paging)
+    return PageOut.of(found, VersionOut)
 
 
 @router.get("/{resource_id}/versions/{version_id}", name="get_version", response_model=VersionOut)
