@@ -1,4 +1,4 @@
-"""`certctl` entry point: serve, demo, db upgrade, apikey create, user create, version."""
+"""`certctl` entry point: serve, demo, db upgrade/backup/restore, apikey create, user create, version."""
 
 from __future__ import annotations
 
@@ -38,6 +38,27 @@ def _settings(**overrides: object) -> Settings:
     except CertctlError as exc:
         err.print(f"error: {exc.detail}", style="red", markup=False)
         raise typer.Exit(2) from exc
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        out.print(__version__)
+        raise typer.Exit
+
+
+@app.callback()
+def root(
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_print_version,
+            is_eager=True,
+            help="Print the certctl version and exit.",
+        ),
+    ] = False,
+) -> None:
+    """certctl: certificate lifecycle platform."""
 
 
 @app.command()
