@@ -15,7 +15,7 @@ from rich.console import Console
 
 from certctl import __version__
 from certctl.bootstrap import build_context
-from certctl.cli import client_cmds, server
+from certctl.cli import client_cmds, database, server
 from certctl.domain.access import SYSTEM_CALLER, Role
 from certctl.errors import CertctlError
 from certctl.settings import Settings, load_settings
@@ -138,6 +138,36 @@ def db_upgrade() -> None:
     settings = _settings()
     asyncio.run(server.migrate_only(settings))
     out.print("database is at the newest schema")
+
+
+@db_app.command("backup")
+def db_backup(
+    path: Annotated[Path, typer.Argument(help="File to write the backup to.")],
+    force: database.ForceOpt = False,
+) -> None:
+    """Back up the database while the server runs (SQLite online backup; pg_dump for
+    PostgreSQL). Keep CERTCTL_CONFIG_ENCRYPTION_KEY beside the backup."""
+    settings = _settings()
+    try:
+        database.backup(settings, path, force=force)
+    except CertctlError as exc:
+        err.print(f"error: {exc.detail}", style="red", markup=False)
+        raise typer.Exit(1) from exc
+
+
+@db_app.command("restore")
+def db_restore(
+    path: Annotated[Path, typer.Argument(help="Backup file written by `certctl db backup`.")],
+    force: database.ForceOpt = False,
+) -> None:
+    """Restore a backup into the configured database, which must be empty unless --force
+    (stop every server using it first)."""
+    settings = _settings()
+    try:
+        database.restore(settings, path, force=force)
+    except CertctlError as exc:
+        err.print(f"error: {exc.detail}", style="red", markup=False)
+        raise typer.Exit(1) from exc
 
 
 @apikey_app.command("create")
