@@ -1,7 +1,8 @@
 """Run a guide's shell blocks in order against its own demo server, as a reader would paste them.
 
 A guide is Markdown. Its fenced `sh`/`bash`/`shell` blocks run in order in bash (`set -euo
-pipefail`), each in the working directory and with the variables the blocks before it left.
+pipefail`), each in the working directory and with the variables and shell functions the
+blocks before it left.
 A `text` block that follows a shell block with nothing but blank lines between is the output
 the reader should see: the block's standard output and error must match it, line by line,
 where `…` inside a line stands for any text and a line holding only `…` for any lines.
@@ -25,6 +26,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from certctl.testing.postgres import free_port
 from certctl.testing.process import serving_demo
 
 SHELLS = {"sh", "bash", "shell"}
@@ -122,8 +124,10 @@ class GuideRun:
         servers = [b for b in self.blocks if b.marker == "server"]
         if len(servers) != 1 or self.blocks[0] is not servers[0]:
             raise GuideFailure(f"{self.guide}: needs exactly one server block, before the rest")
-        with serving_demo(self.workdir / "var", server_env(servers[0])) as demo:
-            address = demo.url.removeprefix("http://")
+        port = free_port()
+        address = f"127.0.0.1:{port}"
+        env = {k: v.replace(DEFAULT_ADDRESS, address) for k, v in server_env(servers[0]).items()}
+        with serving_demo(self.workdir / "var", env, port=port):
             ran = 0
             for block in self.blocks[1:]:
                 if block.marker != "skip":
@@ -178,4 +182,5 @@ UID|_|name|EPOCH*|LINES|COLUMNS|PATH|HOME) ;;
     *) declare -p "$name" ;;
   esac
 done > {state}/vars
+declare -f >> {state}/vars
 """

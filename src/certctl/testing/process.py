@@ -130,9 +130,13 @@ class Demo:
 
 @contextmanager
 def serving_demo(
-    data_dir: Path, env: Mapping[str, str] | None = None, *, timeout: float = 90
+    data_dir: Path,
+    env: Mapping[str, str] | None = None,
+    *,
+    port: int | None = None,
+    timeout: float = 90,
 ) -> Iterator[Demo]:
-    """`certctl demo` on a free loopback port with its data under `data_dir`.
+    """`certctl demo` on `port` (a free one by default) with its data under `data_dir`.
 
     The server's output goes to `data_dir/demo.log` (a file, so a chatty server never blocks
     on a full pipe); the demo is stopped when the block ends.
@@ -140,7 +144,7 @@ def serving_demo(
     from certctl.testing.postgres import free_port
 
     data_dir.mkdir(parents=True, exist_ok=True)
-    port = free_port()
+    port = port or free_port()
     url = f"http://127.0.0.1:{port}"
     base = {k: v for k, v in os.environ.items() if not k.startswith("CERTCTL_")}
     with (data_dir / "demo.log").open("w") as log:
