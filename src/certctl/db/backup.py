@@ -58,6 +58,8 @@ def backup_sqlite(source: Path, destination: Path, *, force: bool = False) -> in
     # WAL mode is read with its write-ahead log whether or not a server has it open.
     with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(partial)) as dst:
         src.backup(dst, pages=_PAGES_PER_STEP)
+        # The copy inherits WAL mode; a backup is one self-contained file, so leave it.
+        dst.execute("PRAGMA journal_mode=DELETE")
         pages = int(dst.execute("PRAGMA page_count").fetchone()[0])
     _check_certctl_database(partial)
     partial.replace(destination)
