@@ -10,7 +10,8 @@ from typing import Any
 
 import typer
 from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
-from rich.table import Table
+from rich.measure import Measurement
+from rich.table import Column, Table
 from rich.text import Text
 
 from certctl.cli.client_cmds.session import ClientOptions, out
@@ -125,13 +126,41 @@ class Listing(Table):
         yield from Table.__rich_console__(self.fitted(console, options), console, options)
 
     def fitted(self, console: Console, options: ConsoleOptions) -> Table:
-        """A copy without the columns that must go for the rest to fit ``options.max_width``."""
+        """A copy without the columns that must go for the rest to fit ``options.max_width``,
+        the others sized so that none is narrower than its longest word."""
         table = copy.copy(self)
         for header in self.drop_order:
             if Table.__rich_measure__(table, console, options).minimum <= options.max_width:
                 break
             table.columns = [c for c in table.columns if c.header != header]
+        table.columns = [copy.copy(c) for c in table.columns]
+        ranges = [_content_range(console, options, column) for column in table.columns]
+        # Borders: one per column plus the outer edge; padding: one space on each side.
+        room = options.max_width - (len(ranges) + 1) - 2 * len(ranges)
+        for column, width in zip(table.columns, _share(room, ranges), strict=True):
+            column.width = width
         return table
+
+
+def _content_range(console: Console, options: ConsoleOptions, column: Column) -> tuple[int, int]:
+    """The narrowest and widest a column's header and cells can be laid out."""
+    sizes = [Measurement.get(console, options, column.header)]
+    sizes += [Measurement.get(console, options, cell) for cell in column.cells]
+    return max(m.minimum for m in sizes), max(m.maximum for m in sizes)
+
+
+def _share(room: int, ranges: Sequence[tuple[int, int]]) -> list[int | None]:
+    """Widths giving each column its minimum, then the rest of ``room`` in proportion to what
+    each could still use; no fixed widths at all when every column fits at its widest."""
+    if sum(widest for _, widest in ranges) <= room:
+        return [None] * len(ranges)
+    spare = max(room - sum(narrowest for narrowest, _ in ranges), 0)
+    wants = [widest - narrowest for narrowest, widest in ranges]
+    total = sum(wants) or 1
+    return [
+        narrowest + spare * want // total
+        for (narrowest, _), want in zip(ranges, wants, strict=True)
+    ]
 
 
 def listing(
