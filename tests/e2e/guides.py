@@ -141,6 +141,7 @@ class GuideRun:
             ["bash", "-c", self._script(code)],
             cwd=self.workdir,
             env=self._env(),
+            stdin=subprocess.DEVNULL,
             capture_output=True,
             text=True,
             timeout=BLOCK_TIMEOUT_SECONDS,
