@@ -90,9 +90,8 @@ async def test_backup_then_restore_into_an_empty_database(
     code, said = await certctl("db", "backup", str(tmp_path / "certctl.backup"), url=database_url)
     assert code == 0, said
     assert KEY_WARNING in " ".join(said.split())
-    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("certctl.backup")) == [
-        "certctl.backup"
-    ]
+    written = await asyncio.to_thread(lambda: sorted(p.name for p in tmp_path.iterdir()))
+    assert [name for name in written if name.startswith("certctl.backup")] == ["certctl.backup"]
     code, said = await certctl("db", "restore", str(tmp_path / "certctl.backup"), url=empty_url)
     assert code == 0, said
     assert await certificate_ids(empty_url) == [cert_id]
