@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 from pathlib import Path
-from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -27,7 +26,6 @@ KEY_WARNING = (
     "key in it are sealed with CERTCTL_CONFIG_ENCRYPTION_KEY, which is not in the database: "
     "without that key they are lost for good. Store the key beside the backup (as securely)."
 )
-ForceOpt = Annotated[bool, typer.Option("--force", help="Replace what is already there.")]
 
 
 def backup(settings: Settings, destination: Path, *, force: bool) -> None:
@@ -83,4 +81,4 @@ def _shown(command: PostgresCommand) -> str:
     return " ".join(f"'{a}'" if " " in a else a for a in command.argv[1:])
 
 
-__all__ = ["KEY_WARNING", "ForceOpt", "backup", "restore"]
+__all__ = ["KEY_WARNING", "backup", "restore"]

@@ -14,8 +14,7 @@ import typer
 from rich.console import Console
 
 from certctl import __version__
-from certctl.bootstrap import build_context
-from certctl.cli import client_cmds, database, server
+from certctl.cli import client_cmds
 from certctl.domain.access import SYSTEM_CALLER, Role
 from certctl.errors import CertctlError
 from certctl.settings import Settings, load_settings
@@ -26,6 +25,7 @@ apikey_app = typer.Typer(help="Stored API keys.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(apikey_app, name="apikey")
 user_app = typer.Typer(help="Dashboard users.", no_args_is_help=True)
+ForceOpt = Annotated[bool, typer.Option("--force", help="Replace what is already there.")]
 app.add_typer(user_app, name="user")
 
 err = Console(stderr=True, soft_wrap=True, emoji=False, highlight=False)
@@ -70,6 +70,8 @@ def version() -> None:
 @app.command()
 def serve() -> None:
     """Run the server (API, docs, metrics) configured by CERTCTL_* variables."""
+    from certctl.cli import server
+
     settings = _settings()
     asyncio.run(server.migrate_only(settings))
     server.run(settings)
@@ -81,6 +83,8 @@ def demo(
     port: Annotated[int | None, typer.Option(help="Port.")] = None,
 ) -> None:
     """Serve the demo estate with a demo admin key (SQLite under CERTCTL_DATA_DIR unless CERTCTL_DATABASE_URL is set); never for production."""
+    from certctl.cli import server
+
     data_dir = Path(os.environ.get("CERTCTL_DATA_DIR", "./var"))
     data_dir.mkdir(parents=True, exist_ok=True)
     demo_key = _demo_secret(data_dir / "demo-admin.key")
@@ -135,6 +139,8 @@ def _demo_secret(path: Path) -> str:
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply pending migrations (safe to run again)."""
+    from certctl.cli import server
+
     settings = _settings()
     asyncio.run(server.migrate_only(settings))
     out.print("database is at the newest schema")
@@ -143,10 +149,12 @@ def db_upgrade() -> None:
 @db_app.command("backup")
 def db_backup(
     path: Annotated[Path, typer.Argument(help="File to write the backup to.")],
-    force: database.ForceOpt = False,
+    force: ForceOpt = False,
 ) -> None:
     """Back up the database while the server runs (SQLite online backup; pg_dump for
     PostgreSQL). Keep CERTCTL_CONFIG_ENCRYPTION_KEY beside the backup."""
+    from certctl.cli import database
+
     settings = _settings()
     try:
         database.backup(settings, path, force=force)
@@ -158,10 +166,12 @@ def db_backup(
 @db_app.command("restore")
 def db_restore(
     path: Annotated[Path, typer.Argument(help="Backup file written by `certctl db backup`.")],
-    force: database.ForceOpt = False,
+    force: ForceOpt = False,
 ) -> None:
     """Restore a backup into the configured database, which must be empty unless --force
     (stop every server using it first)."""
+    from certctl.cli import database
+
     settings = _settings()
     try:
         database.restore(settings, path, force=force)
@@ -178,6 +188,8 @@ def apikey_create(
     ] = Role.OPERATOR,
 ) -> None:
     """Create a stored API key and print it once."""
+    from certctl.cli import server
+
     settings = _settings()
     try:
         secret = asyncio.run(server.create_key(settings, name=name, role=role))
@@ -212,6 +224,9 @@ def _read_password() -> str:
 
 
 async def _create_user(settings: Settings, *, username: str, password: str, role: Role) -> None:
+    from certctl.bootstrap import build_context
+    from certctl.cli import server
+
     await server.migrate_only(settings)
     ctx = build_context(settings)
     try:
@@ -220,6 +235,8 @@ async def _create_user(settings: Settings, *, username: str, password: str, role
         await ctx.aclose()
 
 
+# Server-side modules (the API, the database layer) load only in the commands that use them,
+# so that client commands such as `certctl certs list` start quickly.
 client_cmds.register(app)
 
 
