@@ -6,6 +6,7 @@ blocks before it left.
 A `text` block that follows a shell block with nothing but blank lines between is the output
 the reader should see: the block's standard output and error must match it, line by line,
 where `…` inside a line stands for any text and a line holding only `…` for any lines.
+Commands see a 100-column terminal (`COLUMNS=100`) and no standard input.
 
 An HTML comment on the line before a block changes how it is treated:
 
