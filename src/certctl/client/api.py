@@ -30,6 +30,7 @@ from certctl.client.models import (
     Page,
     Policy,
     Summary,
+    Version,
 )
 
 API = "/api/v1"
@@ -155,6 +156,14 @@ class CertctlClient:
             }
         )
         return cast(Imported, await self._call("POST", "/certificates/import", body=body))
+
+    async def list_versions(
+        self, certificate_id: str, *, page: int = 1, per_page: int = 50
+    ) -> Page[Version]:
+        """One page of the certificate's issued versions, newest first."""
+        path = f"/certificates/{_seg(certificate_id)}/versions"
+        found = await self._call("GET", path, params={"page": page, "per_page": per_page})
+        return cast(Page[Version], found)
 
     async def renew_certificate(self, certificate_id: str) -> Job:
         """Queue a renewal job now."""

@@ -120,6 +120,13 @@ class CertctlTools:
         """One certificate with every field (status, expiry, SANs, owner, revocation)."""
         return await answer(self.client.get_certificate(certificate_id))
 
+    async def certificate_versions(
+        self, certificate_id: CertificateId, page: Page = 1, per_page: PerPage = 50
+    ) -> str:
+        """A certificate's issued versions (serial, validity, fingerprint, PEM), newest first;
+        answers {data, total, page, per_page}."""
+        return await answer(self.client.list_versions(certificate_id, page=page, per_page=per_page))
+
     async def expiring_certificates(
         self,
         days: Annotated[int, Field(ge=1, le=3650, description="Horizon in days.")] = 30,
@@ -271,6 +278,7 @@ def build_server(client: CertctlClient, clock: Clock) -> MCPServer[Any]:
     registered = (
         (tools.list_certificates, READ),
         (tools.get_certificate, READ),
+        (tools.certificate_versions, READ),
         (tools.expiring_certificates, READ),
         (tools.certificate_alert_route, READ),
         (tools.renew_certificate, WRITE),

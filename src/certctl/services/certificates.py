@@ -313,6 +313,19 @@ class CertificateService:
             await uow.certificates.require(cert_id)
             return await uow.versions.for_certificate(cert_id)
 
+    async def version_page(
+        self, caller: Caller, cert_id: str, *, paging: PageRequest
+    ) -> Page[CertificateVersion]:
+        """One page of a certificate's versions, newest first (a list answers one envelope)."""
+        found = await self.versions(caller, cert_id)
+        start = paging.offset
+        return Page(
+            items=found[start : start + paging.per_page],
+            total=len(found),
+            page=paging.page,
+            per_page=paging.per_page,
+        )
+
     async def version(self, caller: Caller, cert_id: str, version_id: str) -> CertificateVersion:
         """One version; `latest` names the newest."""
         found = await self.versions(caller, cert_id)

@@ -289,12 +289,32 @@ async def test_versions_latest_and_pem(api: httpx.AsyncClient) -> None:
     imported = (await api.post("/api/v1/certificates/import", json={"pem": pem})).json()
     cert_id, version_id = imported["certificate"]["id"], imported["version"]["id"]
     versions = (await api.get(f"/api/v1/certificates/{cert_id}/versions")).json()
-    assert [v["id"] for v in versions] == [version_id]
+    assert [v["id"] for v in versions["data"]] == [version_id]
+    assert (versions["total"], versions["page"], versions["per_page"]) == (1, 1, 50)
     latest = (await api.get(f"/api/v1/certificates/{cert_id}/versions/latest")).json()
     assert latest["id"] == version_id
     served = await api.get(f"/api/v1/certificates/{cert_id}/versions/latest/pem")
     assert served.headers["content-type"] == "application/x-pem-file"
     assert served.text == imported["version"]["pem_chain"]
+
+
+async def test_versions_answer_the_list_envelope_with_paging(api: httpx.AsyncClient) -> None:
+    """Versions page like every list: page 2 of one version is empty with the true total."""
+    imported = (
+        await api.post(
+            "/api/v1/certificates/import", json={"pem": leaf_pem("a.example.com", days_left=60)}
+        )
+    ).json()
+    cert_id = imported["certificate"]["id"]
+    second = await api.get(f"/api/v1/certificates/{cert_id}/versions?page=2&per_page=1")
+    assert second.status_code == 200
+    assert second.json() == {"data": [], "total": 1, "page": 2, "per_page": 1}
+
+
+async def test_versions_of_unknown_certificate_is_404(api: httpx.AsyncClient) -> None:
+    """The versions of a certificate that does not exist are a 404, not an empty page."""
+    response = await api.get("/api/v1/certificates/mc-nope/versions")
+    assert response.status_code == 404
 
 
 async def test_version_of_certificate_without_versions_is_404(api: httpx.AsyncClient) -> None:

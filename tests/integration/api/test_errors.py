@@ -6,6 +6,7 @@ from pathlib import Path
 
 import httpx
 
+from certctl import __version__
 from certctl.api.app import create_app
 from certctl.bootstrap import AppContext, build_context
 from certctl.settings import Settings
@@ -109,7 +110,11 @@ async def test_docs_page_uses_bundled_assets(api: httpx.AsyncClient) -> None:
 
 async def test_probes(api: httpx.AsyncClient, ctx: AppContext) -> None:
     """/health is always ok; /ready checks the database and its migration."""
-    assert (await api.get("/health")).json() == {"status": "ok", "detail": ""}
+    assert (await api.get("/health")).json() == {
+        "status": "ok",
+        "detail": "",
+        "version": __version__,
+    }
     ready = await api.get("/ready")
     assert (ready.status_code, ready.json()["status"]) == (200, "ok")
 

@@ -145,6 +145,32 @@ async def test_get_table_lists_the_fields(cli: Cli, api: httpx.AsyncClient) -> N
     assert (shown["SANs"], shown["Owner"], shown["Revoked"]) == ("web.example.com", "—", "—")
 
 
+async def test_versions_json_is_the_api_answer(cli: Cli, api: httpx.AsyncClient) -> None:
+    """`certs versions ID --output json` prints the API's versions envelope."""
+    cert = await import_cert(api, "web.example.com", days_left=60)
+    run = await cli("certs", "versions", cert["id"], "--output", "json", role="viewer")
+    answer = (await api.get(f"/api/v1/certificates/{cert['id']}/versions")).json()
+    assert run.code == 0
+    assert run.json() == answer
+    assert (answer["total"], answer["page"], answer["per_page"]) == (1, 1, 50)
+
+
+async def test_versions_table_row(cli: Cli, api: httpx.AsyncClient) -> None:
+    """A version row shows id, serial, validity dates and key."""
+    cert = await import_cert(api, "web.example.com", days_left=60)
+    [version] = (await api.get(f"/api/v1/certificates/{cert['id']}/versions")).json()["data"]
+    run = await cli("certs", "versions", cert["id"], role="viewer")
+    assert rows(run.stdout) == [
+        [
+            version["id"],
+            version["serial_number"],
+            version["not_before"][:10],
+            version["not_after"][:10],
+            f"{version['key_algorithm']} {version['key_size']}",
+        ]
+    ]
+
+
 async def test_get_unknown_is_a_one_line_404(cli: Cli) -> None:
     """A missing certificate exits 1 with the problem's title, status and detail."""
     run = await cli("certs", "get", "mc-nope")

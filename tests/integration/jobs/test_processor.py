@@ -73,7 +73,7 @@ async def test_server_keygen_completes_a_renewal_with_a_new_version(
     after = (await api.get(f"/api/v1/certificates/{cert['id']}")).json()
     assert after["status"] == "Active"
     assert after["expires_at"] == "2026-08-30T12:00:00Z"  # 90-day default leaf
-    versions = (await api.get(f"/api/v1/certificates/{cert['id']}/versions")).json()
+    versions = (await api.get(f"/api/v1/certificates/{cert['id']}/versions")).json()["data"]
     assert len(versions) == 1
     assert versions[0]["key_algorithm"] == "ECDSA"
 

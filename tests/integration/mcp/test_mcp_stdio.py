@@ -15,6 +15,7 @@ if TYPE_CHECKING:  # the fixture's type; this folder is not a package (see conft
 TOOLS = {
     "list_certificates",
     "get_certificate",
+    "certificate_versions",
     "expiring_certificates",
     "certificate_alert_route",
     "renew_certificate",
@@ -85,6 +86,15 @@ async def test_list_certificates_filters_by_status(live_server: LiveServer) -> N
         page = answer_of(await _call(session, "list_certificates", status=["Expiring"]))
     assert page == live_server.api("GET", "/certificates", params={"status": "Expiring"})
     assert [(c["id"], c["status"]) for c in page["data"]] == [(vpn["id"], "Expiring")]
+
+
+async def test_certificate_versions_is_the_api_page(live_server: LiveServer) -> None:
+    """`certificate_versions` answers the API's versions envelope for the certificate."""
+    web = live_server.import_cert("web.example.com", days_left=90)
+    async with live_server.mcp(role="viewer") as session:
+        page = answer_of(await _call(session, "certificate_versions", certificate_id=web["id"]))
+    assert page == live_server.api("GET", f"/certificates/{web['id']}/versions")
+    assert (page["total"], page["page"], page["per_page"], len(page["data"])) == (1, 1, 50, 1)
 
 
 async def test_expiring_certificates_within_days(live_server: LiveServer) -> None:

@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from certctl import __version__
 from certctl.api.dashboard.session import Visitor, login_url
 from certctl.domain.access import Permission
 from certctl.domain.audit import AuditStatus
@@ -140,7 +141,9 @@ class Renderer:
             lstrip_blocks=True,
         )
         self.env.filters.update(status_class=status_class, when=when, day=day, zip_pairs=zip_pairs)
-        self.env.globals.update(relative=relative, query_with=query_with, FLASH=FLASH)
+        self.env.globals.update(
+            relative=relative, query_with=query_with, FLASH=FLASH, VERSION=__version__
+        )
 
     def page(
         self,

@@ -190,11 +190,13 @@ async def get_alert_route(ctx: ContextDep, who: CallerDep, resource_id: str) -> 
     return AlertRouteOut.of(route)
 
 
-@router.get("/{resource_id}/versions", name="list_versions", response_model=list[VersionOut])
-async def list_versions(ctx: ContextDep, who: CallerDep, resource_id: str) -> list[VersionOut]:
-    """Every version, newest first."""
-    found = await ctx.certificates.versions(who, resource_id)
-    return [VersionOut.model_validate(v) for v in found]
+@router.get("/{resource_id}/versions", name="list_versions", response_model=PageOut[VersionOut])
+async def list_versions(
+    ctx: ContextDep, who: CallerDep, paging: PageDep, resource_id: str
+) -> PageOut[VersionOut]:
+    """The certificate's versions, newest first, in the list envelope."""
+    found = await ctx.certificates.version_page(who, resource_id, paging=paging)
+    return PageOut.of(found, VersionOut)
 
 
 @router.get("/{resource_id}/versions/{version_id}", name="get_version", response_model=VersionOut)

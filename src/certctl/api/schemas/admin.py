@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from certctl import __version__
 from certctl.api.schemas.common import In, Name, Out
 from certctl.domain.access import ActorType, Role
 from certctl.domain.audit import AuditStatus
@@ -90,3 +91,4 @@ class Health(BaseModel):
 
     status: str
     detail: str = ""
+    version: str = Field(default=__version__, description="The certctl version serving.")

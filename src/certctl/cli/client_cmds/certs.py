@@ -28,7 +28,7 @@ from certctl.cli.client_cmds.session import (
     now,
 )
 from certctl.client import CertificateCriteria
-from certctl.client.models import AlertRoute, Certificate, Page
+from certctl.client.models import AlertRoute, Certificate, Page, Version
 
 app = typer.Typer(help="Managed certificates.", no_args_is_help=True)
 
@@ -110,7 +110,9 @@ def list_certificates(
 def certificate_table(page: Page[Certificate], at: datetime) -> Table:
     """Certificates as rows: id, name, status, environment, expiry."""
     table = render.listing(
-        "Certificates", ["ID", "Name", "Status", "Environment", "Expires", "Expiry date"]
+        "Certificates",
+        ["ID", "Name", "Status", "Environment", "Expires", "Expiry date"],
+        drop=("Expiry date", "Environment", "Name"),
     )
     for cert in page["data"]:
         table.add_row(
@@ -209,6 +211,41 @@ def alert_route(
     options = ClientOptions(server, api_key, output, ca_bundle)
     route = call(options, lambda c: c.get_alert_route(cert_id))
     render.emit(options, route, lambda: route_table(route))
+
+
+def version_table(page: Page[Version]) -> Table:
+    """Issued versions as rows, newest first."""
+    table = render.listing(
+        "Versions",
+        ["ID", "Serial", "Not before", "Not after", "Key"],
+        whole=("ID",),
+        drop=("Not before", "Key", "Serial"),
+    )
+    for version in page["data"]:
+        table.add_row(
+            version["id"],
+            version["serial_number"],
+            render.day(version["not_before"]),
+            render.day(version["not_after"]),
+            f"{version['key_algorithm']} {version['key_size']}",
+        )
+    return table
+
+
+@app.command("versions")
+def list_versions(
+    cert_id: CertId,
+    page: PageOpt = 1,
+    per_page: PerPageOpt = 50,
+    server: ServerOpt = DEFAULT_SERVER,
+    api_key: ApiKeyOpt = None,
+    output: OutputOpt = Output.TABLE,
+    ca_bundle: CaBundleOpt = None,
+) -> None:
+    """List a certificate's issued versions, newest first."""
+    options = ClientOptions(server, api_key, output, ca_bundle)
+    found = call(options, lambda c: c.list_versions(cert_id, page=page, per_page=per_page))
+    render.emit_page(options, found, lambda: version_table(found))
 
 
 @app.command("import")
