@@ -9,10 +9,11 @@ import httpx
 import pytest
 
 from certctl.api.app import create_app
-from certctl.bootstrap import AppContext
+from certctl.bootstrap import AppContext, build_context
+from certctl.clock import FrozenClock
 from certctl.testing.keys import KEYS
 
-from .conftest import Receivers, make_cert
+from .conftest import Receivers, channel_settings, make_cert
 
 
 @pytest.fixture
@@ -184,3 +185,43 @@ async def test_failed_channel_test_is_not_retried_later(
     tested = (await api.post(f"/api/v1/notification-channels/{created.json()['id']}/test")).json()
     assert (tested["status"], tested["next_retry_at"]) == ("dead", None)
     assert tested["last_error"].startswith("Teams answered 503")
+
+
+async def test_channel_test_to_a_private_smtp_relay_is_refused(
+    database_url: str, receivers: Receivers, clock: FrozenClock
+) -> None:
+    """Without CERTCTL_ALLOW_PRIVATE_TARGETS an operator's Email channel test never dials a
+    loopback relay: the send is dead with the guard's reason and the relay sees nothing."""
+    settings = channel_settings(database_url, receivers, allow_private_targets=False)
+    context = build_context(settings, clock=clock)
+    try:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=create_app(context)),
+            base_url="http://certctl.test",
+            headers={"Authorization": f"Bearer {KEYS['operator']}"},
+        ) as operator:
+            created = await operator.post(
+                "/api/v1/notification-channels",
+                json={
+                    "name": "internal-relay",
+                    "channel": "Email",
+                    "config": {
+                        "host": receivers.smtp.host,
+                        "port": receivers.smtp.port,
+                        "from_address": "certctl@example.com",
+                        "security": "none",
+                    },
+                },
+            )
+            assert created.status_code == 201, created.text
+            tested = await operator.post(
+                f"/api/v1/notification-channels/{created.json()['id']}/test",
+                json={"recipient": "ops@example.com"},
+            )
+    finally:
+        await context.aclose()
+    assert (tested.status_code, tested.json()["status"]) == (200, "dead")
+    assert tested.json()["last_error"] == (
+        "Email relay refused: host must not point to a loopback address: 127.0.0.1"
+    )
+    assert receivers.smtp.envelopes == []
