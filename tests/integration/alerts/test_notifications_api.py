@@ -225,3 +225,29 @@ async def test_channel_test_to_a_private_smtp_relay_is_refused(
         "Email relay refused: host must not point to a loopback address: 127.0.0.1"
     )
     assert receivers.smtp.envelopes == []
+
+
+async def test_url_credentials_are_masked_for_every_role_and_in_the_audit_trail(
+    receivers: Receivers, client_for: Callable[[str], httpx.AsyncClient], actx: AppContext
+) -> None:
+    """A password in a webhook URL's user part is never answered or audited; delivery uses it."""
+    url = receivers.http["Webhook"].url.replace("http://", "http://bob:pw-s3cret@")
+    masked = receivers.http["Webhook"].url.replace("http://", "http://********@")
+    created = await client_for("operator").post(
+        "/api/v1/notification-channels",
+        json={"name": "hook", "channel": "Webhook", "config": {"url": url}},
+    )
+    assert (created.status_code, created.json()["config"]["url"]) == (201, masked)
+    for role in ("admin", "operator", "viewer"):
+        shown = await client_for(role).get(f"/api/v1/notification-channels/{created.json()['id']}")
+        assert shown.json()["config"]["url"] == masked
+    tested = await client_for("admin").post(
+        f"/api/v1/notification-channels/{created.json()['id']}/test"
+    )
+    assert tested.json()["status"] == "sent"
+    assert receivers.http["Webhook"].requests[0].headers["authorization"] == (
+        "Basic Ym9iOnB3LXMzY3JldA=="
+    )
+    trail = (await client_for("auditor").get("/api/v1/audit?per_page=100")).text
+    assert "pw-s3cret" not in trail
+    assert "bob:" not in trail

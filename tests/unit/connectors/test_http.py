@@ -142,3 +142,20 @@ async def test_retry_after_is_kept_for_429_and_503(
     with pytest.raises(ConnectorError) as caught:
         await _poster(http).post(URL, {}, {})
     assert caught.value.retry_after == retry_after
+
+
+async def test_echoed_secrets_in_an_error_body_are_redacted(
+    http: httpx.AsyncClient, upstream: Upstream
+) -> None:
+    """An error body echoing credentials, secret fields or tokens is redacted before it is kept."""
+    upstream.answer(
+        400,
+        b'{"error": "bad", "password": "hunter2", "callback": "https://bob:pw@hooks.example.com/x",'
+        b' "auth": "Bearer abcdefghijklmnop"}',
+    )
+    with pytest.raises(ConnectorError) as caught:
+        await _poster(http).post(URL, {}, {})
+    assert caught.value.detail == (
+        'Webhook answered 400: {"error": "bad", "password": "[redacted]", '
+        '"callback": "https://[redacted]@hooks.example.com/x", "auth": "Bearer [redacted]"}'
+    )
