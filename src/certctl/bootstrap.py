@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 import httpx
 
@@ -133,6 +134,7 @@ def build_context(settings: Settings, *, clock: Clock | None = None) -> AppConte
             keygen_mode=settings.keygen_mode,
             extra_recipients=settings.extra_recipients(),
             metrics=metrics,
+            lease=timedelta(seconds=settings.job_lease_seconds),
         ),
         users=UserService(runtime, api_keys, named_keys),
     )

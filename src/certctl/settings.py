@@ -69,6 +69,8 @@ class Settings(BaseSettings):
     notification_retry_interval: float = Field(default=120, gt=0)
     scheduler_job_processor_interval: float = Field(default=30, gt=0)
     scheduler_job_timeout_interval: float = Field(default=600, gt=0)
+    # How long a replica holds a claimed job before another may reclaim it (C12, C14).
+    job_lease_seconds: float = Field(default=300, ge=1, le=86400)
 
     # Where private keys are generated (C5): `agent` (the agent, or whoever submits the CSR)
     # or `server`, a demo-only mode in which certctl generates the key itself.
