@@ -26,7 +26,9 @@ _STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
 
 def too_deep(body: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
     """Tell whether the JSON text `body` nests arrays and objects more than `limit` levels."""
-    if body.count(b"[") + body.count(b"{") <= limit:
+    # Only an array or object nests; other bytes (a binary body sent without a Content-Type)
+    # are left for the route to judge.
+    if body.lstrip()[:1] not in (b"[", b"{") or body.count(b"[") + body.count(b"{") <= limit:
         return False
     brackets = _STRING.sub(b"", body).translate(None, delete=_NOT_BRACKETS)
     return max(accumulate(map(_STEP.__getitem__, brackets)), default=0) > limit

@@ -19,6 +19,8 @@ from certctl.api.bodies import too_deep
         (b'["\\\\", [[[1]]]]', True),
         (b"[1], [2], [3], [4], [5]", False),
         (b"", False),
+        (b"  \n[[[[1]]]]", True),
+        (b"\x30\x82" + b"[" * 8, False),
     ],
 )
 def test_depth_is_counted_outside_strings(body: bytes, deep: bool) -> None:
