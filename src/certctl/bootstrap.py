@@ -10,6 +10,7 @@ import httpx
 from certctl import __version__
 from certctl.clock import Clock, SystemClock
 from certctl.db.database import Database
+from certctl.db.engine import DATABASE_UNAVAILABLE
 from certctl.domain.inventory import AgentGroup, DeploymentTarget, Issuer, Owner, Team
 from certctl.domain.notifications import NotificationChannel
 from certctl.domain.policies import CertificateProfile, RenewalPolicy
@@ -39,7 +40,7 @@ from certctl.services.stats import StatsService
 from certctl.services.users import UserService
 from certctl.settings import Settings
 
-__all__ = ["AppContext", "build_context", "migrate"]
+__all__ = ["DATABASE_UNAVAILABLE", "AppContext", "build_context", "migrate"]
 
 
 @dataclass
