@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from certctl import __version__
 from certctl.clock import Clock, SystemClock
 from certctl.connectors.notifiers.transport import AiohttpTransport, HttpTransport
 from certctl.db.database import Database
+from certctl.db.engine import DATABASE_UNAVAILABLE
 from certctl.domain.inventory import AgentGroup, DeploymentTarget, Issuer, Owner, Team
 from certctl.domain.notifications import NotificationChannel
 from certctl.domain.policies import CertificateProfile, RenewalPolicy
@@ -39,7 +41,7 @@ from certctl.services.stats import StatsService
 from certctl.services.users import UserService
 from certctl.settings import Settings
 
-__all__ = ["AppContext", "build_context", "migrate"]
+__all__ = ["DATABASE_UNAVAILABLE", "AppContext", "build_context", "migrate"]
 
 
 @dataclass
@@ -130,6 +132,7 @@ def build_context(settings: Settings, *, clock: Clock | None = None) -> AppConte
             keygen_mode=settings.keygen_mode,
             extra_recipients=settings.extra_recipients(),
             metrics=metrics,
+            lease=timedelta(seconds=settings.job_lease_seconds),
         ),
         users=UserService(runtime, api_keys, named_keys),
         rate_limits=RateLimiter(

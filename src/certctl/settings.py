@@ -94,6 +94,9 @@ class Settings(BaseSettings):
     signin_backoff_base_seconds: float = Field(default=30, gt=0)
     signin_backoff_max_seconds: float = Field(default=3600, gt=0)
 
+    # How long a replica holds a claimed job before another may reclaim it (C12, C14).
+    job_lease_seconds: float = Field(default=300, ge=1, le=86400)
+
     # Where private keys are generated (C5): `agent` (the agent, or whoever submits the CSR)
     # or `server`, a demo-only mode in which certctl generates the key itself.
     keygen_mode: Literal["agent", "server"] = "agent"

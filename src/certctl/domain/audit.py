@@ -11,6 +11,7 @@ from typing import Any
 
 from certctl.domain.access import ActorType
 from certctl.domain.inventory import is_secret_key
+from certctl.domain.redaction import mask_url_credentials
 
 REDACTED = "[REDACTED]"
 _PII_KEYS = frozenset({"email", "recipient", "recipients"})
@@ -93,4 +94,6 @@ def redact(value: Any, key: str = "") -> Any:
         return [redact(v, key) for v in value]
     if isinstance(value, str) and (key.lower() in _PII_KEYS or key.lower().endswith("email")):
         return mask_email(value)
+    if isinstance(value, str):
+        return mask_url_credentials(value, REDACTED)  # a URL's user part is a secret (C10)
     return value

@@ -28,6 +28,7 @@ from certctl.domain.revocation import parse_reason
 from certctl.errors import Conflict, InvalidRequest, NotFound
 from certctl.pki.facts import read_pem
 from certctl.services.audit import record
+from certctl.services.controls import guard_certificate
 from certctl.services.inventory import audit_snapshot, changed_fields, check_references
 from certctl.services.lifecycle import cancel_open_jobs, enqueue_lifecycle
 from certctl.services.runtime import Runtime
@@ -179,6 +180,7 @@ class CertificateService:
                 check_status_change(before.status, values["status"])
             await check_references(uow, values, REFERENCES, LIST_REFERENCES)
             after = dataclasses.replace(before, updated_at=self.runtime.clock.now(), **values)
+            await guard_certificate(uow, caller, before, after)
             await uow.certificates.update(after)
             await record(
                 uow,

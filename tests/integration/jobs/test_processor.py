@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+import structlog
 
 from certctl.bootstrap import AppContext
 from certctl.clock import FrozenClock
@@ -52,6 +53,19 @@ class FailingPki:
     ) -> tuple[ManagedCertificate, CertificateVersion]:
         self.calls += 1
         raise CAUnavailable("the CA answered 503")
+
+
+class BuggyPki:
+    """A CA call with a programming error in it: every issuance raises TypeError."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def issue_from_csr(
+        self, caller: object, cert_id: str, csr_pem: str, *, ttl_seconds: int | None = None
+    ) -> tuple[ManagedCertificate, CertificateVersion]:
+        self.calls += 1
+        raise TypeError("unsupported operand type(s) for +: 'int' and 'str'")
 
 
 @pytest.fixture
@@ -332,3 +346,33 @@ async def test_the_renewal_loop_runs_the_scan(api: httpx.AsyncClient, make_cert:
     response = await api.post("/api/v1/admin/loops/renewal/run")
     assert response.status_code == 200
     assert response.json()["renewals"]["created"] == 1
+
+
+async def test_a_programming_error_fails_the_job_at_once_and_is_logged(
+    api: httpx.AsyncClient, make_cert: MakeCert, ctx: AppContext, clock: FrozenClock
+) -> None:
+    """A bug is not a retryable failure: the job fails on its first attempt, visibly and logged."""
+    cert = await make_cert()
+    job_id = await _renew(api, cert["id"])
+    buggy = BuggyPki()
+    service = JobService(ctx.runtime, buggy, keygen_mode="server")  # type: ignore[arg-type]
+    with structlog.testing.capture_logs() as logs:
+        summary = await service.process_due()
+    assert (summary.claimed, summary.retried, summary.failed, summary.crashed) == (1, 0, 1, 1)
+    job = await _job(ctx, job_id)
+    assert (job.status, job.attempts, job.lease_owner) == (JobStatus.FAILED, 1, None)
+    assert job.last_error == (
+        "internal error (TypeError: unsupported operand type(s) for +: 'int' and 'str'); "
+        "the server log has the traceback"
+    )
+    crashed = [e for e in logs if e["event"] == "jobs.attempt_crashed"]
+    assert [(e["job_id"], e["log_level"], e["exc_info"]) for e in crashed] == [
+        (job_id, "error", True)
+    ]
+    clock.advance(timedelta(days=1))
+    assert (await service.process_due()).claimed == 0
+    assert buggy.calls == 1
+    assert await _events(ctx, cert["id"]) == [
+        ("renewal_failed", "Email", "pending"),
+        ("renewal_failed", "Webhook", "pending"),
+    ]

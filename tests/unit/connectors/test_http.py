@@ -167,3 +167,20 @@ async def test_ssrf_verdict_is_reused_for_the_same_url(
         with pytest.raises(ConnectorError):
             await poster.post(refused, {}, {})
     assert (checks, len(upstream.requests)) == ([URL, refused, refused], 3)
+
+
+async def test_echoed_secrets_in_an_error_body_are_redacted(
+    http: httpx.AsyncClient, upstream: Upstream
+) -> None:
+    """An error body echoing credentials, secret fields or tokens is redacted before it is kept."""
+    upstream.answer(
+        400,
+        b'{"error": "bad", "password": "hunter2", "callback": "https://bob:pw@hooks.example.com/x",'
+        b' "auth": "Bearer abcdefghijklmnop"}',
+    )
+    with pytest.raises(ConnectorError) as caught:
+        await _poster(http).post(URL, {}, {})
+    assert caught.value.detail == (
+        'Webhook answered 400: {"error": "bad", "password": "[redacted]", '
+        '"callback": "https://[redacted]@hooks.example.com/x", "auth": "Bearer [redacted]"}'
+    )

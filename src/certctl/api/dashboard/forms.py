@@ -18,6 +18,15 @@ def text(form: FormData, name: str) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
+def number(form: FormData, name: str) -> int | str:
+    """A whole-number field as an int; other text is passed on for the schema to refuse."""
+    value = text(form, name)
+    try:
+        return int(value, 10)
+    except ValueError:
+        return value
+
+
 def optional(form: FormData, name: str) -> str | None:
     """One text field, None when absent or empty (for optional references)."""
     return text(form, name) or None

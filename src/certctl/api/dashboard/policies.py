@@ -136,7 +136,7 @@ async def policy_edit(request: Request, who: VisitorDep, policy_id: str) -> Resp
 
 
 def _submitted(form: FormData) -> tuple[dict[str, Any], matrix.MatrixForm]:
-    values: dict[str, Any] = {name: forms.text(form, name) for name in NUMBERS}
+    values: dict[str, Any] = {name: forms.number(form, name) for name in NUMBERS}
     values.update(
         name=forms.text(form, "name"),
         description=forms.text(form, "description"),

@@ -15,7 +15,7 @@ from fastapi.routing import APIRoute
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from certctl import __version__
-from certctl.api.dashboard.session import Visitor, login_url
+from certctl.api.dashboard.session import Visitor, enforce_csrf, login_url
 from certctl.domain.access import Permission
 from certctl.domain.audit import AuditStatus
 from certctl.errors import AuthenticationRequired, CertctlError
@@ -194,13 +194,15 @@ Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 
 
 class DashboardRoute(APIRoute):
-    """Answers errors with HTML: sign-in redirect for 401, an error page otherwise."""
+    """Checks CSRF on every unsafe request, then answers errors with HTML: sign-in redirect
+    for 401, an error page otherwise."""
 
     def get_route_handler(self) -> Handler:
         handler = super().get_route_handler()
 
         async def guarded(request: Request) -> Response:
             try:
+                await enforce_csrf(request)
                 return await handler(request)
             except AuthenticationRequired:
                 return RedirectResponse(login_url(request), status_code=303)

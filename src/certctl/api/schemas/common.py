@@ -2,19 +2,46 @@
 
 from __future__ import annotations
 
+import re
 from types import UnionType
 from typing import Annotated, Any, Generic, TypeVar, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 
 from certctl.domain.listing import Page
 from certctl.errors import InvalidRequest
 
 T = TypeVar("T", bound=BaseModel)
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+# C0 controls, DEL and what str.splitlines() breaks on: a name with CR/LF would end up in an
+# e-mail header or a log line and split it (RFC 5322 §2.2 header injection).
+_LINE_BREAKING = re.compile("[\x00-\x1f\x7f\x85\u2028\u2029]")
+
+
+def _single_line(value: str) -> str:
+    if _LINE_BREAKING.search(value):
+        raise ValueError("must be a single line without control characters (CR, LF, NUL, tab, …)")
+    return value
+
+
+Line = Annotated[str, AfterValidator(_single_line)]
+"""A single-line text field (names, hosts, environments, tags)."""
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    AfterValidator(_single_line),
+]
 Description = Annotated[str, StringConstraints(max_length=2000)]
-ResourceId = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+ResourceId = Annotated[
+    str, StringConstraints(min_length=1, max_length=128), AfterValidator(_single_line)
+]
 
 
 class In(BaseModel):

@@ -15,6 +15,7 @@ from pydantic import AfterValidator, SecretStr
 
 from certctl.connectors.notifiers.transport import HttpAnswer, HttpTransport, TransportFailure
 from certctl.connectors.ssrf import check_url_async
+from certctl.domain.redaction import redact_text
 from certctl.errors import ConnectorError, InvalidRequest
 
 log = structlog.get_logger("certctl.notifications")
@@ -166,4 +167,5 @@ class HttpPoster:
         for secret in sorted(self.secrets, key=len, reverse=True):
             if secret:
                 text = text.replace(secret, _REDACTED)
-        return text
+        # What a remote endpoint echoes may hold secrets this channel does not know of.
+        return redact_text(text, _REDACTED)
