@@ -21,6 +21,20 @@ def redact_url_credentials(_: WrappedLogger, __: str, event: EventDict) -> Event
     }
 
 
+def _stderr_logger(*_: object) -> structlog.PrintLogger:
+    # Resolved when each logger is made, not once: whoever swaps sys.stderr later (a test
+    # runner's capture, an in-process CLI run) must not leave loggers writing to a closed file.
+    return structlog.PrintLogger(sys.stderr)
+
+
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """A stdlib handler writing to whatever sys.stderr is at each record."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stderr
+        super().emit(record)
+
+
 def configure_logging(*, level: str = "info", fmt: str = "json") -> None:
     """Route structlog and stdlib logging to stderr with the request id on every line."""
     numeric = logging.getLevelNamesMapping()[level.upper()]
@@ -42,10 +56,10 @@ def configure_logging(*, level: str = "info", fmt: str = "json") -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=_stderr_logger,
         cache_logger_on_first_use=False,
     )
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StderrHandler()
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             processors=[

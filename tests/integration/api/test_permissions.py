@@ -24,6 +24,7 @@ ADMIN = frozenset({"admin"})
 WRITE = frozenset({"admin", "operator"})
 READ = frozenset({"admin", "operator", "viewer"})
 AUDIT = frozenset({"admin", "operator", "viewer", "auditor"})
+VERIFY = frozenset({"admin", "auditor"})
 
 
 def _crud(collection: str) -> dict[tuple[str, str], frozenset[str]]:
@@ -44,11 +45,13 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/health"): PUBLIC,
     ("GET", "/ready"): PUBLIC,
     ("GET", "/.well-known/pki/ca/{issuer_id}"): PUBLIC,
+    ("GET", "/.well-known/pki/ca/{issuer_id}.cer"): PUBLIC,
     ("GET", "/.well-known/pki/crl/{issuer_id}"): PUBLIC,
     ("POST", "/.well-known/pki/ocsp/{issuer_id}"): PUBLIC,
     ("GET", "/.well-known/pki/ocsp/{issuer_id}/{encoded}"): PUBLIC,
     ("GET", f"{V1}/metrics/prometheus"): EVERY_KEY,
     ("GET", f"{V1}/audit"): AUDIT,
+    ("GET", f"{V1}/audit/verify"): VERIFY,
     ("GET", f"{V1}/stats/summary"): READ,
     ("GET", f"{V1}/crl"): READ,
     ("GET", f"{V1}/api-keys"): ADMIN,
@@ -66,6 +69,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     **_crud(f"{V1}/notification-channels"),
     **_crud(f"{V1}/certificates"),
     ("POST", f"{V1}/notification-channels/{{resource_id}}/test"): WRITE,
+    ("POST", f"{V1}/notification-channels/environment/{{channel}}/test"): WRITE,
     ("GET", f"{V1}/notifications"): READ,
     ("GET", f"{V1}/notifications/{{resource_id}}"): READ,
     ("POST", f"{V1}/notifications/{{resource_id}}/read"): WRITE,
@@ -77,6 +81,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", f"{CERT}/renew"): WRITE,
     ("POST", f"{CERT}/revoke"): WRITE,
     ("GET", f"{CERT}/versions"): READ,
+    ("GET", f"{CERT}/alert-route"): READ,
     ("GET", f"{CERT}/versions/{{version_id}}"): READ,
     ("GET", f"{CERT}/versions/{{version_id}}/pem"): READ,
     ("GET", f"{V1}/jobs"): READ,
