@@ -9,11 +9,11 @@ Five parts, one table each; every target is a ratio against an anchor measured i
 
 1. Anchors, one thread, no database: ECDSA P-256 signatures/s through `cryptography`; a leaf
    through `certctl.pki.issuance.issue_leaf` from a parsed CSR and from PEM (PEM adds the
-   CSR parse and signature check that `PkiService.issue_from_csr` also does), with an EC
+   CSR parse and signature check that `IssuanceService.issue_from_csr` also does), with an EC
    P-256 and an RSA-2048 CA from `certctl.pki.ca.create_root`; one OCSP answer through
    `certctl.pki.ocsp.build_response` (EC P-256 responder, as the service makes), without and
    with the request parse.
-2. `ctx.pki.issue_from_csr` in this process, the application context built as the server
+2. `ctx.issuance.issue_from_csr` in this process, the application context built as the server
    builds it (`certctl.bootstrap.build_context`, uvloop): N certificates inserted with SQL
    under one GenericCA issuer, one CSR each, generated beforehand and not timed, C issuances
    in flight. CPU is this process (all threads) plus the PostgreSQL cluster. `x raw` is
@@ -566,7 +566,7 @@ async def service_part(
         )
         ids = [f"mc-svc-{i:06d}" for i in range(sizes.leaves + warm)]
         for cert_id, csr in zip(ids[:warm], csrs[:warm], strict=True):  # CA load, pool, caches
-            await ctx.pki.issue_from_csr(SYSTEM_CALLER, cert_id, csr)
+            await ctx.issuance.issue_from_csr(SYSTEM_CALLER, cert_id, csr)
 
         raw_leaf = kit.rate("leaf_pem_ec", sizes.anchor_seconds)  # now, under today's load
         work = iter(zip(ids[warm:], csrs[warm:], strict=True))
@@ -576,7 +576,7 @@ async def service_part(
         async def issuer_loop() -> None:
             for cert_id, csr in work:
                 try:
-                    _, version = await ctx.pki.issue_from_csr(SYSTEM_CALLER, cert_id, csr)
+                    _, version = await ctx.issuance.issue_from_csr(SYSTEM_CALLER, cert_id, csr)
                 except Exception as exc:  # counted and shown; the run goes on
                     errors[f"{type(exc).__name__}: {exc}"[:120]] += 1
                 else:
@@ -1641,7 +1641,7 @@ def print_report(report: dict[str, Any]) -> list[dict[str, Any]]:
     print(harness.markdown_table(ANCHOR_COLUMNS, anchor_rows))
 
     backends = report["backends"]
-    print("\nPart 2 - ctx.pki.issue_from_csr in-process with its database write")
+    print("\nPart 2 - ctx.issuance.issue_from_csr in-process with its database write")
     print(harness.markdown_table(ISSUANCE_COLUMNS, [b["issuance"] for b in backends.values()]))
     print(
         "  x raw = leaves/s / one-core PEM-leaf anchor; signing share = leaves/s /"

@@ -19,6 +19,8 @@ from certctl.services.apikeys import ApiKeyService
 from certctl.services.audit import AuditService
 from certctl.services.certificates import CertificateService
 from certctl.services.inventory import InventoryService
+from certctl.services.issuance import IssuanceService
+from certctl.services.issuers import IssuerConnectors, IssuerTests
 from certctl.services.jobs import JobService
 from certctl.services.notifications import NotificationService
 from certctl.services.pki import PkiService
@@ -63,6 +65,9 @@ class AppContext:
     notifications: NotificationService
     channels: InventoryService[NotificationChannel]
     pki: PkiService
+    issuer_connectors: IssuerConnectors
+    issuance: IssuanceService
+    issuer_tests: IssuerTests
     jobs: JobService
     agents: AgentService
     users: UserService
@@ -93,6 +98,8 @@ def build_context(settings: Settings, *, clock: Clock | None = None) -> AppConte
     )
     certificates = CertificateService(runtime, extra_recipients=settings.extra_recipients())
     pki = PkiService(runtime, certificates, public_url=settings.public_url)
+    connectors = IssuerConnectors(runtime, pki, allow_private=settings.allow_private_targets)
+    issuance = IssuanceService(runtime, connectors)
     named_keys = settings.named_keys()
     api_keys = ApiKeyService(runtime, named_keys)
     return AppContext(
@@ -120,10 +127,13 @@ def build_context(settings: Settings, *, clock: Clock | None = None) -> AppConte
         notifications=NotificationService(runtime, metrics, settings, http),
         channels=InventoryService(runtime, NOTIFICATION_CHANNELS),
         pki=pki,
+        issuer_connectors=connectors,
+        issuance=issuance,
+        issuer_tests=IssuerTests(runtime, connectors),
         agents=AgentService(runtime),
         jobs=JobService(
             runtime,
-            pki,
+            issuance,
             keygen_mode=settings.keygen_mode,
             extra_recipients=settings.extra_recipients(),
             metrics=metrics,

@@ -29,6 +29,8 @@ TABLES = {
     "certificate_revocations",
     "crl_state",
     "jobs",
+    "acme_accounts",
+    "acme_challenges",
     "dashboard_users",
     "dashboard_sessions",
 }

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from certctl.db.repositories import inventory
+from certctl.db.repositories.acme import AcmeRepository
 from certctl.db.repositories.audit import AuditRepository
 from certctl.db.repositories.base import conflict_from
 from certctl.db.repositories.certificates import (
@@ -49,6 +50,7 @@ class UnitOfWork:
         self.users = UserRepository(session)
         self.dashboard_sessions = SessionRepository(session)
         self.jobs = JobRepository(session)
+        self.acme = AcmeRepository(session)
 
     async def __aenter__(self) -> UnitOfWork:
         return self

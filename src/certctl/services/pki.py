@@ -1,4 +1,4 @@
-"""The local CA (GenericCA issuers): CA provisioning, CSR issuance, revocation, CRL and OCSP.
+"""The local CA (GenericCA issuers): CA provisioning, revocation, CRL and OCSP.
 
 CPU-bound work (key generation, CSR checks, signing) runs in worker threads so the event
 loop keeps serving. The CA key and the OCSP responder key are sealed at rest with the
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import dataclasses
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -22,21 +21,17 @@ from certctl.db.uow import UnitOfWork
 from certctl.domain.access import Caller, Permission
 from certctl.domain.certificates import (
     CertificateStatus,
-    CertificateVersion,
     ManagedCertificate,
 )
-from certctl.domain.ids import new_id
 from certctl.domain.inventory import Issuer, IssuerType
 from certctl.domain.jobs import BulkResult
 from certctl.domain.pki import CRLState, IssuedSerial, Revocation, StoredCA
-from certctl.domain.policies import CertificateProfile
 from certctl.domain.revocation import RevocationReason, parse_reason
 from certctl.errors import CertctlError, Conflict, InvalidRequest, NotFound
 from certctl.pki.ca import LocalCA, create_root, load_sub_ca
 from certctl.pki.crl import RevokedEntry, build_crl
-from certctl.pki.csr import SHORT_LIVED_SECONDS, check_csr, parse_csr
-from certctl.pki.facts import first_certificate_der, read_pem
-from certctl.pki.issuance import DEFAULT_TTL, IssuedCertificate, issue_leaf
+from certctl.pki.csr import SHORT_LIVED_SECONDS
+from certctl.pki.facts import first_certificate_der
 from certctl.pki.keys import private_key_to_pem
 from certctl.pki.ocsp import (
     CertStatus,
@@ -95,11 +90,11 @@ def _build_ca(runtime: Runtime, issuer: Issuer, now: datetime) -> tuple[LocalCA,
         return load_sub_ca(str(cert_pem), str(key_pem), now, password=password), "sub_ca"
     common_name = str(config.get("common_name") or issuer.name[:64])
     key_spec = str(config.get("key_spec") or "ECDSA-P256")
-    days = _days(config, "validity_days", ROOT_VALIDITY_DAYS)
+    days = config_days(config, "validity_days", ROOT_VALIDITY_DAYS)
     return create_root(common_name, key_spec, now=now, validity_days=days), "root"
 
 
-def _days(config: Mapping[str, Any], name: str, default: int) -> int:
+def config_days(config: Mapping[str, Any], name: str, default: int) -> int:
     """A whole number of days from the issuer config, 1 to MAX_DAYS."""
     value = config.get(name)
     if value is None:
@@ -208,6 +203,15 @@ class PkiService:
         self._cas[stored.issuer_id] = (stored.sealed_key, ca)
         return ca
 
+    async def load_ca(self, issuer_id: str) -> LocalCA:
+        """The issuer's local CA, loaded (and cached) for signing."""
+        async with self.runtime.db.uow() as uow:
+            return await self._ca(uow, issuer_id)
+
+    def leaf_urls(self, issuer_id: str) -> dict[str, str | None]:
+        """The CRL, OCSP and CA certificate URLs the CA's leaves carry (when a public URL is set)."""
+        return self._urls(issuer_id)
+
     async def _ca(self, uow: UnitOfWork, issuer_id: str) -> LocalCA:
         stored = await uow.pki.get_ca(issuer_id)
         if stored is None:
@@ -223,96 +227,6 @@ class PkiService:
             "ocsp_url": f"{base}/ocsp/{issuer_id}",
             "ca_issuers_url": f"{base}/ca/{issuer_id}.cer",
         }
-
-    # --- Issuance ----------------------------------------------------------------------
-
-    async def issue_from_csr(
-        self, caller: Caller, cert_id: str, csr_pem: str, *, ttl_seconds: int | None = None
-    ) -> tuple[ManagedCertificate, CertificateVersion]:
-        """Check an operator-submitted CSR against the profile, sign it, store the version."""
-        caller.principal.require(Permission.WRITE)
-        async with self.runtime.db.uow() as uow:
-            cert = await uow.certificates.require(cert_id)
-            _check_issuable(cert)
-            issuer = await uow.issuers.get(cert.issuer_id or "")
-            if issuer is None or issuer.type != IssuerType.GENERIC_CA:
-                raise InvalidRequest(
-                    "the certificate's issuer must be a GenericCA issuer", field="issuer_id"
-                )
-            if not issuer.enabled:
-                raise InvalidRequest(f"issuer {issuer.id!r} is disabled", field="issuer_id")
-            profile = await certificate_profile(uow, cert)
-            ca = await self._ca(uow, issuer.id)
-        declared = (cert.common_name, *cert.sans)
-        default_ttl = timedelta(days=_days(issuer.config, "default_ttl_days", DEFAULT_TTL.days))
-        requested = ttl_seconds if ttl_seconds is not None else _default_ttl(profile, default_ttl)
-        now = self.runtime.clock.now()
-
-        def check() -> Any:
-            facts = parse_csr(csr_pem)
-            check_csr(facts, profile, requested_ttl_seconds=requested, declared_names=declared)
-            return facts
-
-        facts = await asyncio.to_thread(check)
-        issued: IssuedCertificate = await asyncio.to_thread(
-            lambda: issue_leaf(
-                ca,
-                facts,
-                profile=profile,
-                now=now,
-                ttl_seconds=requested,
-                issuer_default_ttl=default_ttl,
-                **self._urls(issuer.id),
-            )
-        )
-        leaf, _ = read_pem(issued.pem)
-        async with self.runtime.db.uow() as uow:
-            before = await uow.certificates.require(cert_id)
-            _check_issuable(before)
-            version = CertificateVersion(
-                id=new_id("cv", now),
-                certificate_id=cert_id,
-                serial_number=issued.serial_hex,
-                not_before=issued.not_before,
-                not_after=issued.not_after,
-                fingerprint_sha256=issued.fingerprint,
-                pem_chain=issued.full_chain_pem,
-                created_at=now,
-                subject_dn=leaf.subject_dn,
-                issuer_dn=leaf.issuer_dn,
-                key_algorithm=leaf.key_algorithm,
-                key_size=leaf.key_size,
-                csr_pem=csr_pem,
-            )
-            await uow.versions.add(version)
-            after = dataclasses.replace(
-                before,
-                status=CertificateStatus.ACTIVE,
-                expires_at=issued.not_after,
-                last_renewal_at=now,
-                # The record keeps the names it declares and gains any a profile pattern
-                # allowed beyond them.
-                common_name=before.common_name or leaf.common_name,
-                sans=tuple(dict.fromkeys((*before.sans, *leaf.sans))),
-                updated_at=now,
-            )
-            await uow.certificates.update_own_columns(after)
-            await record(
-                uow,
-                self.runtime,
-                caller=caller,
-                action="certificate_issued",
-                resource_type="certificate",
-                resource_id=cert_id,
-                details={
-                    "issuer_id": issuer.id,
-                    "version_id": version.id,
-                    "serial_number": issued.serial_hex,
-                    "not_after": issued.not_after.isoformat(),
-                    "previous_status": before.status.value,
-                },
-            )
-        return after, version
 
     # --- Revocation and CRL ------------------------------------------------------------
 
@@ -572,29 +486,3 @@ class PkiService:
             )
         self._responders[stored.issuer_id] = (responder.certificate_pem, responder)
         return responder
-
-
-def _check_issuable(cert: ManagedCertificate) -> None:
-    if cert.status in _FINAL:
-        raise InvalidRequest(
-            f"certificate is {cert.status.value}; it cannot be issued again",
-            field="certificate_id",
-        )
-
-
-async def certificate_profile(uow: UnitOfWork, cert: ManagedCertificate) -> CertificateProfile:
-    """The profile issuance checks against: the certificate's, its policy's, or the default."""
-    if cert.certificate_profile_id:
-        return await uow.profiles.require(cert.certificate_profile_id)
-    if cert.renewal_policy_id:
-        policy = await uow.policies.get(cert.renewal_policy_id)
-        if policy is not None and policy.certificate_profile_id:
-            return await uow.profiles.require(policy.certificate_profile_id)
-    return CertificateProfile(
-        id="default", name="default", created_at=cert.created_at, updated_at=cert.created_at
-    )
-
-
-def _default_ttl(profile: CertificateProfile, issuer_default: timedelta) -> int:
-    default = int(issuer_default.total_seconds())
-    return min(default, profile.max_ttl_seconds) if profile.max_ttl_seconds else default

@@ -1,0 +1,110 @@
+"""Issuer connectors bound to configured issuers, and the "test connection" use case (C5)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from datetime import timedelta
+
+from certctl.connectors.issuers.acme import AcmeConfig, AcmeIssuer
+from certctl.connectors.issuers.base import ConnectionCheck, IssuerConnector
+from certctl.connectors.issuers.local_ca import LeafURLs, LocalCAIssuer
+from certctl.connectors.issuers.registry import validate_issuer_config
+from certctl.domain.access import Caller, Permission
+from certctl.domain.inventory import Issuer, IssuerType
+from certctl.errors import CertctlError, InvalidRequest
+from certctl.pki.issuance import DEFAULT_TTL
+from certctl.services.acme import SealedAccounts, StoredAnswers
+from certctl.services.audit import record
+from certctl.services.pki import PkiService, config_days
+from certctl.services.runtime import Runtime
+from certctl.services.secrets import reveal_config
+
+
+class IssuerConnectors:
+    """Builds the connector of a configured issuer; `pinned` fixes one per issuer id."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        pki: PkiService,
+        *,
+        allow_private: bool,
+        timeout: float = 30.0,
+        pinned: Mapping[str, IssuerConnector] | None = None,
+    ) -> None:
+        self.runtime = runtime
+        self.pki = pki
+        self.allow_private = allow_private
+        self.timeout = timeout
+        self.pinned = dict(pinned or {})
+
+    async def for_issuer(self, issuer: Issuer) -> IssuerConnector:
+        """The connector for `issuer`, bound to its validated config (secrets revealed)."""
+        if issuer.id in self.pinned:
+            return self.pinned[issuer.id]
+        if issuer.type is IssuerType.GENERIC_CA:
+            return await self._local(issuer)
+        config = reveal_config(issuer.config, issuer.sealed_secrets, self.runtime.sealer)
+        validated = validate_issuer_config(issuer.type, config)
+        if isinstance(validated, AcmeConfig):
+            return AcmeIssuer(
+                validated,
+                accounts=SealedAccounts(self.runtime, issuer.id),
+                answers=StoredAnswers(self.runtime, issuer.id),
+                allow_private=self.allow_private,
+                timeout=self.timeout,
+            )
+        raise InvalidRequest(
+            f"issuer type {issuer.type.value} has no issuing connector in this version",
+            field="issuer_id",
+        )
+
+    async def _local(self, issuer: Issuer) -> LocalCAIssuer:
+        ca = await self.pki.load_ca(issuer.id)
+        days = config_days(issuer.config, "default_ttl_days", DEFAULT_TTL.days)
+        return LocalCAIssuer(
+            ca,
+            clock=self.runtime.clock,
+            default_ttl=timedelta(days=days),
+            urls=LeafURLs(**self.pki.leaf_urls(issuer.id)),
+        )
+
+
+class IssuerTests:
+    """`POST /issuers/{id}/test`: reach the CA with the stored config and record the outcome."""
+
+    def __init__(self, runtime: Runtime, connectors: IssuerConnectors) -> None:
+        self.runtime = runtime
+        self.connectors = connectors
+
+    async def test(self, caller: Caller, issuer_id: str) -> tuple[Issuer, ConnectionCheck]:
+        """Run the connection test; the issuer's test status and time are updated, audited."""
+        caller.principal.require(Permission.WRITE)
+        async with self.runtime.db.uow() as uow:
+            issuer = await uow.issuers.require(issuer_id)
+        try:
+            connector = await self.connectors.for_issuer(issuer)
+            check = await connector.test_connection()
+        except CertctlError as exc:
+            check = ConnectionCheck(False, exc.detail)
+        now = self.runtime.clock.now()
+        async with self.runtime.db.uow() as uow:
+            current = await uow.issuers.require(issuer_id)
+            after = dataclasses.replace(
+                current,
+                test_status="passed" if check.ok else "failed",
+                last_tested_at=now,
+                updated_at=now,
+            )
+            await uow.issuers.update(after)
+            await record(
+                uow,
+                self.runtime,
+                caller=caller,
+                action="issuer_tested",
+                resource_type="issuer",
+                resource_id=issuer_id,
+                details={"ok": check.ok, "detail": check.detail},
+            )
+        return after, check
