@@ -20,6 +20,7 @@ from typing import Any
 
 import structlog
 
+from certctl.connectors.issuers.base import IssuanceRefused
 from certctl.db.uow import UnitOfWork
 from certctl.domain.access import SYSTEM_CALLER, Caller, Permission
 from certctl.domain.alerts import NotificationKind, days_left
@@ -414,6 +415,7 @@ class JobService:
                 summary,
                 retryable=not exc.permanent,
                 not_before=exc.retry_after,
+                problem=exc.problem if isinstance(exc, IssuanceRefused) else None,
             )
             return
         except (UpstreamError, TimeoutError, OSError) as exc:
@@ -576,6 +578,7 @@ class JobService:
         *,
         retryable: bool,
         not_before: float | None = None,
+        problem: Mapping[str, Any] | None = None,
     ) -> None:
         """Record a failed attempt: back to Pending after a backoff, or Failed (at the attempt
         cap, or at once when retrying cannot help)."""
@@ -601,6 +604,11 @@ class JobService:
                     completed_at=now,
                     lease_owner=None,
                     lease_expires_at=None,
+                )
+            if problem:
+                # The CA's own problem document (RFC 8555 section 6.7) stays with the job.
+                after = dataclasses.replace(
+                    after, order_state={**(after.order_state or {}), "problem": dict(problem)}
                 )
             await uow.jobs.update(after)
             if after.status is JobStatus.FAILED:
@@ -655,6 +663,7 @@ class JobService:
                 "job_type": job.type.value,
                 "attempts": job.attempts,
                 "error": job.last_error,
+                "ca_problem": (job.order_state or {}).get("problem"),
                 "expires_at": cert.expires_at.isoformat() if cert.expires_at else None,
             },
             extra_recipients=self.extra_recipients,

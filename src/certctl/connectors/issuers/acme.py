@@ -244,13 +244,20 @@ class AcmeIssuer:
             return await self._run(client.poll_finalization, order, deadline)
         if status == messages.STATUS_PENDING:
             tokens = await self._answer(client, order)
+            # Answers stay published if this worker is stopped mid-validation (the CA may
+            # still be fetching them); they are withdrawn once the authorizations are decided.
             try:
                 order = await self._run(client.poll_authorizations, order, deadline)
-            finally:
-                for token in tokens:
-                    await self.answers.withdraw(token)
+            except Exception:
+                await self._withdraw(tokens)
+                raise
+            await self._withdraw(tokens)
         await journal.save({"order_url": order.uri, "csr_pem": csr_pem, "step": "finalizing"})
         return await self._run(client.finalize_order, order, deadline)
+
+    async def _withdraw(self, tokens: list[str]) -> None:
+        for token in tokens:
+            await self.answers.withdraw(token)
 
     async def _answer(
         self, client: acme_client.ClientV2, order: messages.OrderResource

@@ -1,0 +1,182 @@
+"""ACME issuance, renewal and revocation against Debian's pebble (RFC 8555)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import subprocess
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+from sqlalchemy import text
+
+from certctl.bootstrap import AppContext
+from certctl.clock import FrozenClock
+from certctl.domain.access import SYSTEM_CALLER
+from certctl.domain.jobs import JobStatus
+from certctl.domain.listing import PageRequest
+from certctl.services.jobs import JobService
+from certctl.services.notifications import NotificationFilter
+
+from .conftest import StartPebble, acme_issuer, certificate_on, renew
+
+
+def _openssl_verify(chain_pem: str, root_pem: str, workdir: Path) -> str:
+    blocks = chain_pem.split("-----END CERTIFICATE-----")
+    leaf = blocks[0] + "-----END CERTIFICATE-----\n"
+    intermediates = "-----END CERTIFICATE-----".join(blocks[1:]).strip()
+    (workdir / "leaf.pem").write_text(leaf)
+    (workdir / "intermediates.pem").write_text(intermediates + "\n")
+    (workdir / "root.pem").write_text(root_pem)
+    result = subprocess.run(
+        [
+            "openssl",
+            "verify",
+            "-CAfile",
+            str(workdir / "root.pem"),
+            "-untrusted",
+            str(workdir / "intermediates.pem"),
+            str(workdir / "leaf.pem"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return result.stdout.strip() + result.stderr.strip()
+
+
+async def test_http01_issuance_verifies_against_pebbles_root(
+    api: httpx.AsyncClient,
+    ctx: AppContext,
+    start_pebble: StartPebble,
+    challenge_server: str,
+    processor: JobService,
+    tmp_path: Path,
+) -> None:
+    """A renewal job obtains a chain from pebble over HTTP-01 that openssl verifies."""
+    pebble = start_pebble()
+    cert_id = await certificate_on(api, await acme_issuer(api, pebble))
+    job_id = await renew(api, cert_id)
+    summary = await processor.process_due()
+    assert (summary.claimed, summary.completed, summary.failed) == (1, 1, 0)
+    job = await ctx.jobs.get(SYSTEM_CALLER, job_id)
+    assert job.status is JobStatus.COMPLETED
+    assert job.order_state is not None
+    assert str(job.order_state["order_url"]).startswith(pebble.directory_url.removesuffix("/dir"))
+    versions = (await api.get(f"/api/v1/certificates/{cert_id}/versions")).json()
+    assert len(versions) == 1
+    verdict = _openssl_verify(versions[0]["pem_chain"], pebble.root_pem(), tmp_path)
+    assert verdict == f"{tmp_path / 'leaf.pem'}: OK"
+    assert pebble.certificate_status(versions[0]["serial_number"])["Status"] == "Valid"
+
+
+async def test_the_account_key_is_made_once_and_sealed(
+    api: httpx.AsyncClient,
+    ctx: AppContext,
+    start_pebble: StartPebble,
+    challenge_server: str,
+    processor: JobService,
+) -> None:
+    """Two issuances use one account, whose key is stored sealed, never as PEM."""
+    pebble = start_pebble()
+    issuer_id = await acme_issuer(api, pebble)
+    for name in ("one", "two"):
+        await renew(api, await certificate_on(api, issuer_id, name))
+    summary = await processor.process_due()
+    assert (summary.completed, summary.failed) == (2, 0)
+    async with ctx.runtime.db.engine.connect() as conn:
+        rows = (
+            await conn.execute(text("SELECT issuer_id, sealed_key, account_url FROM acme_accounts"))
+        ).all()
+    assert len(rows) == 1
+    assert rows[0][0] == issuer_id
+    assert "PRIVATE KEY" not in rows[0][1]
+    assert "/my-account/" in rows[0][2]
+
+
+async def test_bad_nonces_are_retried_until_issuance_succeeds(
+    api: httpx.AsyncClient,
+    ctx: AppContext,
+    start_pebble: StartPebble,
+    challenge_server: str,
+    processor: JobService,
+) -> None:
+    """With pebble rejecting half of all nonces (PEBBLE_WFE_NONCEREJECT=50) the job completes."""
+    pebble = start_pebble(nonce_reject=50)
+    cert_id = await certificate_on(api, await acme_issuer(api, pebble))
+    job_id = await renew(api, cert_id)
+    summary = await processor.process_due()
+    assert (summary.completed, summary.failed, summary.retried) == (1, 0, 0)
+    job = await ctx.jobs.get(SYSTEM_CALLER, job_id)
+    assert (job.status, job.attempts) == (JobStatus.COMPLETED, 1)
+
+
+async def test_a_failing_challenge_fails_the_job_with_the_cas_problem(
+    api: httpx.AsyncClient,
+    ctx: AppContext,
+    start_pebble: StartPebble,
+    processor: JobService,
+) -> None:
+    """Nothing answers HTTP-01: the job fails at once carrying pebble's problem document,
+    and the renewal_failed notification carries it too."""
+    pebble = start_pebble()  # no challenge_server: validation connections are refused
+    cert_id = await certificate_on(api, await acme_issuer(api, pebble))
+    job_id = await renew(api, cert_id)
+    summary = await processor.process_due()
+    assert (summary.claimed, summary.failed, summary.retried) == (1, 1, 0)
+    job = await ctx.jobs.get(SYSTEM_CALLER, job_id)
+    assert (job.status, job.attempts) == (JobStatus.FAILED, 1)
+    assert job.last_error is not None
+    assert job.last_error.startswith(
+        "authorization of web.example.com is invalid: urn:ietf:params:acme:error:connection: "
+    )
+    assert job.order_state is not None
+    problem = job.order_state["problem"]
+    assert isinstance(problem, dict)
+    assert problem["type"] == "urn:ietf:params:acme:error:connection"
+    assert problem["detail"] in job.last_error
+    page = await ctx.notifications.search(
+        SYSTEM_CALLER,
+        request=PageRequest(per_page=100),
+        filters=NotificationFilter(certificate_id=cert_id),
+    )
+    assert sorted(e.channel for e in page.items) == ["Email", "Webhook"]
+    for event in page.items:
+        assert event.kind.value == "renewal_failed"
+        assert event.context["ca_problem"] == problem
+        assert f"Error: {job.last_error}" in event.message
+
+
+async def test_an_order_interrupted_by_a_restart_completes_on_the_same_order(
+    api: httpx.AsyncClient,
+    ctx: AppContext,
+    clock: FrozenClock,
+    start_pebble: StartPebble,
+    challenge_server: str,
+    processor: JobService,
+) -> None:
+    """A worker stopped right after opening the order leaves it on the job; the next worker
+    (after the lease) finishes that order instead of opening another."""
+    pebble = start_pebble()
+    cert_id = await certificate_on(api, await acme_issuer(api, pebble))
+    job_id = await renew(api, cert_id)
+    crashed = asyncio.create_task(processor.process_due())
+    order_url = None
+    while order_url is None:
+        await asyncio.sleep(0.01)
+        state = (await ctx.jobs.get(SYSTEM_CALLER, job_id)).order_state
+        order_url = (state or {}).get("order_url")
+    crashed.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await crashed
+    clock.advance(timedelta(minutes=6))  # the stopped worker's lease runs out
+    restarted = JobService(ctx.runtime, ctx.issuance, keygen_mode="server")
+    summary = await restarted.process_due()
+    assert (summary.claimed, summary.completed, summary.failed) == (1, 1, 0)
+    job = await ctx.jobs.get(SYSTEM_CALLER, job_id)
+    assert (job.status, job.attempts) == (JobStatus.COMPLETED, 2)
+    assert job.order_state is not None
+    assert job.order_state["order_url"] == order_url
+    versions = (await api.get(f"/api/v1/certificates/{cert_id}/versions")).json()
+    assert len(versions) == 1
