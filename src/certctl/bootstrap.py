@@ -20,7 +20,7 @@ from certctl.services.audit import AuditService
 from certctl.services.certificates import CertificateService
 from certctl.services.inventory import InventoryService
 from certctl.services.issuance import IssuanceService
-from certctl.services.issuers import IssuerConnectors, IssuerTests
+from certctl.services.issuers import IssuerConnectors, IssuerRevocations, IssuerTests
 from certctl.services.jobs import JobService
 from certctl.services.notifications import NotificationService
 from certctl.services.pki import PkiService
@@ -100,6 +100,7 @@ def build_context(settings: Settings, *, clock: Clock | None = None) -> AppConte
     pki = PkiService(runtime, certificates, public_url=settings.public_url)
     connectors = IssuerConnectors(runtime, pki, allow_private=settings.allow_private_targets)
     issuance = IssuanceService(runtime, connectors)
+    pki.remote_revocations = IssuerRevocations(runtime, connectors)
     named_keys = settings.named_keys()
     api_keys = ApiKeyService(runtime, named_keys)
     return AppContext(

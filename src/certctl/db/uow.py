@@ -22,6 +22,7 @@ from certctl.db.repositories.certificates import (
 from certctl.db.repositories.jobs import JobRepository
 from certctl.db.repositories.notifications import NotificationRepository, channels
 from certctl.db.repositories.pki import PkiRepository
+from certctl.db.repositories.revocation_notices import RevocationNoticeRepository
 from certctl.db.repositories.users import SessionRepository, UserRepository
 
 __all__ = ["AlertCandidate", "UnitOfWork", "UnitOfWorkFactory"]
@@ -51,6 +52,7 @@ class UnitOfWork:
         self.dashboard_sessions = SessionRepository(session)
         self.jobs = JobRepository(session)
         self.acme = AcmeRepository(session)
+        self.revocation_notices = RevocationNoticeRepository(session)
 
     async def __aenter__(self) -> UnitOfWork:
         return self

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
+from typing import Any
+
+import structlog
 
 from certctl.connectors.issuers.acme import AcmeConfig, AcmeIssuer
 from certctl.connectors.issuers.base import ConnectionCheck, IssuerConnector
 from certctl.connectors.issuers.local_ca import LeafURLs, LocalCAIssuer
 from certctl.connectors.issuers.registry import validate_issuer_config
-from certctl.domain.access import Caller, Permission
+from certctl.db.repositories.revocation_notices import RevocationNotice
+from certctl.domain.access import SYSTEM_CALLER, Caller, Permission
 from certctl.domain.inventory import Issuer, IssuerType
+from certctl.domain.revocation import parse_reason
 from certctl.errors import CertctlError, InvalidRequest
 from certctl.pki.issuance import DEFAULT_TTL
 from certctl.services.acme import SealedAccounts, StoredAnswers
@@ -19,6 +24,8 @@ from certctl.services.audit import record
 from certctl.services.pki import PkiService, config_days
 from certctl.services.runtime import Runtime
 from certctl.services.secrets import reveal_config
+
+log = structlog.get_logger("certctl.issuers")
 
 
 class IssuerConnectors:
@@ -108,3 +115,54 @@ class IssuerTests:
                 details={"ok": check.ok, "detail": check.detail},
             )
         return after, check
+
+
+class IssuerRevocations:
+    """Tells remote CAs about revocations: right after each one, then from the crl loop until
+    the CA acknowledges (the revocation's `issuer_notified`)."""
+
+    def __init__(self, runtime: Runtime, connectors: IssuerConnectors) -> None:
+        self.runtime = runtime
+        self.connectors = connectors
+
+    async def notify(self, revocation_ids: Sequence[str] | None = None) -> dict[str, Any]:
+        """Send pending revocations (all, or the given ones) to their issuers."""
+        async with self.runtime.db.uow() as uow:
+            notices = await uow.revocation_notices.pending(revocation_ids=revocation_ids)
+        sent = 0
+        failed: list[str] = []
+        for notice in notices:
+            try:
+                await self._send(notice)
+            except CertctlError as exc:
+                log.warning(
+                    "issuer.revocation_not_sent",
+                    revocation_id=notice.revocation_id,
+                    issuer_id=notice.issuer_id,
+                    error=exc.detail,
+                )
+                failed.append(notice.revocation_id)
+                continue
+            sent += 1
+        return {"sent": sent, "failed": failed}
+
+    async def _send(self, notice: RevocationNotice) -> None:
+        async with self.runtime.db.uow() as uow:
+            issuer = await uow.issuers.require(notice.issuer_id)
+        connector = await self.connectors.for_issuer(issuer)
+        await connector.revoke(
+            certificate_pem=notice.pem_chain,
+            serial_hex=notice.serial_number,
+            reason=parse_reason(notice.reason),
+        )
+        async with self.runtime.db.uow() as uow:
+            await uow.revocation_notices.mark_sent(notice.revocation_id)
+            await record(
+                uow,
+                self.runtime,
+                caller=SYSTEM_CALLER,
+                action="issuer_notified_of_revocation",
+                resource_type="issuer",
+                resource_id=notice.issuer_id,
+                details={"serial_number": notice.serial_number, "reason": notice.reason},
+            )

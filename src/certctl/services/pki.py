@@ -13,7 +13,7 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 
@@ -146,6 +146,14 @@ class CRLPublishFailed(CertctlError):
         self.summary = summary
 
 
+class RemoteRevocations(Protocol):
+    """Sends revocations to the CA that issued them when it is not the local CA."""
+
+    async def notify(self, revocation_ids: Sequence[str] | None = None) -> dict[str, Any]:
+        """Tell each revocation's issuer; unsent ones are retried by the crl loop."""
+        ...
+
+
 @dataclass(frozen=True)
 class _Cached:
     """A signed OCSP answer and until when it may be served again."""
@@ -176,6 +184,8 @@ class PkiService:
         self._responders: dict[str, tuple[str, ResponderCert]] = {}
         # (issuer id, serial) -> {CertID hashes -> (DER answer, reusable until)}
         self._ocsp_cache: dict[tuple[str, str], dict[tuple[str, bytes, bytes], _Cached]] = {}
+        # Set by the composition root: tells remote CAs (ACME...) about their revocations.
+        self.remote_revocations: RemoteRevocations | None = None
 
     # --- CA material -------------------------------------------------------------------
 
@@ -285,8 +295,11 @@ class PkiService:
         """
         try:
             async with self.runtime.db.uow() as uow:
-                if await uow.pki.get_ca(issuer_id) is None:
-                    return
+                has_ca = await uow.pki.get_ca(issuer_id) is not None
+            if not has_ca:
+                if self.remote_revocations is not None:
+                    await self.remote_revocations.notify(revocation_ids)
+                return
             await self.regenerate_crl(issuer_id)
             async with self.runtime.db.uow() as uow:
                 for revocation_id in revocation_ids:

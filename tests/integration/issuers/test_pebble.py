@@ -180,3 +180,38 @@ async def test_an_order_interrupted_by_a_restart_completes_on_the_same_order(
     assert job.order_state["order_url"] == order_url
     versions = (await api.get(f"/api/v1/certificates/{cert_id}/versions")).json()
     assert len(versions) == 1
+
+
+async def test_a_renewal_then_a_revocation_reach_pebble(
+    api: httpx.AsyncClient,
+    ctx: AppContext,
+    clock: FrozenClock,
+    start_pebble: StartPebble,
+    challenge_server: str,
+    processor: JobService,
+) -> None:
+    """The second version comes from a new order; revoking the certificate revokes its serial
+    at pebble with the RFC 5280 reason, and the revocation is marked as acknowledged."""
+    pebble = start_pebble()
+    cert_id = await certificate_on(api, await acme_issuer(api, pebble))
+    for _ in range(2):
+        await renew(api, cert_id)
+        assert (await processor.process_due()).completed == 1
+        clock.advance(timedelta(minutes=1))
+    versions = (await api.get(f"/api/v1/certificates/{cert_id}/versions")).json()
+    assert len({v["serial_number"] for v in versions}) == 2
+    response = await api.post(
+        f"/api/v1/certificates/{cert_id}/revoke", json={"reason": "keyCompromise"}
+    )
+    assert response.status_code == 200, response.text
+    revoked_serial = versions[0]["serial_number"]
+    status = pebble.certificate_status(revoked_serial)
+    assert status["Status"] == "Revoked"
+    assert status["Reason"] == 1  # keyCompromise
+    async with ctx.runtime.db.engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                text("SELECT serial_number, issuer_notified FROM certificate_revocations")
+            )
+        ).all()
+    assert [(r[0], bool(r[1])) for r in rows] == [(revoked_serial, True)]

@@ -284,7 +284,12 @@ class AcmeIssuer:
         """revokeCert signed with the account key, with the RFC 5280 reason code (8555 7.6)."""
         client = await self._client()
         leaf = split_pem_chain(certificate_pem)[0]
-        await self._run(client.revoke, leaf, reason.code)
+        try:
+            await self._run(client.revoke, leaf, reason.code)
+        except IssuanceRefused as exc:
+            # Revoked already (by an earlier try whose answer was lost): the CA agrees.
+            if exc.problem.get("type") != "urn:ietf:params:acme:error:alreadyRevoked":
+                raise
 
     async def ca_chain(self) -> str:
         """ACME gives the chain with each certificate; there is no separate CA endpoint."""
