@@ -20,19 +20,24 @@ from certctl.services.audit import AuditService
 from certctl.services.certificates import CertificateService
 from certctl.services.inventory import InventoryService
 from certctl.services.issuance import IssuanceService
-from certctl.services.issuers import IssuerConnectors, IssuerRevocations, IssuerTests
+from certctl.services.issuers import (
+    IssuerConnectors,
+    IssuerReach,
+    IssuerRevocations,
+    IssuerTests,
+)
 from certctl.services.jobs import JobService
 from certctl.services.notifications import NotificationService
 from certctl.services.pki import PkiService
 from certctl.services.resources import (
     AGENT_GROUPS,
-    ISSUERS,
     NOTIFICATION_CHANNELS,
     OWNERS,
     POLICIES,
     PROFILES,
     TARGETS,
     TEAMS,
+    issuers_spec,
 )
 from certctl.services.runtime import Runtime
 from certctl.services.stats import StatsService
@@ -114,7 +119,7 @@ def build_context(settings: Settings, *, clock: Clock | None = None) -> AppConte
         owners=InventoryService(runtime, OWNERS),
         profiles=InventoryService(runtime, PROFILES),
         policies=InventoryService(runtime, POLICIES),
-        issuers=InventoryService(runtime, ISSUERS),
+        issuers=InventoryService(runtime, issuers_spec(IssuerReach(connectors))),
         targets=InventoryService(runtime, TARGETS),
         agent_groups=InventoryService(runtime, AGENT_GROUPS),
         stats=StatsService(runtime),

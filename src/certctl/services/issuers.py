@@ -14,6 +14,7 @@ from certctl.connectors.issuers.base import ConnectionCheck, IssuerConnector
 from certctl.connectors.issuers.local_ca import LeafURLs, LocalCAIssuer
 from certctl.connectors.issuers.registry import validate_issuer_config
 from certctl.db.repositories.revocation_notices import RevocationNotice
+from certctl.db.uow import UnitOfWork
 from certctl.domain.access import SYSTEM_CALLER, Caller, Permission
 from certctl.domain.inventory import Issuer, IssuerType
 from certctl.domain.revocation import parse_reason
@@ -50,10 +51,11 @@ class IssuerConnectors:
         """The connector for `issuer`, bound to its validated config (secrets revealed)."""
         if issuer.id in self.pinned:
             return self.pinned[issuer.id]
-        if issuer.type is IssuerType.GENERIC_CA:
+        kind = IssuerType(issuer.type)  # a value being created may still hold the plain string
+        if kind is IssuerType.GENERIC_CA:
             return await self._local(issuer)
         config = reveal_config(issuer.config, issuer.sealed_secrets, self.runtime.sealer)
-        validated = validate_issuer_config(issuer.type, config)
+        validated = validate_issuer_config(kind, config)
         if isinstance(validated, AcmeConfig):
             return AcmeIssuer(
                 validated,
@@ -63,7 +65,7 @@ class IssuerConnectors:
                 timeout=self.timeout,
             )
         raise InvalidRequest(
-            f"issuer type {issuer.type.value} has no issuing connector in this version",
+            f"issuer type {kind.value} has no issuing connector in this version",
             field="issuer_id",
         )
 
@@ -166,3 +168,23 @@ class IssuerRevocations:
                 resource_id=notice.issuer_id,
                 details={"serial_number": notice.serial_number, "reason": notice.reason},
             )
+
+
+class IssuerReach:
+    """Fail early: an enabled issuer must be reachable with its config when it is saved."""
+
+    def __init__(self, connectors: IssuerConnectors) -> None:
+        self.connectors = connectors
+
+    async def __call__(self, runtime: Runtime, uow: UnitOfWork, caller: Caller, obj: Any) -> None:
+        """Raise InvalidRequest naming the cause when the CA cannot be reached.
+
+        A disabled issuer is only validated: it may point at a CA not yet available.
+        The local CA was just made in this transaction, so it is always reachable.
+        """
+        issuer: Issuer = obj
+        if not issuer.enabled or IssuerType(issuer.type) is IssuerType.GENERIC_CA:
+            return
+        check = await (await self.connectors.for_issuer(issuer)).test_connection()
+        if not check.ok:
+            raise InvalidRequest(f"the issuer's CA cannot be used: {check.detail}", field="config")

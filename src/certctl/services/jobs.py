@@ -444,6 +444,10 @@ class JobService:
             profile = await certificate_profile(uow, cert)
         if issuer is None:
             raise InvalidRequest("the certificate has no issuer", field="issuer_id")
+        if not issuer.enabled:
+            raise InvalidRequest(f"issuer {issuer.id!r} is disabled", field="issuer_id")
+        # A config its connector refuses fails the job now, not after an agent's CSR.
+        await self.issuance.connectors.for_issuer(issuer)
         resume = dict(job.order_state or {})
         saved = resume.get("csr_pem")
         if isinstance(saved, str):

@@ -18,6 +18,7 @@ from certctl.domain.jobs import JobStatus
 from certctl.domain.listing import PageRequest
 from certctl.services.jobs import JobService
 from certctl.services.notifications import NotificationFilter
+from certctl.testing.pebble import EAB_KEYS
 
 from .conftest import StartPebble, acme_issuer, certificate_on, renew
 
@@ -215,3 +216,37 @@ async def test_a_renewal_then_a_revocation_reach_pebble(
             )
         ).all()
     assert [(r[0], bool(r[1])) for r in rows] == [(revoked_serial, True)]
+
+
+async def test_issuance_with_external_account_binding(
+    api: httpx.AsyncClient,
+    ctx: AppContext,
+    start_pebble: StartPebble,
+    challenge_server: str,
+    processor: JobService,
+) -> None:
+    """pebble requiring EAB registers the account bound to kid-1 and issues."""
+    pebble = start_pebble(eab=True)
+    issuer_id = await acme_issuer(api, pebble, eab_kid="kid-1", eab_hmac_key=EAB_KEYS["kid-1"])
+    job_id = await renew(api, await certificate_on(api, issuer_id))
+    summary = await processor.process_due()
+    assert (summary.completed, summary.failed) == (1, 0)
+    assert (await ctx.jobs.get(SYSTEM_CALLER, job_id)).status is JobStatus.COMPLETED
+
+
+async def test_a_wrong_eab_key_fails_the_job_with_the_cas_reason(
+    api: httpx.AsyncClient,
+    ctx: AppContext,
+    start_pebble: StartPebble,
+    challenge_server: str,
+    processor: JobService,
+) -> None:
+    """An HMAC key that is not kid-1's is refused by pebble; the job fails at once saying so."""
+    pebble = start_pebble(eab=True)
+    issuer_id = await acme_issuer(api, pebble, eab_kid="kid-1", eab_hmac_key=EAB_KEYS["kid-2"])
+    job_id = await renew(api, await certificate_on(api, issuer_id))
+    summary = await processor.process_due()
+    assert (summary.failed, summary.retried) == (1, 0)
+    job = await ctx.jobs.get(SYSTEM_CALLER, job_id)
+    assert job.last_error is not None
+    assert job.last_error.startswith("the ACME server refused: urn:ietf:params:acme:error:")

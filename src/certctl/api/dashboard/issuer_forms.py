@@ -56,9 +56,19 @@ ISSUER_FIELDS: Mapping[IssuerType, tuple[ConfigField, ...]] = {
     IssuerType.ACME: (
         F("directory_url", "Directory URL", "url"),
         F("email", "Account e-mail", "email"),
+        F(
+            "terms_agreed",
+            "I agree to the CA's terms of service",
+            "select",
+            help="Required: read the terms the directory links to first.",
+            choices=("true", "false"),
+        ),
         F("eab_kid", "External account binding key id"),
         F("eab_hmac_key", "External account binding HMAC key"),
-        F("challenge_type", "Challenge", "select", choices=("http-01", "dns-01", "tls-alpn-01")),
+        F("challenge_type", "Challenge", "select", choices=("http-01",)),
+        F("ca_bundle_pem", "CA bundle of a private ACME server (PEM)", "textarea"),
+        F("profile", "ACME profile"),
+        F("order_timeout_seconds", "Order timeout (seconds)", "number"),
     ),
     IssuerType.VAULT_PKI: (
         F("address", "Vault address", "url"),

@@ -54,9 +54,13 @@ class AcmeConfig(BaseModel):
     directory_url: str = Field(description="The CA's directory URL (https).")
     email: str | None = Field(default=None, description="Account contact address.")
     terms_agreed: bool = Field(
-        default=False, description="You agree to the CA's terms of service (required)."
+        default=False,
+        validate_default=True,
+        description="You agree to the CA's terms of service (required).",
     )
-    challenge: Literal["http-01"] = "http-01"
+    challenge_type: Literal["http-01"] = Field(
+        default="http-01", description="http-01: certctl answers at /.well-known/acme-challenge/."
+    )
     eab_kid: str | None = Field(default=None, description="External Account Binding key id.")
     eab_hmac_key: str | None = Field(
         default=None,
