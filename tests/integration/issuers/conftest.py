@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -107,3 +108,36 @@ async def renew(api: httpx.AsyncClient, cert_id: str) -> str:
     response = await api.post(f"/api/v1/certificates/{cert_id}/renew")
     assert response.status_code == 202, response.text
     return str(response.json()["id"])
+
+
+HOOK = """\
+import json, sys, urllib.request
+management, verb, log = sys.argv[1], sys.argv[2], sys.argv[3]
+name, value = sys.argv[-2], sys.argv[-1]
+with open(log, "a") as out:
+    out.write(json.dumps([verb, name, value]) + "\\n")
+body = {"host": name + "."} if verb == "clear-txt" else {"host": name + ".", "value": value}
+request = urllib.request.Request(
+    f"{management}/{verb}", data=json.dumps(body).encode(), method="POST"
+)
+urllib.request.urlopen(request, timeout=10).read()
+"""
+
+
+def dns_hooks(pebble: Pebble, workdir: Path) -> tuple[dict[str, Any], Path]:
+    """dns-01 settings whose hooks set and clear the TXT record through challtestsrv's
+    management API, and the file where each hook call is logged."""
+    script = workdir / "dns_hook.py"
+    script.write_text(HOOK)
+    log = workdir / "hook-calls.jsonl"
+    argv = [sys.executable, str(script), pebble.challtestsrv_url]
+    return (
+        {
+            "challenge_type": "dns-01",
+            "dns_present_command": [*argv, "set-txt", str(log)],
+            "dns_cleanup_command": [*argv, "clear-txt", str(log)],
+            "dns_resolver": pebble.dns_address,
+            "dns_propagation_timeout_seconds": 10,
+        },
+        log,
+    )

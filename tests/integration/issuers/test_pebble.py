@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -20,7 +22,7 @@ from certctl.services.jobs import JobService
 from certctl.services.notifications import NotificationFilter
 from certctl.testing.pebble import EAB_KEYS
 
-from .conftest import StartPebble, acme_issuer, certificate_on, renew
+from .conftest import StartPebble, acme_issuer, certificate_on, dns_hooks, renew
 
 
 def _openssl_verify(chain_pem: str, root_pem: str, workdir: Path) -> str:
@@ -250,3 +252,50 @@ async def test_a_wrong_eab_key_fails_the_job_with_the_cas_reason(
     job = await ctx.jobs.get(SYSTEM_CALLER, job_id)
     assert job.last_error is not None
     assert job.last_error.startswith("the ACME server refused: urn:ietf:params:acme:error:")
+
+
+async def test_dns01_issuance_through_hook_commands(
+    api: httpx.AsyncClient,
+    ctx: AppContext,
+    start_pebble: StartPebble,
+    processor: JobService,
+    tmp_path: Path,
+) -> None:
+    """The present hook sets the TXT record in challtestsrv, the resolver sees it, pebble
+    validates it, the clean-up hook removes it, and the chain verifies against pebble's root."""
+    pebble = start_pebble()
+    hooks, log = dns_hooks(pebble, tmp_path)
+    cert_id = await certificate_on(api, await acme_issuer(api, pebble, **hooks))
+    await renew(api, cert_id)
+    summary = await processor.process_due()
+    assert (summary.completed, summary.failed) == (1, 0)
+    calls = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [(verb, name) for verb, name, _ in calls] == [
+        ("set-txt", "_acme-challenge.web.example.com"),
+        ("clear-txt", "_acme-challenge.web.example.com"),
+    ]
+    assert calls[0][2] == calls[1][2]
+    assert len(calls[0][2]) == 43
+    versions = (await api.get(f"/api/v1/certificates/{cert_id}/versions")).json()
+    verdict = _openssl_verify(versions[0]["pem_chain"], pebble.root_pem(), tmp_path)
+    assert verdict == f"{tmp_path / 'leaf.pem'}: OK"
+
+
+async def test_a_failing_present_hook_fails_the_job_with_its_stderr(
+    api: httpx.AsyncClient,
+    ctx: AppContext,
+    start_pebble: StartPebble,
+    processor: JobService,
+    tmp_path: Path,
+) -> None:
+    """A hook exiting 3 fails the job at once with the exit status and what it printed."""
+    pebble = start_pebble()
+    script = tmp_path / "broken_hook.py"
+    script.write_text("import sys\nsys.stderr.write('zone not found')\nsys.exit(3)\n")
+    hooks = {"challenge_type": "dns-01", "dns_present_command": [sys.executable, str(script)]}
+    cert_id = await certificate_on(api, await acme_issuer(api, pebble, **hooks))
+    job_id = await renew(api, cert_id)
+    summary = await processor.process_due()
+    assert (summary.failed, summary.retried) == (1, 0)
+    job = await ctx.jobs.get(SYSTEM_CALLER, job_id)
+    assert job.last_error == "the DNS present hook exited with status 3: zone not found"

@@ -18,7 +18,7 @@ from acme import challenges, messages
 from acme import client as acme_client
 from josepy.jwa import ES256
 from josepy.jwk import JWKEC
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from certctl.connectors.issuers.acme_network import (
     KIND,
@@ -34,6 +34,7 @@ from certctl.connectors.issuers.base import (
     OrderJournal,
     RenewalWindow,
 )
+from certctl.connectors.issuers.dns01 import run_hook, wait_for_txt
 from certctl.connectors.ssrf import check_url_async
 from certctl.domain.inventory import check_email
 from certctl.domain.revocation import RevocationReason
@@ -58,9 +59,25 @@ class AcmeConfig(BaseModel):
         validate_default=True,
         description="You agree to the CA's terms of service (required).",
     )
-    challenge_type: Literal["http-01"] = Field(
-        default="http-01", description="http-01: certctl answers at /.well-known/acme-challenge/."
+    challenge_type: Literal["http-01", "dns-01"] = Field(
+        default="http-01",
+        description="http-01: certctl answers at /.well-known/acme-challenge/; "
+        "dns-01: the hook commands publish a TXT record.",
     )
+    dns_present_command: list[str] | None = Field(
+        default=None,
+        description="dns-01: argv that publishes the TXT record (name and value appended).",
+    )
+    dns_cleanup_command: list[str] | None = Field(
+        default=None, description="dns-01: argv that removes the TXT record afterwards."
+    )
+    dns_hook_timeout_seconds: int = Field(default=60, ge=1, le=3600)
+    dns_resolver: str | None = Field(
+        default=None,
+        description="dns-01: resolver (IP or IP:port) that must see the record before the CA "
+        "is asked to validate, e.g. the zone's primary name server.",
+    )
+    dns_propagation_timeout_seconds: int = Field(default=300, ge=1, le=3600)
     eab_kid: str | None = Field(default=None, description="External Account Binding key id.")
     eab_hmac_key: str | None = Field(
         default=None,
@@ -84,6 +101,16 @@ class AcmeConfig(BaseModel):
         if not value:
             raise ValueError("agree to the CA's terms of service explicitly (terms_agreed: true)")
         return value
+
+    @model_validator(mode="after")
+    def _dns01(self) -> AcmeConfig:
+        if self.challenge_type == "dns-01" and not self.dns_present_command:
+            raise ValueError("dns-01 needs dns_present_command (an argv list)")
+        for name in ("dns_present_command", "dns_cleanup_command"):
+            argv = getattr(self, name)
+            if argv is not None and (not argv or not all(argv)):
+                raise ValueError(f"{name} must be a non-empty argv list of non-empty strings")
+        return self
 
     @field_validator("directory_url")
     @classmethod
@@ -247,38 +274,71 @@ class AcmeIssuer:
         if status in (messages.STATUS_VALID, messages.STATUS_PROCESSING):
             return await self._run(client.poll_finalization, order, deadline)
         if status == messages.STATUS_PENDING:
-            tokens = await self._answer(client, order)
+            published = await self._answer(client, order)
             # Answers stay published if this worker is stopped mid-validation (the CA may
             # still be fetching them); they are withdrawn once the authorizations are decided.
             try:
                 order = await self._run(client.poll_authorizations, order, deadline)
             except Exception:
-                await self._withdraw(tokens)
+                await self._withdraw(published)
                 raise
-            await self._withdraw(tokens)
+            await self._withdraw(published)
         await journal.save({"order_url": order.uri, "csr_pem": csr_pem, "step": "finalizing"})
         return await self._run(client.finalize_order, order, deadline)
 
-    async def _withdraw(self, tokens: list[str]) -> None:
-        for token in tokens:
-            await self.answers.withdraw(token)
+    async def _withdraw(self, published: list[Published]) -> None:
+        """Stop answering: withdraw HTTP-01 tokens, run the DNS clean-up hook."""
+        for item in published:
+            if item.token is not None:
+                await self.answers.withdraw(item.token)
+            elif self.config.dns_cleanup_command:
+                await run_hook(
+                    self.config.dns_cleanup_command,
+                    record_name=item.dns_name,
+                    value=item.value,
+                    limit_seconds=self.config.dns_hook_timeout_seconds,
+                    step="cleanup",
+                )
 
     async def _answer(
         self, client: acme_client.ClientV2, order: messages.OrderResource
-    ) -> list[str]:
-        """Publish and answer the HTTP-01 challenge of every pending authorization."""
-        tokens: list[str] = []
+    ) -> list[Published]:
+        """Publish and answer the configured challenge of every pending authorization."""
+        published: list[Published] = []
         assert client.net.key is not None
         for authzr in order.authorizations:
             if authzr.body.status != messages.STATUS_PENDING:
                 continue
-            challenge = _http01(authzr)
+            challenge = _challenge(authzr, self.config.challenge_type)
             response, validation = challenge.response_and_validation(client.net.key)
-            token = challenge.chall.encode("token")
-            await self.answers.publish(token, validation)
-            tokens.append(token)
+            if isinstance(challenge.chall, challenges.DNS01):
+                name = challenge.chall.validation_domain_name(authzr.body.identifier.value)
+                await self._present(name, validation)
+                published.append(Published(dns_name=name, value=validation))
+            else:
+                token = challenge.chall.encode("token")
+                await self.answers.publish(token, validation)
+                published.append(Published(token=token))
             await self._run(client.answer_challenge, challenge, response)
-        return tokens
+        return published
+
+    async def _present(self, name: str, value: str) -> None:
+        """Run the present hook, then wait until the resolver sees the record (8555 8.4)."""
+        assert self.config.dns_present_command is not None
+        await run_hook(
+            self.config.dns_present_command,
+            record_name=name,
+            value=value,
+            limit_seconds=self.config.dns_hook_timeout_seconds,
+            step="present",
+        )
+        if self.config.dns_resolver:
+            await wait_for_txt(
+                self.config.dns_resolver,
+                name,
+                value,
+                limit_seconds=self.config.dns_propagation_timeout_seconds,
+            )
 
     # --- Revocation, chain, test -------------------------------------------------------
 
@@ -361,14 +421,29 @@ def _resume_order(
     )
 
 
-def _http01(authzr: messages.AuthorizationResource) -> messages.ChallengeBody:
+_CHALLENGES: Mapping[str, type[challenges.KeyAuthorizationChallenge]] = {
+    "http-01": challenges.HTTP01,
+    "dns-01": challenges.DNS01,
+}
+
+
+def _challenge(authzr: messages.AuthorizationResource, kind: str) -> messages.ChallengeBody:
     for challenge in authzr.body.challenges:
-        if isinstance(challenge.chall, challenges.HTTP01):
+        if isinstance(challenge.chall, _CHALLENGES[kind]):
             return challenge
     raise IssuanceRefused(
-        f"the ACME server offers no http-01 challenge for {authzr.body.identifier.value}",
+        f"the ACME server offers no {kind} challenge for {authzr.body.identifier.value}",
         connector=KIND,
     )
+
+
+@dataclass(frozen=True)
+class Published:
+    """One challenge answer put in place: an HTTP-01 token, or a DNS-01 TXT record."""
+
+    token: str | None = None
+    dns_name: str = ""
+    value: str = ""
 
 
 def _reason(exc: Exception) -> str:

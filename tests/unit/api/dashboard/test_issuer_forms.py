@@ -21,6 +21,7 @@ def test_fields_are_the_types_then_the_stored_extras() -> None:
         ("eab_kid", "text"),
         ("eab_hmac_key", "text"),
         ("challenge_type", "select"),
+        ("dns_resolver", "text"),
         ("ca_bundle_pem", "textarea"),
         ("profile", "text"),
         ("order_timeout_seconds", "number"),
