@@ -13,6 +13,7 @@ from certctl.connectors.issuers.acme import AcmeConfig, AcmeIssuer
 from certctl.connectors.issuers.base import ConnectionCheck, IssuerConnector
 from certctl.connectors.issuers.local_ca import LeafURLs, LocalCAIssuer
 from certctl.connectors.issuers.registry import validate_issuer_config
+from certctl.connectors.issuers.script import ScriptConfig, ScriptIssuer
 from certctl.db.repositories.revocation_notices import RevocationNotice
 from certctl.db.uow import UnitOfWork
 from certctl.domain.access import SYSTEM_CALLER, Caller, Permission
@@ -64,6 +65,8 @@ class IssuerConnectors:
                 allow_private=self.allow_private,
                 timeout=self.timeout,
             )
+        if isinstance(validated, ScriptConfig):
+            return ScriptIssuer(validated)
         raise InvalidRequest(
             f"issuer type {kind.value} has no issuing connector in this version",
             field="issuer_id",

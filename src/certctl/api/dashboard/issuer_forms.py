@@ -91,8 +91,14 @@ ISSUER_FIELDS: Mapping[IssuerType, tuple[ConfigField, ...]] = {
         F("provisioner_password", "Provisioner password"),
     ),
     IssuerType.OPENSSL: (
-        F("script_path", "Signing script path", help="Runs with the CSR on standard input."),
+        F(
+            "script_path",
+            "Signing script path",
+            help="Runs without a shell, the CSR on standard input; prints the PEM chain.",
+        ),
         F("timeout_seconds", "Timeout (seconds)", "number"),
+        F("revoke_script_path", "Revocation script path", help="Gets the serial and reason."),
+        F("ca_chain_pem", "CA chain (PEM)", "textarea"),
     ),
 }
 

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from certctl.connectors.issuers.acme import AcmeConfig
+from certctl.connectors.issuers.script import ScriptConfig
 from certctl.domain.inventory import IssuerType
 from certctl.errors import FieldError, InvalidRequest
 
@@ -17,6 +18,7 @@ CONFIG_MODELS: Mapping[IssuerType, type[BaseModel] | None] = MappingProxyType(
         # The local CA's settings are checked when its CA is made (services.pki).
         IssuerType.GENERIC_CA: None,
         IssuerType.ACME: AcmeConfig,
+        IssuerType.OPENSSL: ScriptConfig,
     }
 )
 """Issuer types that can be created: each has a connector in this version."""
