@@ -193,8 +193,8 @@ async def test_a_renewal_then_a_revocation_reach_pebble(
     challenge_server: str,
     processor: JobService,
 ) -> None:
-    """The second version comes from a new order; revoking the certificate revokes its serial
-    at pebble with the RFC 5280 reason, and the revocation is marked as acknowledged."""
+    """The second version comes from a new order; revoking the certificate revokes both serials
+    at pebble with the RFC 5280 reason, and the revocations are marked as acknowledged."""
     pebble = start_pebble()
     cert_id = await certificate_on(api, await acme_issuer(api, pebble))
     for _ in range(2):
@@ -207,17 +207,17 @@ async def test_a_renewal_then_a_revocation_reach_pebble(
         f"/api/v1/certificates/{cert_id}/revoke", json={"reason": "keyCompromise"}
     )
     assert response.status_code == 200, response.text
-    revoked_serial = versions[0]["serial_number"]
-    status = pebble.certificate_status(revoked_serial)
-    assert status["Status"] == "Revoked"
-    assert status["Reason"] == 1  # keyCompromise
+    serials = sorted(v["serial_number"] for v in versions)
+    for serial in serials:  # every unexpired version is revoked
+        status = pebble.certificate_status(serial)
+        assert (status["Status"], status["Reason"]) == ("Revoked", 1)  # keyCompromise
     async with ctx.runtime.db.engine.connect() as conn:
         rows = (
             await conn.execute(
                 text("SELECT serial_number, issuer_notified FROM certificate_revocations")
             )
         ).all()
-    assert [(r[0], bool(r[1])) for r in rows] == [(revoked_serial, True)]
+    assert sorted((r[0], bool(r[1])) for r in rows) == [(s, True) for s in serials]
 
 
 async def test_issuance_with_external_account_binding(
