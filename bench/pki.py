@@ -31,7 +31,7 @@ Five parts, one table each; every target is a ratio against an anchor measured i
    key and certificate in PEM), the median of --crl-repeat runs each, with the DER sizes;
    then `PkiService.regenerate_crl` end to end over as many revocation rows (with their
    certificates and versions) inserted with SQL, and where its time goes.
-5. OCSP: (a) `ctx.pki.ocsp(issuer, der)` in this process, nonce-less requests for S issued
+5. OCSP: (a) `ctx.ocsp.ocsp(issuer, der)` in this process, nonce-less requests for S issued
    serials after one warm-up request each (that first pass, signed and looked up in the
    database, is shown too), against the build_response anchor; (b) POST
    application/ocsp-request to the server (2 workers on PostgreSQL), S serials, every one
@@ -636,7 +636,7 @@ async def ocsp_inprocess(
     raw_ocsp = kit.rate("ocsp_sign", sizes.anchor_seconds)
     db0, cpu0, t0 = db_cpu(main.db_pid), time.process_time(), time.perf_counter()
     for serial, der in requests:
-        verdict = check(serial, await ctx.pki.ocsp(main.issuer_id, der))
+        verdict = check(serial, await ctx.ocsp.ocsp(main.issuer_id, der))
         if verdict != "ok":
             bad[verdict] += 1
     wall, cpu, db1 = time.perf_counter() - t0, time.process_time() - cpu0, db_cpu(main.db_pid)
@@ -659,7 +659,7 @@ async def ocsp_inprocess(
     deadline = t0 + sizes.ocsp_seconds
     while time.perf_counter() < deadline:
         for serial, der in requests:
-            verdict = check(serial, await ctx.pki.ocsp(main.issuer_id, der))
+            verdict = check(serial, await ctx.ocsp.ocsp(main.issuer_id, der))
             if verdict != "ok":
                 bad[verdict] += 1
         count += len(requests)
@@ -1463,7 +1463,7 @@ async def regenerate_part(
         state = None
         for _ in range(max(2, sizes.crl_repeat)):
             db0, cpu0, t0 = db_cpu(db_pid), time.process_time(), time.perf_counter()
-            state = await ctx.pki.regenerate_crl(issuer_id)
+            state = await ctx.revocation.regenerate_crl(issuer_id)
             times.append(time.perf_counter() - t0)
             cpus.append(time.process_time() - cpu0)
             db1 = db_cpu(db_pid)
@@ -1477,7 +1477,7 @@ async def regenerate_part(
         for _ in range(len(times)):
             t0 = time.perf_counter()
             async with ctx.runtime.db.uow() as uow:
-                ca = await ctx.pki._ca(uow, issuer_id)
+                ca = await ctx.pki.ca(uow, issuer_id)
                 revoked = await uow.pki.revoked_serials(issuer_id)
             steps["fetch"].append(time.perf_counter() - t0)
             t0 = time.perf_counter()

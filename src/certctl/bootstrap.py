@@ -28,6 +28,7 @@ from certctl.services.issuers import (
 )
 from certctl.services.jobs import JobService
 from certctl.services.notifications import NotificationService
+from certctl.services.ocsp import OcspService
 from certctl.services.pki import PkiService
 from certctl.services.resources import (
     AGENT_GROUPS,
@@ -39,6 +40,7 @@ from certctl.services.resources import (
     TEAMS,
     issuers_spec,
 )
+from certctl.services.revocation import RevocationService
 from certctl.services.runtime import Runtime
 from certctl.services.stats import StatsService
 from certctl.services.users import UserService
@@ -70,6 +72,8 @@ class AppContext:
     notifications: NotificationService
     channels: InventoryService[NotificationChannel]
     pki: PkiService
+    revocation: RevocationService
+    ocsp: OcspService
     issuer_connectors: IssuerConnectors
     issuance: IssuanceService
     issuer_tests: IssuerTests
@@ -105,7 +109,10 @@ def build_context(settings: Settings, *, clock: Clock | None = None) -> AppConte
     pki = PkiService(runtime, certificates, public_url=settings.public_url)
     connectors = IssuerConnectors(runtime, pki, allow_private=settings.allow_private_targets)
     issuance = IssuanceService(runtime, connectors)
-    pki.remote_revocations = IssuerRevocations(runtime, connectors)
+    ocsp = OcspService(runtime, pki)
+    revocation = RevocationService(
+        runtime, certificates, pki, ocsp, remote=IssuerRevocations(runtime, connectors)
+    )
     named_keys = settings.named_keys()
     api_keys = ApiKeyService(runtime, named_keys)
     return AppContext(
@@ -133,6 +140,8 @@ def build_context(settings: Settings, *, clock: Clock | None = None) -> AppConte
         notifications=NotificationService(runtime, metrics, settings, http),
         channels=InventoryService(runtime, NOTIFICATION_CHANNELS),
         pki=pki,
+        revocation=revocation,
+        ocsp=ocsp,
         issuer_connectors=connectors,
         issuance=issuance,
         issuer_tests=IssuerTests(runtime, connectors),

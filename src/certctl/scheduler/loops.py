@@ -45,9 +45,9 @@ async def crl(ctx: AppContext) -> dict[str, Any]:
     """A fresh DER CRL for every local CA (also regenerated right after each revocation),
     and another try at revocations a remote CA has not acknowledged yet."""
     # Remote CAs first: a local CA whose CRL cannot be signed fails the whole tick.
-    remote = ctx.pki.remote_revocations
+    remote = ctx.revocation.remote_revocations
     sent = await remote.notify() if remote is not None else None
-    return {**await ctx.pki.regenerate_all(), "remote": sent}
+    return {**await ctx.revocation.regenerate_all(), "remote": sent}
 
 
 def build_scheduler(ctx: AppContext) -> Scheduler:
