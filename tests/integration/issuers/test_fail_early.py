@@ -10,7 +10,7 @@ from certctl.testing.postgres import free_port
 from .conftest import StartPebble, acme_issuer
 
 
-@pytest.mark.parametrize("kind", ["VaultPKI", "StepCA", "Sectigo"])
+@pytest.mark.parametrize("kind", ["StepCA", "Sectigo"])
 async def test_a_type_without_a_connector_cannot_be_created(
     api: httpx.AsyncClient, kind: str
 ) -> None:

@@ -82,7 +82,10 @@ ISSUER_FIELDS: Mapping[IssuerType, tuple[ConfigField, ...]] = {
         F("mount", "PKI mount path", help="For example pki_int."),
         F("role", "Role"),
         F("namespace", "Namespace"),
-        F("token", "Token"),
+        F("token", "Token", help="Token auth; or give the AppRole ids below."),
+        F("approle_role_id", "AppRole role_id"),
+        F("approle_secret_id", "AppRole secret_id"),
+        F("ca_bundle_pem", "CA bundle for Vault's TLS (PEM)", "textarea"),
     ),
     IssuerType.STEP_CA: (
         F("url", "CA URL", "url"),

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ValidationError
 
 from certctl.connectors.issuers.acme import AcmeConfig
 from certctl.connectors.issuers.script import ScriptConfig
+from certctl.connectors.issuers.vault import VaultConfig
 from certctl.domain.inventory import IssuerType
 from certctl.errors import FieldError, InvalidRequest
 
@@ -19,6 +20,7 @@ CONFIG_MODELS: Mapping[IssuerType, type[BaseModel] | None] = MappingProxyType(
         IssuerType.GENERIC_CA: None,
         IssuerType.ACME: AcmeConfig,
         IssuerType.OPENSSL: ScriptConfig,
+        IssuerType.VAULT_PKI: VaultConfig,
     }
 )
 """Issuer types that can be created: each has a connector in this version."""
