@@ -14,6 +14,7 @@ from certctl.connectors.issuers.base import ConnectionCheck, IssuerConnector
 from certctl.connectors.issuers.local_ca import LeafURLs, LocalCAIssuer
 from certctl.connectors.issuers.registry import validate_issuer_config
 from certctl.connectors.issuers.script import ScriptConfig, ScriptIssuer
+from certctl.connectors.issuers.stepca import StepCAConfig, StepCAIssuer
 from certctl.connectors.issuers.vault import VaultConfig, VaultIssuer
 from certctl.db.repositories.revocation_notices import RevocationNotice
 from certctl.db.uow import UnitOfWork
@@ -68,6 +69,8 @@ class IssuerConnectors:
             )
         if isinstance(validated, ScriptConfig):
             return ScriptIssuer(validated)
+        if isinstance(validated, StepCAConfig):
+            return StepCAIssuer(validated, allow_private=self.allow_private, timeout=self.timeout)
         if isinstance(validated, VaultConfig):
             return VaultIssuer(validated, allow_private=self.allow_private, timeout=self.timeout)
         raise InvalidRequest(

@@ -90,8 +90,9 @@ ISSUER_FIELDS: Mapping[IssuerType, tuple[ConfigField, ...]] = {
     IssuerType.STEP_CA: (
         F("url", "CA URL", "url"),
         F("root_fingerprint", "Root fingerprint (SHA-256)"),
-        F("provisioner", "Provisioner"),
-        F("provisioner_password", "Provisioner password"),
+        F("provisioner", "JWK provisioner name"),
+        F("provisioner_private_key", "Provisioner private JWK (JSON)", "textarea"),
+        F("ca_bundle_pem", "CA bundle for the CA's TLS (PEM)", "textarea"),
     ),
     IssuerType.OPENSSL: (
         F(

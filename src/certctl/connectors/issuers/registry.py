@@ -10,6 +10,7 @@ from pydantic import BaseModel, ValidationError
 
 from certctl.connectors.issuers.acme import AcmeConfig
 from certctl.connectors.issuers.script import ScriptConfig
+from certctl.connectors.issuers.stepca import StepCAConfig
 from certctl.connectors.issuers.vault import VaultConfig
 from certctl.domain.inventory import IssuerType
 from certctl.errors import FieldError, InvalidRequest
@@ -21,6 +22,7 @@ CONFIG_MODELS: Mapping[IssuerType, type[BaseModel] | None] = MappingProxyType(
         IssuerType.ACME: AcmeConfig,
         IssuerType.OPENSSL: ScriptConfig,
         IssuerType.VAULT_PKI: VaultConfig,
+        IssuerType.STEP_CA: StepCAConfig,
     }
 )
 """Issuer types that can be created: each has a connector in this version."""
