@@ -178,3 +178,26 @@ async def test_a_viewer_sees_no_test_connection_button(
     ).items
     page = await (await signed_in("viewer")).get(f"/issuers/{local.id}")
     assert "/test" not in page.text
+
+
+async def test_the_issuer_list_shows_non_text_config_values(
+    ctx: AppContext, estate: Estate, signed_in: SignedIn
+) -> None:
+    """Booleans and numbers in a config (terms_agreed, order_timeout_seconds) are listed."""
+    await ctx.issuers.create(
+        SYSTEM_CALLER,
+        {
+            "name": "LE",
+            "type": "ACME",
+            "enabled": False,
+            "config": {
+                "directory_url": "https://acme.invalid/dir",
+                "terms_agreed": True,
+                "order_timeout_seconds": 120,
+            },
+        },
+    )
+    page = await (await signed_in("viewer")).get("/issuers")
+    assert page.status_code == 200
+    assert "terms_agreed=True" in page.text
+    assert "order_timeout_seconds=120" in page.text
