@@ -39,446 +39,36 @@ import asyncio
 import contextlib
 import json
 import math
-import multiprocessing
 import os
-import platform
-import resource
 import signal
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import harness
+from dispatch_anchors import anchors
+from dispatch_outbox import seed_tables, status_counts
+from dispatch_receiver import ReceiverHandle, event_loop_factory
+
 RESULTS = Path(__file__).resolve().parent / "results" / "dispatch.json"
-CLK_TCK = os.sysconf("SC_CLK_TCK")
-CERTS = 1000  # certificates the outbox rows point at (the foreign key is enforced)
 DISPATCH_TIMEOUT_S = 900.0
-RECEIVER_TIMEOUT_S = 30.0
 MAX_DISPATCH_CALLS = 3
-EVENT_COLUMNS = (
-    "id",
-    "kind",
-    "channel",
-    "status",
-    "certificate_id",
-    "version_ref",
-    "threshold_days",
-    "days_until_expiry",
-    "severity_tier",
-    "recipient",
-    "subject",
-    "message",
-    "context",
-    "incident_key",
-    "dedup_key",
-    "attempts",
-    "created_at",
-    "updated_at",
-)
-CERT_COLUMNS = (
-    "id",
-    "name",
-    "common_name",
-    "sans",
-    "environment",
-    "status",
-    "expires_at",
-    "tags",
-    "source",
-    "created_at",
-    "updated_at",
-)
-TIERS = {30: "informational", 14: "warning", 7: "warning", 0: "critical"}
 THROUGHPUT_TARGET = 2000.0  # deliveries/s to a local receiver
 LATENCY_TARGET = (10_000, 200.0, 100, 25.0)  # deliveries, latency ms, concurrency, seconds
 
 
 # --------------------------------------------------------------------------- the receiver
 
-OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: text/plain\r\n\r\nok"
-OK_CLOSE = OK.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n", 1)
-
-
-@dataclass
-class Receiver:
-    """A webhook endpoint on 127.0.0.1: answers 200 `ok` after `latency_s`, counts ids."""
-
-    latency_s: float
-    keep_alive: bool
-    requests: int = 0
-    ids: Counter[str] = field(default_factory=Counter)
-    unparsable: int = 0
-    connections: int = 0
-    server: asyncio.Server | None = None
-
-    async def start(self) -> int:
-        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0, backlog=1024)
-        return int(self.server.sockets[0].getsockname()[1])
-
-    async def stop(self) -> None:
-        if self.server is not None:
-            self.server.close()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.server.wait_closed(), 2.0)
-
-    def reset(self) -> None:
-        self.requests, self.unparsable, self.connections = 0, 0, 0
-        self.ids.clear()
-
-    def stats(self) -> dict[str, Any]:
-        usage = resource.getrusage(resource.RUSAGE_SELF)
-        return {
-            "requests": self.requests,
-            "distinct_ids": len(self.ids),
-            "duplicates": sum(n - 1 for n in self.ids.values() if n > 1),
-            "unparsable": self.unparsable,
-            "connections": self.connections,
-            "cpu_s": usage.ru_utime + usage.ru_stime,
-        }
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.connections += 1
-        try:
-            while True:  # one request per turn; ends when the client closes the connection
-                try:
-                    head = await reader.readuntil(b"\r\n\r\n")
-                except (asyncio.IncompleteReadError, asyncio.LimitOverrunError):
-                    return
-                length = 0
-                for line in head.split(b"\r\n")[1:]:
-                    name, _, value = line.partition(b":")
-                    if name.strip().lower() == b"content-length":
-                        length = int(value)
-                body = await reader.readexactly(length) if length else b""
-                self.requests += 1
-                try:
-                    self.ids[str(json.loads(body)["id"])] += 1
-                except (ValueError, KeyError, TypeError):
-                    self.unparsable += 1
-                if self.latency_s:
-                    await asyncio.sleep(self.latency_s)
-                writer.write(OK if self.keep_alive else OK_CLOSE)
-                await writer.drain()
-                if not self.keep_alive:
-                    return
-        except (ConnectionError, asyncio.IncompleteReadError):
-            return
-        finally:
-            writer.close()
-
-
-def _loop_factory(name: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
-    if name == "uvloop":
-        import uvloop
-
-        return uvloop.new_event_loop
-    return None
-
-
-def receiver_process(latency_s: float, keep_alive: bool, loop: str, conn: Any) -> None:
-    """Entry point of the receiver process: serves until told to stop or the parent leaves."""
-
-    async def main() -> None:
-        receiver = Receiver(latency_s, keep_alive)
-        conn.send(("port", await receiver.start()))
-        try:
-            while True:
-                try:
-                    command = await asyncio.to_thread(conn.recv)
-                except EOFError:
-                    return
-                if command == "stats":
-                    conn.send(("stats", receiver.stats()))
-                elif command == "reset":
-                    receiver.reset()
-                    conn.send(("reset", None))
-                else:
-                    return
-        finally:
-            await receiver.stop()
-
-    with asyncio.Runner(loop_factory=_loop_factory(loop)) as runner:
-        runner.run(main())
-
-
-class ReceiverHandle:
-    """The receiver, in its own process or on the caller's event loop."""
-
-    def __init__(self, latency_s: float, keep_alive: bool, mode: str, loop: str) -> None:
-        self.latency_s, self.keep_alive, self.mode, self.loop = latency_s, keep_alive, mode, loop
-        self.proc: Any = None
-        self.conn: Any = None
-        self.local: Receiver | None = None
-        self.port = 0
-
-    async def start(self) -> str:
-        if self.mode == "inprocess":
-            self.local = Receiver(self.latency_s, self.keep_alive)
-            self.port = await self.local.start()
-        else:
-            mp = multiprocessing.get_context("spawn")
-            self.conn, child = mp.Pipe()
-            self.proc = mp.Process(
-                target=receiver_process,
-                args=(self.latency_s, self.keep_alive, self.loop, child),
-                daemon=True,
-            )
-            self.proc.start()
-            self.port = self._ask(None, "port")
-        return f"http://127.0.0.1:{self.port}/hook"
-
-    def _ask(self, command: str | None, expect: str) -> Any:
-        if command is not None:
-            self.conn.send(command)
-        if not self.conn.poll(RECEIVER_TIMEOUT_S):
-            raise RuntimeError("the receiver process did not answer")
-        kind, payload = self.conn.recv()
-        if kind != expect:
-            raise RuntimeError(f"the receiver answered {kind!r} to {command!r}")
-        return payload
-
-    def stats(self) -> dict[str, Any]:
-        if self.local is not None:
-            stats = self.local.stats()
-            stats["cpu_s"] = None  # shares the dispatcher's process: not separable
-            return stats
-        return self._ask("stats", "stats")
-
-    def reset(self) -> None:
-        if self.local is not None:
-            self.local.reset()
-        else:
-            self._ask("reset", "reset")
-
-    async def stop(self) -> None:
-        if self.local is not None:
-            await self.local.stop()
-            return
-        if self.proc is None:
-            return
-        with contextlib.suppress(OSError, ValueError):
-            self.conn.send("stop")
-        self.proc.join(timeout=5)
-        if self.proc.is_alive():
-            self.proc.terminate()
-            self.proc.join(timeout=5)
-        if self.proc.is_alive():
-            self.proc.kill()
-            self.proc.join()
-        self.proc = None
-
-
 # --------------------------------------------------------------------------- seeding
 
 
-def sample_context(index: int, now: datetime) -> tuple[dict[str, Any], int, int, str]:
-    """(context, threshold, days left, certificate id) as the expiry scan writes them."""
-    threshold = (30, 14, 7, 0)[index % 4]
-    left = max(0, threshold - index % 5)
-    cert = index % CERTS
-    cn = f"svc{cert:06d}.payments.production.example.com"
-    context = {
-        "certificate_name": cn,
-        "common_name": cn,
-        "sans": [cn, f"www.{cn}"],
-        "environment": "production",
-        "owner_name": "Carol",
-        "team_name": "Payments",
-        "issuer_name": "",
-        "expires_at": (now + timedelta(days=left, hours=6)).isoformat(),
-        "days_left": left,
-        "link": None,
-    }
-    return context, threshold, left, f"mc-disp-{cert:06d}"
-
-
-def event_rows(count: int, tag: str, now: datetime) -> list[tuple[Any, ...]]:
-    """Pending Webhook rows in EVENT_COLUMNS order, oldest first (context as JSON text)."""
-    rows = []
-    for index in range(count):
-        context, threshold, left, cert_id = sample_context(index, now)
-        name = context["certificate_name"]
-        subject = f"Certificate {name} expires in {left} days ({context['expires_at'][:10]})"
-        if left == 0:
-            subject = f"[EXPIRES TODAY] Certificate {name} expires at {context['expires_at']}"
-        message = "\n".join(
-            [
-                subject,
-                "",
-                f"Certificate: {name}",
-                f"Common name: {name}",
-                f"SANs: {', '.join(context['sans'])}",
-                f"Owner: {context['owner_name']}",
-                f"Team: {context['team_name']}",
-                f"Environment: {context['environment']}",
-                "",
-                "What to do: renew the certificate (or confirm its renewal job is running).",
-            ]
-        )
-        version = f"{tag}-{index}"  # one version per row keeps every dedup key distinct
-        created = now - timedelta(milliseconds=count - index)
-        rows.append(
-            (
-                f"ne-{tag}-{index:07d}",
-                "expiration",
-                "Webhook",
-                "pending",
-                cert_id,
-                version,
-                threshold,
-                left,
-                TIERS[threshold],
-                "carol@example.com",
-                subject,
-                message,
-                json.dumps(context),
-                f"certctl-{cert_id}-{version}-T{threshold}",
-                f"{tag}{index:032d}"[-40:],
-                0,
-                created,
-                created,
-            )
-        )
-    return rows
-
-
-def cert_rows(now: datetime) -> list[tuple[Any, ...]]:
-    rows = []
-    for index in range(CERTS):
-        cn = f"svc{index:06d}.payments.production.example.com"
-        rows.append(
-            (
-                f"mc-disp-{index:06d}",
-                cn,
-                cn,
-                json.dumps([cn, f"www.{cn}"]),
-                "production",
-                "Expiring",
-                now + timedelta(days=10),
-                "{}",
-                "import",
-                now - timedelta(days=80),
-                now - timedelta(days=80),
-            )
-        )
-    return rows
-
-
-def _insert(table: str, columns: tuple[str, ...], style: str) -> str:
-    marks = (
-        ", ".join("?" * len(columns))
-        if style == "?"
-        else ", ".join(f"${i + 1}" for i in range(len(columns)))
-    )
-    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
-
-
-async def seed_postgres(url: str, count: int, tag: str, now: datetime) -> None:
-    """COPY of the certificates and the outbox rows, then VACUUM ANALYZE."""
-    import asyncpg
-
-    conn = await asyncpg.connect(url, server_settings={"synchronous_commit": "on"})
-    try:
-        await conn.copy_records_to_table(
-            "managed_certificates", records=cert_rows(now), columns=list(CERT_COLUMNS)
-        )
-        await conn.copy_records_to_table(
-            "notification_events",
-            records=event_rows(count, tag, now),
-            columns=list(EVENT_COLUMNS),
-        )
-        await conn.execute("VACUUM ANALYZE")
-    finally:
-        await conn.close()
-
-
-def _sqlite_value(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat(" ", "microseconds")[:26]
-    return value
-
-
-def seed_sqlite(path: Path, count: int, tag: str, now: datetime) -> None:
-    """sqlite3 executemany in one transaction, foreign keys on."""
-    conn = sqlite3.connect(path)
-    try:
-        conn.execute("PRAGMA foreign_keys=ON")
-        with conn:
-            for table, columns, rows in (
-                ("managed_certificates", CERT_COLUMNS, cert_rows(now)),
-                ("notification_events", EVENT_COLUMNS, event_rows(count, tag, now)),
-            ):
-                conn.executemany(
-                    _insert(table, columns, "?"),
-                    (tuple(_sqlite_value(v) for v in row) for row in rows),
-                )
-    finally:
-        conn.close()
-
-
-async def status_counts(url: str) -> dict[str, int]:
-    """Outbox rows by status, read with the application's own engine."""
-    from sqlalchemy import text
-
-    from certctl.db.engine import create_engine
-
-    engine = create_engine(url)
-    try:
-        async with engine.connect() as conn:
-            rows = await conn.execute(
-                text("SELECT status, count(*) FROM notification_events GROUP BY status")
-            )
-            return {str(status): int(n) for status, n in rows}
-    finally:
-        await engine.dispose()
-
-
 # --------------------------------------------------------------------------- CPU accounting
-
-
-def tree_cpu_seconds(root: int | None) -> float | None:
-    """CPU seconds used so far by `root` and its live descendants (incl. reaped children)."""
-    if root is None:
-        return None
-    table: dict[int, tuple[int, int]] = {}
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = Path(f"/proc/{entry.name}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        table[int(entry.name)] = (int(fields[1]), sum(int(f) for f in fields[11:15]))
-    if root not in table:
-        return None
-    children: dict[int, list[int]] = {}
-    for pid, (ppid, _) in table.items():
-        children.setdefault(ppid, []).append(pid)
-    ticks, todo = 0, [root]
-    while todo:
-        pid = todo.pop()
-        ticks += table[pid][1]
-        todo.extend(children.get(pid, ()))
-    return ticks / CLK_TCK
-
-
-def machine_busy_seconds() -> float:
-    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    return (sum(values[:8]) - values[3] - values[4]) / CLK_TCK
-
-
-def background_load(seconds: float = 1.0) -> float:
-    """CPU the machine spends with nothing of ours running, in % of one core."""
-    before, started = machine_busy_seconds(), time.monotonic()
-    time.sleep(seconds)
-    return round(100 * (machine_busy_seconds() - before) / (time.monotonic() - started), 1)
 
 
 @dataclass
@@ -493,7 +83,10 @@ class Cpu:
     @classmethod
     def take(cls, db_pid: int | None) -> Cpu:
         return cls(
-            time.monotonic(), time.process_time(), tree_cpu_seconds(db_pid), machine_busy_seconds()
+            time.monotonic(),
+            time.process_time(),
+            harness.tree_cpu_seconds(db_pid),
+            harness.machine_busy_seconds(),
         )
 
 
@@ -544,110 +137,6 @@ def app_settings(url: str, webhook: str, concurrency: int) -> Any:
         }
     )
     return load_settings()
-
-
-def anchor_body() -> bytes:
-    """An event of the size the Webhook notifier sends."""
-    context, *_ = sample_context(0, datetime.now(UTC))
-    return json.dumps(
-        {"id": "anchor", "certificate": context, "type": "certificate.expiring"}
-    ).encode()
-
-
-async def transport_anchor(webhook: str, count: int, concurrency: int, settings: Any) -> dict:
-    """N POSTs through the delivery transport built exactly as certctl.bootstrap builds it."""
-    from certctl import __version__
-    from certctl.connectors.notifiers.transport import AiohttpTransport, TransportFailure
-
-    body = anchor_body()
-    transport = AiohttpTransport(
-        pool_size=max(100, settings.notification_concurrency),
-        user_agent=f"certctl/{__version__}",
-    )
-    gate = asyncio.Semaphore(concurrency)
-    codes: Counter[str] = Counter()
-
-    async def one() -> None:
-        async with gate:
-            try:
-                answer = await transport.post(
-                    webhook,
-                    body,
-                    {"Content-Type": "application/json"},
-                    time_limit=settings.notification_timeout_seconds,
-                    max_bytes=64 * 1024,
-                )
-                codes[str(answer.status)] += 1
-            except TransportFailure as exc:
-                codes[exc.reason[:40]] += 1
-
-    try:
-        cpu0, started = time.process_time(), time.perf_counter()
-        await asyncio.gather(*(one() for _ in range(count)))
-        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu0
-    finally:
-        await transport.aclose()
-    return {"seconds": elapsed, "ok": codes.get("200", 0), "codes": dict(codes), "cpu_s": cpu}
-
-
-async def raw_anchor(webhook: str, count: int, concurrency: int) -> dict:
-    """N POSTs over `concurrency` keep-alive connections on bare asyncio streams.
-
-    The machine's floor for this traffic: no client library, one request after the other on
-    each connection (reconnecting when the receiver says `Connection: close`).
-    """
-    url = webhook.removeprefix("http://")
-    hostport, _, path = url.partition("/")
-    host, _, port = hostport.partition(":")
-    body = anchor_body()
-    head = (
-        f"POST /{path} HTTP/1.1\r\nHost: {hostport}\r\nContent-Type: application/json\r\n"
-        f"Content-Length: {len(body)}\r\n\r\n"
-    ).encode()
-    codes: Counter[str] = Counter()
-
-    async def worker(share: int) -> None:
-        reader, writer = await asyncio.open_connection(host, int(port))
-        try:
-            for _ in range(share):
-                writer.write(head + body)
-                lines = (await reader.readuntil(b"\r\n\r\n")).split(b"\r\n")
-                headers = dict(line.lower().split(b":", 1) for line in lines[1:] if b":" in line)
-                await reader.readexactly(int(headers.get(b"content-length", b"0")))
-                codes[lines[0].split(b" ", 2)[1].decode()] += 1
-                if headers.get(b"connection", b"").strip() == b"close":
-                    writer.close()
-                    reader, writer = await asyncio.open_connection(host, int(port))
-        finally:
-            writer.close()
-
-    shares = [count // concurrency + (i < count % concurrency) for i in range(concurrency)]
-    cpu0, started = time.process_time(), time.perf_counter()
-    await asyncio.gather(*(worker(n) for n in shares if n))
-    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu0
-    return {"seconds": elapsed, "ok": codes.get("200", 0), "codes": dict(codes), "cpu_s": cpu}
-
-
-async def anchors(
-    webhook: str, receiver: ReceiverHandle, settings: Any, args: argparse.Namespace
-) -> dict[str, Any]:
-    count = min(args.anchor_requests, args.deliveries)
-    out = {}
-    for name in ("raw", "transport"):
-        if name == "raw":
-            a = await raw_anchor(webhook, count, args.concurrency)
-        else:
-            a = await transport_anchor(webhook, count, args.concurrency, settings)
-        out[name] = {
-            "requests": count,
-            "seconds": round(a["seconds"], 3),
-            "per_s": round(a["ok"] / a["seconds"], 1),
-            "ok": a["ok"],
-            "codes": a["codes"],
-            "client_cpu_ms_per_request": round(1000 * a["cpu_s"] / max(a["ok"], 1), 3),
-        }
-        receiver.reset()
-    return out
 
 
 async def dispatch_all(ctx: Any, deadline: float) -> tuple[list[dict[str, Any]], int]:
@@ -758,38 +247,20 @@ class Backend:
         self.name, self.workdir = name, workdir
         self.db_pid: int | None = None
         self.version = sqlite3.sqlite_version
-        self.cluster: Any = None
+        self.cluster: harness.Cluster | None = None
         if name == "postgresql":
-            from certctl.testing.postgres import ThrowawayCluster
-
-            self.cluster = ThrowawayCluster()
-            stack.callback(self.cluster.stop)
-            self.cluster.start()
-            pid_file = self.cluster.datadir / "postmaster.pid"
-            self.db_pid = int(pid_file.read_text().split("\n", 1)[0])
+            self.cluster = harness.Cluster(stack)
+            self.db_pid = self.cluster.pid
 
     async def fresh(self, tag: str, count: int) -> str:
-        from certctl.bootstrap import migrate
-        from certctl.settings import Settings
-
         now = datetime.now(UTC)
         if self.cluster is None:
-            path = self.workdir / f"{tag}.db"
-            url = f"sqlite+aiosqlite:///{path}"
-            await migrate(Settings(database_url=url))
-            await asyncio.to_thread(seed_sqlite, path, count, tag, now)
-            return url
-        import asyncpg
-
-        admin = await asyncpg.connect(self.cluster.admin_url)
-        try:
-            await admin.execute(f'CREATE DATABASE "{tag}"')
-            self.version = str(await admin.fetchval("SHOW server_version"))
-        finally:
-            await admin.close()
-        url = self.cluster.url(tag)
-        await migrate(Settings(database_url=url))
-        await seed_postgres(url, count, tag, now)
+            url = harness.sqlite_url(self.workdir / f"{tag}.db")
+        else:
+            url = await self.cluster.create_database(tag)
+            self.version = self.cluster.version
+        await harness.migrate(url)
+        await harness.seed(url, seed_tables(count, tag, now))
         return url
 
 
@@ -809,14 +280,14 @@ async def run_backend_async(backend: Backend, args: argparse.Namespace) -> list[
 
 
 def run_backend(name: str, args: argparse.Namespace) -> dict[str, Any]:
-    idle_load = background_load()
+    idle_load = harness.background_load()
     print(f"\n== {name}: {args.deliveries:,} deliveries, concurrency {args.concurrency}")
     print(f"  background CPU before the run: {idle_load:.0f} % of one core")
     with contextlib.ExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="certctl-bench-")))
         backend = Backend(name, stack, workdir)
         stack.callback(_quiet_logging(workdir / "app.log").close)
-        with asyncio.Runner(loop_factory=_loop_factory(args.loop)) as runner:
+        with asyncio.Runner(loop_factory=event_loop_factory(args.loop)) as runner:
             scenarios = runner.run(run_backend_async(backend, args))
     report = {
         "database": {"server_version": backend.version},
@@ -860,32 +331,52 @@ def targets(scenarios: list[dict[str, Any]], args: argparse.Namespace) -> list[d
     return out
 
 
-def _cell(value: Any, spec: str = "") -> str:
-    return "-" if value is None else format(value, spec)
-
-
 COLUMNS = (
-    ("scenario", 36),
-    ("requests", 8),
-    ("failed", 6),
-    ("seconds", 8),
-    ("per s", 7),
-    ("ideal s", 7),
-    ("CPU ms/each", 11),
-    ("dispatcher", 10),
-    ("db", 4),
-    ("receiver", 8),
-    ("other", 5),
+    ("scenario", "scenario", ""),
+    ("requests", "requests", ","),
+    ("failed", "failed", ","),
+    ("seconds", "seconds", ".2f"),
+    ("per s", "per_s", ",.0f"),
+    ("ideal s", "ideal_s", ".1f"),
+    ("CPU ms/each", "cpu_ms_each", ".2f"),
+    ("dispatcher", "dispatcher_cpu_pct", ".0f"),
+    ("db", "db_cpu_pct", ".0f"),
+    ("receiver", "receiver_cpu_pct", ".0f"),
+    ("other", "other_cpu_pct", ".0f"),
 )
+ANCHOR_LABELS = {"raw": "asyncio streams", "transport": "app transport (aiohttp)"}
 
 
-def _line(cells: list[str]) -> None:
-    print(
-        "  ".join(
-            c.ljust(w) if i == 0 else c.rjust(w)
-            for i, (c, (_, w)) in enumerate(zip(cells, COLUMNS, strict=True))
+def table_rows(report: dict[str, Any], args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Per scenario: its anchors, then dispatch() itself."""
+    rows: list[dict[str, Any]] = []
+    for s in report["scenarios"]:
+        latency = s["latency_ms"]
+        for kind, a in s.get("anchors", {}).items():
+            ideal = math.ceil(a["requests"] / args.concurrency) * latency / 1000
+            rows.append(
+                {
+                    "scenario": f"anchor: {ANCHOR_LABELS[kind]}, {latency:g} ms",
+                    "requests": a["requests"],
+                    "failed": a["requests"] - a["ok"],
+                    "seconds": a["seconds"],
+                    "per_s": a["per_s"],
+                    "ideal_s": ideal if latency else None,
+                    "cpu_ms_each": a["client_cpu_ms_per_request"],
+                }
+            )
+        d = s["dispatch"]
+        ideal = math.ceil(args.deliveries / args.concurrency) * latency / 1000
+        rows.append(
+            {
+                **d,
+                "scenario": f"dispatch(), receiver {latency:g} ms",
+                "requests": args.deliveries,
+                "ideal_s": ideal if latency else None,
+                "cpu_ms_each": d["dispatcher_cpu_ms_per_delivery"],
+            }
         )
-    )
+    return rows
 
 
 def print_table(name: str, report: dict[str, Any], args: argparse.Namespace) -> None:
@@ -894,41 +385,7 @@ def print_table(name: str, report: dict[str, Any], args: argparse.Namespace) -> 
         f"concurrency {args.concurrency}, receiver {args.receiver} "
         f"({args.receiver_connection}), loop {args.loop}; CPU in % of one core:"
     )
-    _line([head for head, _ in COLUMNS])
-    for s in report["scenarios"]:
-        latency = s["latency_ms"]
-        for kind, a in s.get("anchors", {}).items():
-            ideal = math.ceil(a["requests"] / args.concurrency) * latency / 1000
-            label = {"raw": "asyncio streams", "transport": "app transport (aiohttp)"}[kind]
-            _line(
-                [
-                    f"anchor: {label}, {latency:g} ms",
-                    f"{a['requests']:,}",
-                    f"{a['requests'] - a['ok']:,}",
-                    f"{a['seconds']:.2f}",
-                    f"{a['per_s']:,.0f}",
-                    f"{ideal:.1f}" if latency else "-",
-                    f"{a['client_cpu_ms_per_request']:.2f}",
-                ]
-                + [""] * 4
-            )
-        d = s["dispatch"]
-        ideal = math.ceil(args.deliveries / args.concurrency) * latency / 1000
-        _line(
-            [
-                f"dispatch(), receiver {latency:g} ms",
-                f"{args.deliveries:,}",
-                f"{d['failed']:,}",
-                f"{d['seconds']:.2f}",
-                f"{d['per_s']:,.0f}",
-                f"{ideal:.1f}" if latency else "-",
-                f"{d['dispatcher_cpu_ms_per_delivery']:.2f}",
-                _cell(d["dispatcher_cpu_pct"], ".0f"),
-                _cell(d["db_cpu_pct"], ".0f"),
-                _cell(d["receiver_cpu_pct"], ".0f"),
-                _cell(d["other_cpu_pct"], ".0f"),
-            ]
-        )
+    print(harness.markdown_table(COLUMNS, table_rows(report, args)))
     for s in report["scenarios"]:
         d, anchors_ = s["dispatch"], s.get("anchors", {})
         ratios = "; ".join(
@@ -948,34 +405,6 @@ def print_table(name: str, report: dict[str, Any], args: argparse.Namespace) -> 
         if not t["applies"]:
             verdict = f"reference only (other size, concurrency or receiver): {verdict}"
         print(f"  C13 {t['target']}: measured {t['measured']:,.2f} -> {verdict}")
-
-
-def machine() -> dict[str, Any]:
-    cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()
-    model = next((x.split(":", 1)[1].strip() for x in cpuinfo if x.startswith("model name")), "")
-    meminfo = Path("/proc/meminfo").read_text().split("\n", 1)[0].split()
-    return {
-        "nproc": len(os.sched_getaffinity(0)),
-        "cpu_model": model,
-        "mem_total_gib": round(int(meminfo[1]) / 1024**2, 1),
-        "python": platform.python_version(),
-        "kernel": platform.release(),
-    }
-
-
-def revision() -> str:
-    repo = Path(__file__).resolve().parent.parent
-    try:
-        done = subprocess.run(
-            ["git", "-C", str(repo), "describe", "--always", "--dirty"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
-        )
-    except OSError:
-        return "unknown"
-    return done.stdout.strip() or "unknown"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -1034,7 +463,7 @@ def _terminate(signum: int, _frame: Any) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, _terminate)
-    info = machine()
+    info = harness.machine()
     print(
         f"machine: {info['nproc']} cores, {info['cpu_model']}, {info['mem_total_gib']} GiB, "
         f"Python {info['python']}"
@@ -1044,7 +473,7 @@ def main(argv: list[str] | None = None) -> int:
         "benchmark": "dispatch",
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": [Path(sys.argv[0]).name, *sys.argv[1:]],
-        "revision": revision(),
+        "revision": harness.revision(),
         "machine": info,
         "options": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
         "backends": {b: run_backend(b, args) for b in backends},

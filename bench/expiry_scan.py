@@ -31,326 +31,40 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import functools
 import json
 import math
 import multiprocessing
 import os
-import platform
-import random
 import resource
 import signal
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
 import traceback
-from collections import Counter
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import harness
+from expiry_estate import (
+    CHANNEL_MATRIX,
+    POLICY_ID,
+    THRESHOLDS,
+    WINDOW_DAYS,
+    Estate,
+    outbox_counts,
+    seed_tables,
+)
+
 RESULTS = Path(__file__).resolve().parent / "results" / "expiry_scan.json"
-CLK_TCK = os.sysconf("SC_CLK_TCK")
-POLICY_ID = "rp-bench-default"
-THRESHOLDS = (30, 14, 7, 0)
-WINDOW_DAYS = 30
-FAR_DAYS = (60.0, 800.0)  # certificates outside the window: well past the scan's horizon
 SCAN_TIMEOUT_S = 600.0
-TEAMS = ("platform", "payments", "identity", "data")
-OWNERS = (
-    ("alice", "platform"),
-    ("bob", "platform"),
-    ("carol", "payments"),
-    ("dave", "payments"),
-    ("erin", "identity"),
-    ("frank", "identity"),
-    ("grace", "data"),
-    ("heidi", "data"),
-)
-ENVIRONMENTS = ("production", "staging", "internal")
-CERT_COLUMNS = (
-    "id",
-    "name",
-    "common_name",
-    "sans",
-    "environment",
-    "owner_id",
-    "team_id",
-    "renewal_policy_id",
-    "status",
-    "expires_at",
-    "tags",
-    "source",
-    "created_at",
-    "updated_at",
-)
-POLICY_COLUMNS = (
-    "id",
-    "name",
-    "description",
-    "renewal_window_days",
-    "auto_renew",
-    "max_retries",
-    "retry_interval_seconds",
-    "alert_thresholds_days",
-    "alert_channels",
-    "alert_severity_map",
-    "created_at",
-    "updated_at",
-)
-CHANNEL_MATRIX = {"informational": ["Email"], "warning": ["Email"], "critical": ["Email"]}
 # SPEC C13: (certificates, seconds) for the 1 %-expiring estate.
 TARGETS = ((100_000, 1.0), (1_000_000, 5.0))
 
 
 # --------------------------------------------------------------------------- the estate
-
-
-@dataclass(frozen=True)
-class Estate:
-    """What to seed; every row is derived from it deterministically."""
-
-    certs: int
-    expiring_fraction: float
-    expired_fraction: float
-    stale_status: bool
-    now: datetime
-
-    def kinds(self) -> Iterator[str]:
-        """`expiring`, `expired` or `far` for each index, evenly interleaved.
-
-        floor(N x expiring_fraction) expiring; the expired share is spread over the others so
-        that it comes to N x expired_fraction (give or take one).
-        """
-        f = self.expiring_fraction
-        g = self.expired_fraction / (1 - f) if f < 1 else 0.0
-        rest = 0
-        for index in range(self.certs):
-            if math.floor((index + 1) * f) > math.floor(index * f):
-                yield "expiring"
-                continue
-            yield "expired" if math.floor((rest + 1) * g) > math.floor(rest * g) else "far"
-            rest += 1
-
-    def expiries(self) -> Iterator[tuple[str, datetime]]:
-        """(kind, expires_at) of every certificate, in id order."""
-        rand = random.Random(20261128).random
-        expiring = 0
-        for kind in self.kinds():
-            if kind == "expiring":
-                # Days left 0..29 in turn; 12 h + up to 10 h 59 min past the whole day keeps
-                # days_left() exactly on that day whatever the minute spread.
-                days = expiring % 30
-                offset = timedelta(days=days, hours=12, minutes=expiring % 660)
-                expiring += 1
-            elif kind == "expired":
-                offset = -timedelta(days=1 + rand() * 364)
-            else:
-                offset = timedelta(days=FAR_DAYS[0] + rand() * (FAR_DAYS[1] - FAR_DAYS[0]))
-            yield kind, self.now + offset
-
-    def status(self, kind: str) -> str:
-        if kind == "expired":
-            return "Expired"
-        if kind == "expiring":
-            return "Active" if self.stale_status else "Expiring"
-        return "Active"
-
-    def rows(self) -> Iterator[tuple[Any, ...]]:
-        """Certificates in CERT_COLUMNS order (JSON columns as text)."""
-        created = self.now - timedelta(days=200)
-        for index, (kind, expires_at) in enumerate(self.expiries()):
-            env = ENVIRONMENTS[index % 3]
-            owner, team = OWNERS[index % len(OWNERS)]
-            cn = f"svc{index:07d}.{team}.{env}.example.com"
-            yield (
-                f"mc-scan-{index:07d}",
-                cn,
-                cn,
-                f'["{cn}", "www.{cn}"]',
-                env,
-                f"o-{owner}",
-                f"t-{team}",
-                POLICY_ID,
-                self.status(kind),
-                expires_at,
-                f'{{"app": "app{index % 97}"}}',
-                "import",
-                created,
-                created,
-            )
-
-    def counts(self) -> dict[str, int]:
-        counted = Counter(self.kinds())
-        return {kind: counted[kind] for kind in ("expiring", "expired", "far")}
-
-    def expected_alerts(self) -> int:
-        """Decisions tick 1 must enqueue: one per crossed threshold (one channel each)."""
-        total = 0
-        for kind, expires_at in self.expiries():
-            if kind == "far":
-                continue
-            left = math.floor((expires_at - self.now) / timedelta(days=1))
-            total += sum(1 for t in THRESHOLDS if left <= t)
-        return total
-
-    def policy_row(self) -> tuple[Any, ...]:
-        return (
-            POLICY_ID,
-            "bench-default",
-            "every certificate of the expiry-scan benchmark",
-            WINDOW_DAYS,
-            True,
-            3,
-            3600,
-            json.dumps(list(THRESHOLDS)),
-            json.dumps(CHANNEL_MATRIX),
-            "{}",
-            self.now,
-            self.now,
-        )
-
-
-def inventory_rows(now: datetime) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-    teams = [(f"t-{t}", t.title(), f"{t} team", now, now) for t in TEAMS]
-    owners = [(f"o-{o}", o.title(), f"{o}@example.com", f"t-{t}", now, now) for o, t in OWNERS]
-    return teams, owners
-
-
-TEAM_INSERT = "INSERT INTO teams (id, name, description, created_at, updated_at) VALUES ({})"
-OWNER_INSERT = "INSERT INTO owners (id, name, email, team_id, created_at, updated_at) VALUES ({})"
-POLICY_INSERT = f"INSERT INTO renewal_policies ({', '.join(POLICY_COLUMNS)}) VALUES ({{}})"
-
-
-def _params(style: str, count: int) -> str:
-    return ", ".join("?" * count) if style == "?" else ", ".join(f"${i + 1}" for i in range(count))
-
-
-async def seed_postgres(url: str, estate: Estate) -> float:
-    """Binary COPY of the certificates, then VACUUM ANALYZE; returns VACUUM's seconds."""
-    import asyncpg
-
-    teams, owners = inventory_rows(estate.now)
-    # Synchronous commit for the load: the throwaway cluster runs with it off, and VACUUM
-    # cannot mark pages all-visible while the loading commit's record is not yet flushed.
-    conn = await asyncpg.connect(url, server_settings={"synchronous_commit": "on"})
-    try:
-        await conn.executemany(TEAM_INSERT.format(_params("$", 5)), teams)
-        await conn.executemany(OWNER_INSERT.format(_params("$", 6)), owners)
-        await conn.execute(
-            POLICY_INSERT.format(_params("$", len(POLICY_COLUMNS))), *estate.policy_row()
-        )
-        await conn.copy_records_to_table(
-            "managed_certificates", records=estate.rows(), columns=list(CERT_COLUMNS)
-        )
-        started = time.perf_counter()
-        await conn.execute("VACUUM ANALYZE")
-        return time.perf_counter() - started
-    finally:
-        await conn.close()
-
-
-def _sqlite_value(value: Any) -> Any:
-    """The text SQLAlchemy's SQLite DateTime stores: naive UTC with microseconds."""
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat(" ", "microseconds")[:26]
-    return value
-
-
-def _sqlite_row(row: tuple[Any, ...]) -> tuple[Any, ...]:
-    return tuple(_sqlite_value(v) for v in row)
-
-
-def seed_sqlite(path: Path, estate: Estate) -> float:
-    """sqlite3 executemany in one transaction, foreign keys on; no ANALYZE (the app runs none)."""
-    teams, owners = inventory_rows(estate.now)
-    conn = sqlite3.connect(path)
-    try:
-        conn.execute("PRAGMA foreign_keys=ON")
-        with conn:
-            conn.executemany(TEAM_INSERT.format(_params("?", 5)), map(_sqlite_row, teams))
-            conn.executemany(OWNER_INSERT.format(_params("?", 6)), map(_sqlite_row, owners))
-            conn.execute(
-                POLICY_INSERT.format(_params("?", len(POLICY_COLUMNS))),
-                _sqlite_row(estate.policy_row()),
-            )
-            conn.executemany(
-                f"INSERT INTO managed_certificates ({', '.join(CERT_COLUMNS)})"
-                f" VALUES ({_params('?', len(CERT_COLUMNS))})",
-                map(_sqlite_row, estate.rows()),
-            )
-    finally:
-        conn.close()
-    return 0.0
-
-
-async def outbox_counts_postgres(url: str) -> dict[str, int]:
-    import asyncpg
-
-    conn = await asyncpg.connect(url)
-    try:
-        return {
-            "notification_events": await conn.fetchval("SELECT count(*) FROM notification_events"),
-            "audit_events": await conn.fetchval("SELECT count(*) FROM audit_events"),
-        }
-    finally:
-        await conn.close()
-
-
-def outbox_counts_sqlite(path: Path) -> dict[str, int]:
-    conn = sqlite3.connect(path)
-    try:
-        return {
-            table: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-            for table in ("notification_events", "audit_events")
-        }
-    finally:
-        conn.close()
-
-
-# --------------------------------------------------------------------------- CPU accounting
-
-
-def tree_cpu_seconds(root: int | None) -> float | None:
-    """CPU seconds used so far by `root` and its live descendants (incl. reaped children)."""
-    if root is None:
-        return None
-    table: dict[int, tuple[int, int]] = {}
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = Path(f"/proc/{entry.name}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        table[int(entry.name)] = (int(fields[1]), sum(int(f) for f in fields[11:15]))
-    if root not in table:
-        return None
-    children: dict[int, list[int]] = {}
-    for pid, (ppid, _) in table.items():
-        children.setdefault(ppid, []).append(pid)
-    ticks, todo = 0, [root]
-    while todo:
-        pid = todo.pop()
-        ticks += table[pid][1]
-        todo.extend(children.get(pid, ()))
-    return ticks / CLK_TCK
-
-
-def machine_busy_seconds() -> float:
-    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    return (sum(values[:8]) - values[3] - values[4]) / CLK_TCK
-
-
-def background_load(seconds: float = 1.0) -> float:
-    """CPU the machine spends with nothing of ours running, in % of one core."""
-    before, started = machine_busy_seconds(), time.monotonic()
-    time.sleep(seconds)
-    return round(100 * (machine_busy_seconds() - before) / (time.monotonic() - started), 1)
 
 
 # --------------------------------------------------------------------------- the scanning process
@@ -412,10 +126,14 @@ async def _ticks(url: str, now: datetime, db_pid: int | None) -> dict[str, Any]:
         result: dict[str, Any] = {"before": {**_memory(), "peak_reset": _reset_peak()}}
         result["before"]["peak_rss_mib"] = _status_mib("VmHWM")
         for tick in ("tick1", "tick2"):
-            db0, cpu0, t0 = tree_cpu_seconds(db_pid), time.process_time(), time.perf_counter()
+            db0, cpu0, t0 = (
+                harness.tree_cpu_seconds(db_pid),
+                time.process_time(),
+                time.perf_counter(),
+            )
             summary = await ctx.alerts.scan()
             elapsed = time.perf_counter() - t0
-            cpu, db1 = time.process_time() - cpu0, tree_cpu_seconds(db_pid)
+            cpu, db1 = time.process_time() - cpu0, harness.tree_cpu_seconds(db_pid)
             result[tick] = {
                 "seconds": round(elapsed, 4),
                 "scan_cpu_s": round(cpu, 3),
@@ -438,11 +156,7 @@ def scan_process(spec: dict[str, Any], conn: Any) -> None:
         for key in [k for k in os.environ if k.startswith("CERTCTL_")]:
             del os.environ[key]
         sink = _quiet_logging(Path(spec["log"]))
-        factory: Callable[[], asyncio.AbstractEventLoop] | None = None
-        if spec["loop"] == "uvloop":
-            import uvloop
-
-            factory = uvloop.new_event_loop
+        factory = harness.loop_factory() if spec["loop"] == "uvloop" else None
         now = datetime.fromisoformat(spec["now"])
         with asyncio.Runner(loop_factory=factory) as runner:
             result = runner.run(_ticks(spec["url"], now, spec["db_pid"]))
@@ -462,14 +176,8 @@ def run_scan(url: str, estate: Estate, db_pid: int | None, loop: str, log: Path)
         if not parent.poll(SCAN_TIMEOUT_S):
             raise RuntimeError(f"the scanning process did not answer in {SCAN_TIMEOUT_S:.0f} s")
         kind, payload = parent.recv()
-        proc.join(timeout=30)
     finally:
-        if proc.is_alive():
-            proc.terminate()
-            proc.join(timeout=5)
-        if proc.is_alive():
-            proc.kill()
-            proc.join()
+        harness.stop_process(proc, timeout=30)
     if kind == "failed":
         raise RuntimeError(f"the scanning process failed:\n{payload}")
     return payload
@@ -535,61 +243,33 @@ def cpu_floor(estate: Estate) -> dict[str, Any]:
 # --------------------------------------------------------------------------- orchestration
 
 
-def migrate(url: str) -> None:
-    from certctl.bootstrap import migrate as app_migrate
-    from certctl.settings import Settings
-
-    asyncio.run(app_migrate(Settings(database_url=url)))
-
-
-def seed(url: str, seeder: Callable[[], float], certs: int) -> dict[str, Any]:
-    migrate(url)
+def seed(url: str, estate: Estate) -> dict[str, Any]:
+    """Migrate, then COPY (and VACUUM ANALYZE) or executemany; the seconds each took."""
+    asyncio.run(harness.migrate(url))
     started = time.perf_counter()
-    vacuum = seeder()
+    vacuum = asyncio.run(harness.seed(url, seed_tables(estate)))
     load = time.perf_counter() - started - vacuum
     extra = f", then VACUUM ANALYZE {vacuum:.1f} s" if vacuum else ""
+    certs = estate.certs
     print(f"  seeded {certs:,} certificates in {load:.1f} s ({certs / load:,.0f} rows/s){extra}")
     return {"seed_s": round(load, 2), "vacuum_analyze_s": round(vacuum, 2)}
 
 
 def prepare_postgres(stack: contextlib.ExitStack, estate: Estate) -> tuple[str, int | None, dict]:
-    import asyncpg
-
-    from certctl.testing.postgres import ThrowawayCluster
-
-    cluster = ThrowawayCluster()
-    stack.callback(cluster.stop)
-    cluster.start()
-
-    async def create_db() -> str:
-        admin = await asyncpg.connect(cluster.admin_url)
-        try:
-            await admin.execute("CREATE DATABASE certctl_bench")
-            return str(await admin.fetchval("SHOW server_version"))
-        finally:
-            await admin.close()
-
-    version = asyncio.run(create_db())
-    url = cluster.url("certctl_bench")
-    info = seed(url, lambda: asyncio.run(seed_postgres(url, estate)), estate.certs)
-    db_pid = int((cluster.datadir / "postmaster.pid").read_text().split("\n", 1)[0])
-
-    def counts() -> dict[str, int]:
-        return asyncio.run(outbox_counts_postgres(url))
-
-    return url, db_pid, {**info, "server_version": version, "counts": counts}
+    cluster = harness.Cluster(stack)
+    url = asyncio.run(cluster.create_database("certctl_bench"))
+    info = seed(url, estate)
+    return url, cluster.pid, {**info, "server_version": cluster.version}
 
 
 def prepare_sqlite(workdir: Path, estate: Estate) -> tuple[str, int | None, dict]:
-    path = workdir / "bench.db"
-    url = f"sqlite+aiosqlite:///{path}"
-    info = seed(url, lambda: seed_sqlite(path, estate), estate.certs)
-    counts = functools.partial(outbox_counts_sqlite, path)
-    return url, None, {**info, "server_version": sqlite3.sqlite_version, "counts": counts}
+    url = harness.sqlite_url(workdir / "bench.db")
+    info = seed(url, estate)
+    return url, None, {**info, "server_version": sqlite3.sqlite_version}
 
 
 def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
-    idle_load = background_load()
+    idle_load = harness.background_load()
     estate = Estate(
         certs=args.certs,
         expiring_fraction=args.expiring_fraction,
@@ -609,9 +289,8 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
             url, db_pid, info = prepare_postgres(stack, estate)
         else:
             url, db_pid, info = prepare_sqlite(workdir, estate)
-        count_rows = info.pop("counts")
         scan = run_scan(url, estate, db_pid, args.loop, workdir / "app.log")
-        rows = count_rows()
+        rows = asyncio.run(outbox_counts(url))
     expected = estate.expected_alerts()
     floor = cpu_floor(estate)
     report = {
@@ -682,8 +361,55 @@ def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def _ms(seconds: float | None) -> str:
-    return "-" if seconds is None else f"{seconds * 1000:.1f}"
+def _ms(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds * 1000, 1)
+
+
+COLUMNS = (
+    ("phase", "phase", ""),
+    ("scanned", "certificates_scanned", ","),
+    ("enqueued", "alerts_enqueued", ","),
+    ("deduped", "deduped", ","),
+    ("status", "status_changes", ","),
+    ("ms", "ms", ".1f"),
+    ("scan CPU ms", "scan_cpu_ms", ".1f"),
+    ("db CPU ms", "db_cpu_ms", ".1f"),
+    ("peak RSS MiB", "peak_rss_mib", ".1f"),
+)
+
+
+def table_rows(scan: dict[str, Any], floor: dict[str, Any]) -> list[dict[str, Any]]:
+    """Before the ticks, both ticks, then the floor and the anchor."""
+    rows: list[dict[str, Any]] = [
+        {
+            "phase": "before (imports, context, 1 connection)",
+            "peak_rss_mib": scan["before"]["rss_mib"],
+        }
+    ]
+    for key, label in (("tick1", "tick 1: scan, enqueue"), ("tick2", "tick 2: scan, all deduped")):
+        t = scan[key]
+        rows.append(
+            {
+                **t,
+                "phase": label,
+                "ms": _ms(t["seconds"]),
+                "scan_cpu_ms": _ms(t["scan_cpu_s"]),
+                "db_cpu_ms": _ms(t["db_cpu_s"]),
+            }
+        )
+    rows.append(
+        {
+            "phase": f"floor: crossed_thresholds x {floor['floor_certificates']:,}",
+            "ms": _ms(floor["floor_s"]),
+        }
+    )
+    rows.append(
+        {
+            "phase": f"anchor: 4 thresholds x {floor['anchor_certificates']:,}",
+            "ms": _ms(floor["anchor_s"]),
+        }
+    )
+    return rows
 
 
 def print_table(backend: str, report: dict[str, Any]) -> None:
@@ -692,82 +418,7 @@ def print_table(backend: str, report: dict[str, Any]) -> None:
         f"\n{backend} {db['server_version']}, {db['certificates']:,} certificates "
         f"({db['expiring']:,} expiring, {db['expired']:,} expired), event loop {report['loop']}:"
     )
-    head = (
-        "phase",
-        "scanned",
-        "enqueued",
-        "deduped",
-        "status",
-        "ms",
-        "scan CPU ms",
-        "db CPU ms",
-        "peak RSS MiB",
-    )
-    widths = (40, 9, 8, 8, 6, 9, 11, 9, 12)
-
-    def line(cells: list[str] | tuple[str, ...]) -> None:
-        print(
-            "  ".join(
-                c.ljust(w) if i == 0 else c.rjust(w)
-                for i, (c, w) in enumerate(zip(cells, widths, strict=True))
-            )
-        )
-
-    line(head)
-    line(
-        [
-            "before (imports, context, 1 connection)",
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-            f"{scan['before']['rss_mib']:.1f}",
-        ]
-    )
-    for key, label in (("tick1", "tick 1: scan, enqueue"), ("tick2", "tick 2: scan, all deduped")):
-        t = scan[key]
-        line(
-            [
-                label,
-                f"{t['certificates_scanned']:,}",
-                f"{t['alerts_enqueued']:,}",
-                f"{t['deduped']:,}",
-                f"{t['status_changes']:,}",
-                _ms(t["seconds"]),
-                _ms(t["scan_cpu_s"]),
-                _ms(t["db_cpu_s"]),
-                f"{t['peak_rss_mib']:.1f}",
-            ]
-        )
-    line(
-        [
-            f"floor: crossed_thresholds x {floor['floor_certificates']:,}",
-            "",
-            "",
-            "",
-            "",
-            _ms(floor["floor_s"]),
-            "",
-            "",
-            "",
-        ]
-    )
-    line(
-        [
-            f"anchor: 4 thresholds x {floor['anchor_certificates']:,}",
-            "",
-            "",
-            "",
-            "",
-            _ms(floor["anchor_s"]),
-            "",
-            "",
-            "",
-        ]
-    )
+    print(harness.markdown_table(COLUMNS, table_rows(scan, floor)))
     t1, t2 = scan["tick1"], scan["tick2"]
     grown = t2["peak_rss_mib"] - scan["before"]["rss_mib"]
     selected = max(t1["certificates_scanned"], 1)
@@ -790,34 +441,6 @@ def print_table(backend: str, report: dict[str, Any]) -> None:
         if not t["applies"]:
             verdict = f"reference only (run at another size or mix): {verdict}"
         print(f"  C13 {t['target']}: measured {t['measured_s']:.3f} s -> {verdict}")
-
-
-def machine() -> dict[str, Any]:
-    cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()
-    model = next((x.split(":", 1)[1].strip() for x in cpuinfo if x.startswith("model name")), "")
-    meminfo = Path("/proc/meminfo").read_text().split("\n", 1)[0].split()
-    return {
-        "nproc": len(os.sched_getaffinity(0)),
-        "cpu_model": model,
-        "mem_total_gib": round(int(meminfo[1]) / 1024**2, 1),
-        "python": platform.python_version(),
-        "kernel": platform.release(),
-    }
-
-
-def revision() -> str:
-    repo = Path(__file__).resolve().parent.parent
-    try:
-        done = subprocess.run(
-            ["git", "-C", str(repo), "describe", "--always", "--dirty"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
-        )
-    except OSError:
-        return "unknown"
-    return done.stdout.strip() or "unknown"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -864,7 +487,7 @@ def _terminate(signum: int, _frame: Any) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, _terminate)
-    info = machine()
+    info = harness.machine()
     print(
         f"machine: {info['nproc']} cores, {info['cpu_model']}, {info['mem_total_gib']} GiB, "
         f"Python {info['python']}"
@@ -874,7 +497,7 @@ def main(argv: list[str] | None = None) -> int:
         "benchmark": "expiry_scan",
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": [Path(sys.argv[0]).name, *sys.argv[1:]],
-        "revision": revision(),
+        "revision": harness.revision(),
         "machine": info,
         "options": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
         "backends": {b: run_backend(b, args) for b in backends},

@@ -6,7 +6,7 @@ Starts `certctl demo` on a free loopback port in a temporary data directory (the
 off, so the pictures do not depend on timing), runs one expiry scan and one dispatch tick
 (dead letters appear), queues a renewal that needs approval, signs in as a dashboard user made with
 `certctl user create`, then drives Debian's Chromium
-through Playwright at 1280 px (and the certificate list at 390 px).
+through Playwright at 1280 px, then the on-call pages again at phone size (390 px).
 """
 
 from __future__ import annotations
@@ -112,6 +112,10 @@ def prepare(api: httpx.Client) -> str:
     return str(checkout)
 
 
+# The chart's first bar: what expires this week, whatever the status.
+WEEK = "/certificates?expires_within_days=7&from_day=0"
+
+
 def sign_in(page: Page, url: str) -> None:
     page.goto(f"{url}/login")
     page.fill("#username", USER)
@@ -151,12 +155,18 @@ def main() -> None:
                 sign_in(page, url)
                 shoot(page, url, "/", out, "dashboard")
                 shoot(page, url, "/certificates", out, "certificates")
+                shoot(page, url, WEEK, out, "certificates-this-week")
                 shoot(page, url, f"/certificates/{detail}", out, "certificate-detail")
                 shoot(page, url, "/jobs", out, "jobs")
                 shoot(page, url, "/notifications?tab=dead", out, "notifications-dead-letter")
                 shoot(page, url, "/policies/rp-critical", out, "policy-matrix-editor")
+                shoot(page, url, "/settings/channels", out, "settings-channels")
                 page.set_viewport_size({"width": 390, "height": 844})
-                shoot(page, url, "/certificates?status=Expiring", out, "certificates-phone")
+                shoot(page, url, "/", out, "dashboard-phone")
+                shoot(page, url, WEEK, out, "certificates-phone")
+                shoot(page, url, f"/certificates/{detail}", out, "certificate-detail-phone")
+                shoot(page, url, "/notifications?tab=dead", out, "notifications-phone")
+                shoot(page, url, "/policies/rp-critical", out, "policy-matrix-editor-phone")
                 browser.close()
         finally:
             proc.terminate()

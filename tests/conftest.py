@@ -141,11 +141,16 @@ def clock() -> FrozenClock:
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    """Settings with one named key per role and an encryption key."""
+    """Settings with one named key per role and an encryption key; rate limits are off
+    (time is frozen, so every request of a test falls in one window) except where a test of
+    the limits switches them on."""
     return Settings(
         database_url=database_url,
         api_keys_named=NAMED_KEYS,  # type: ignore[arg-type]
         config_encryption_key=ENCRYPTION_KEY,  # type: ignore[arg-type]
+        rate_limit_api_key_per_minute=0,
+        rate_limit_address_per_minute=0,
+        signin_backoff_after=0,
     )
 
 

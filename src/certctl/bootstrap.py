@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from certctl import __version__
 from certctl.clock import Clock, SystemClock
 from certctl.connectors.notifiers.transport import AiohttpTransport, HttpTransport
 from certctl.db.database import Database
+from certctl.db.engine import DATABASE_UNAVAILABLE
 from certctl.domain.inventory import AgentGroup, DeploymentTarget, Issuer, Owner, Team
 from certctl.domain.notifications import NotificationChannel
 from certctl.domain.policies import CertificateProfile, RenewalPolicy
+from certctl.domain.ratelimits import Backoff, Rule
 from certctl.metrics import Metrics
 from certctl.pki.sealing import Sealer
 from certctl.services.agents import AgentService
@@ -30,6 +33,7 @@ from certctl.services.jobs import JobService
 from certctl.services.notifications import NotificationService
 from certctl.services.ocsp import OcspService
 from certctl.services.pki import PkiService
+from certctl.services.ratelimits import RateLimiter
 from certctl.services.resources import (
     AGENT_GROUPS,
     NOTIFICATION_CHANNELS,
@@ -46,7 +50,7 @@ from certctl.services.stats import StatsService
 from certctl.services.users import UserService
 from certctl.settings import Settings
 
-__all__ = ["AppContext", "build_context", "migrate"]
+__all__ = ["DATABASE_UNAVAILABLE", "AppContext", "build_context", "migrate"]
 
 
 @dataclass
@@ -80,6 +84,7 @@ class AppContext:
     jobs: JobService
     agents: AgentService
     users: UserService
+    rate_limits: RateLimiter
 
     @property
     def clock(self) -> Clock:
@@ -120,7 +125,7 @@ def build_context(settings: Settings, *, clock: Clock | None = None) -> AppConte
         runtime=runtime,
         metrics=metrics,
         api_keys=api_keys,
-        audit=AuditService(runtime),
+        audit=AuditService(runtime, metrics),
         certificates=certificates,
         teams=InventoryService(runtime, TEAMS),
         owners=InventoryService(runtime, OWNERS),
@@ -152,8 +157,19 @@ def build_context(settings: Settings, *, clock: Clock | None = None) -> AppConte
             keygen_mode=settings.keygen_mode,
             extra_recipients=settings.extra_recipients(),
             metrics=metrics,
+            lease=timedelta(seconds=settings.job_lease_seconds),
         ),
         users=UserService(runtime, api_keys, named_keys),
+        rate_limits=RateLimiter(
+            runtime,
+            api_key=Rule(settings.rate_limit_api_key_per_minute),
+            address=Rule(settings.rate_limit_address_per_minute),
+            backoff=Backoff(
+                after=settings.signin_backoff_after,
+                base_seconds=settings.signin_backoff_base_seconds,
+                cap_seconds=settings.signin_backoff_max_seconds,
+            ),
+        ),
     )
 
 

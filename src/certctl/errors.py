@@ -8,6 +8,7 @@
     ├── AuthenticationRequired missing or wrong credentials (401)
     ├── PermissionDenied      authenticated but not allowed (403)
     ├── PayloadTooLarge       request body over the limit (413)
+    ├── RateLimited           too many requests; carries retry_after seconds (429)
     ├── UpstreamError         a CA, channel or target failed (502)
     │   ├── ConnectorError
     │   └── CAUnavailable
@@ -118,6 +119,18 @@ class PayloadTooLarge(CertctlError):
     status = 413
     code = "payload-too-large"
     title = "Payload too large"
+
+
+class RateLimited(CertctlError):
+    """Too many requests from one key, address or for one account; retry after a while."""
+
+    status = 429
+    code = "rate-limited"
+    title = "Too many requests"
+
+    def __init__(self, detail: str, *, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
 
 
 class UpstreamError(CertctlError):

@@ -6,6 +6,19 @@ import logging
 import sys
 
 import structlog
+from structlog.typing import EventDict, WrappedLogger
+
+from certctl.domain.redaction import mask_url_credentials
+
+REDACTED = "[REDACTED]"
+
+
+def redact_url_credentials(_: WrappedLogger, __: str, event: EventDict) -> EventDict:
+    """Mask the user part of any URL in a log line's text values (C10: never log secrets)."""
+    return {
+        key: mask_url_credentials(value, REDACTED) if isinstance(value, str) else value
+        for key, value in event.items()
+    }
 
 
 def configure_logging(*, level: str = "info", fmt: str = "json") -> None:
@@ -22,7 +35,12 @@ def configure_logging(*, level: str = "info", fmt: str = "json") -> None:
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
     structlog.configure(
-        processors=[*shared, structlog.processors.format_exc_info, renderer],
+        processors=[
+            *shared,
+            structlog.processors.format_exc_info,
+            redact_url_credentials,
+            renderer,
+        ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=False,
@@ -30,7 +48,12 @@ def configure_logging(*, level: str = "info", fmt: str = "json") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
-            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.format_exc_info,
+                redact_url_credentials,
+                renderer,
+            ],
             foreign_pre_chain=shared,
         )
     )

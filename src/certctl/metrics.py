@@ -59,6 +59,22 @@ class Metrics:
             ["loop"],
             registry=self.registry,
         )
+        self.audit_chain_intact = Gauge(
+            "certctl_audit_chain_intact",
+            "1 when the last audit chain verification found every link intact, else 0.",
+            registry=self.registry,
+        )
+        self.audit_chain_rows = Gauge(
+            "certctl_audit_chain_rows_verified",
+            "Audit rows checked by the last chain verification.",
+            registry=self.registry,
+        )
+        self.audit_verifications = Counter(
+            "certctl_audit_chain_verifications_total",
+            "Audit chain verifications by result (intact, broken).",
+            ["result"],
+            registry=self.registry,
+        )
         self.certificates = Gauge(
             "certctl_certificates",
             "Managed certificates by status.",

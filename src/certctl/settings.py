@@ -1,9 +1,13 @@
-"""Server settings from CERTCTL_* environment variables, parsed once by the entry points."""
+"""Server settings from CERTCTL_* environment variables and an optional TOML file, parsed once
+by the entry points."""
 
 from __future__ import annotations
 
+import ipaddress
+import os
+import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -13,6 +17,7 @@ from certctl.domain.inventory import check_email
 from certctl.domain.policies import AlertChannel
 from certctl.errors import CertctlError, ConfigurationError
 
+_LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
 _PLACEHOLDERS = frozenset(
     {"change-me", "changeme", "change_me", "secret", "password", "example", "replace-me"}
 )
@@ -28,6 +33,12 @@ class Settings(BaseSettings):
     server_workers: int = Field(default=1, ge=1, le=64)
     server_tls_cert_path: Path | None = None
     server_tls_key_path: Path | None = None
+    # Plain HTTP beyond loopback only when a proxy in front terminates TLS (C10).
+    server_tls_terminated_by_proxy: bool = False
+    server_forwarded_allow_ips: str = "127.0.0.1"
+    # Half-sent requests are closed: headers and body must arrive within these (C10).
+    server_header_timeout_seconds: float = Field(default=10, gt=0, le=600)
+    server_body_timeout_seconds: float = Field(default=30, gt=0, le=3600)
     database_url: str = "sqlite+aiosqlite:///./var/certctl.db"
     database_pool_size: int = Field(default=10, ge=1, le=200)
     auth_type: Literal["api-key", "none"] = "api-key"
@@ -73,6 +84,18 @@ class Settings(BaseSettings):
     notification_retry_interval: float = Field(default=120, gt=0)
     scheduler_job_processor_interval: float = Field(default=30, gt=0)
     scheduler_job_timeout_interval: float = Field(default=600, gt=0)
+    audit_verify_interval: float = Field(default=3600, gt=0)
+
+    # Rate limits (C10): per API key after authentication, per client address for failed
+    # authentications and failed sign-ins, and a per-account sign-in back-off. 0 = off.
+    rate_limit_api_key_per_minute: int = Field(default=3000, ge=0)
+    rate_limit_address_per_minute: int = Field(default=60, ge=0)
+    signin_backoff_after: int = Field(default=5, ge=0)
+    signin_backoff_base_seconds: float = Field(default=30, gt=0)
+    signin_backoff_max_seconds: float = Field(default=3600, gt=0)
+
+    # How long a replica holds a claimed job before another may reclaim it (C12, C14).
+    job_lease_seconds: float = Field(default=300, ge=1, le=86400)
 
     # Where private keys are generated (C5): `agent` (the agent, or whoever submits the CSR)
     # or `server`, a demo-only mode in which certctl generates the key itself.
@@ -128,16 +151,42 @@ class Settings(BaseSettings):
         """The API keys configured in CERTCTL_API_KEYS_NAMED, by key hash."""
         return parse_named_keys(self.api_keys_named.get_secret_value(), demo=self.demo_mode_ack)
 
+    def plain_http_refusal(self) -> str | None:
+        """Why serving would be refused: plain HTTP beyond loopback with no TLS proxy stated."""
+        if self.tls_enabled or self.server_tls_terminated_by_proxy or is_loopback(self.server_host):
+            return None
+        return (
+            f"refusing to serve plain HTTP on {self.server_host}: set CERTCTL_SERVER_TLS_CERT_PATH "
+            "and CERTCTL_SERVER_TLS_KEY_PATH, or CERTCTL_SERVER_TLS_TERMINATED_BY_PROXY=true "
+            "when a proxy in front terminates TLS"
+        )
+
     @property
     def tls_enabled(self) -> bool:
         """Whether the server speaks HTTPS."""
         return self.server_tls_cert_path is not None
 
 
-def load_settings(**overrides: object) -> Settings:
-    """Read settings from the environment, turning validation errors into one clear message."""
+def is_loopback(host: str) -> bool:
+    """Whether binding `host` keeps the server reachable from this machine only."""
+    if host.lower() in _LOOPBACK_NAMES:
+        return True
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+CONFIG_FILE_VARIABLE = "CERTCTL_CONFIG_FILE"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from the TOML file named by CERTCTL_CONFIG_FILE (if any) and the
+    environment, the environment winning; validation errors become one clear message."""
+    path = os.environ.get(CONFIG_FILE_VARIABLE)
+    values = {**_file_values(Path(path)), **overrides} if path else dict(overrides)
+    try:
+        return Settings(**values)
     except ValidationError as exc:
         problems = []
         for error in exc.errors():
@@ -147,3 +196,22 @@ def load_settings(**overrides: object) -> Settings:
             message = str(error["msg"]).removeprefix("Value error, ")
             problems.append(f"{name}: {message}" if name else message)
         raise ConfigurationError("invalid configuration: " + "; ".join(problems)) from exc
+
+
+def _file_values(path: Path) -> dict[str, Any]:
+    """The file's settings that no CERTCTL_* environment variable overrides.
+
+    Keys are the variable names without the prefix, in lower case (`server_host = "::1"`);
+    an unknown key is an error, since a file, unlike an environment, is written for certctl.
+    """
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigurationError(f"config file {path}: {exc.strerror or exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigurationError(f"config file {path}: not valid TOML: {exc}") from exc
+    unknown = sorted(set(document) - set(Settings.model_fields))
+    if unknown:
+        raise ConfigurationError(f"config file {path}: unknown setting {unknown[0]!r}")
+    from_env = {name.upper() for name in os.environ}
+    return {k: v for k, v in document.items() if f"CERTCTL_{k.upper()}" not in from_env}

@@ -57,6 +57,9 @@ def live_server(
         CERTCTL_API_KEYS_NAMED=NAMED_KEYS,
         CERTCTL_CONFIG_ENCRYPTION_KEY="fuzz-encryption-key-0123456789",
         CERTCTL_LOG_LEVEL="warning",
+        # The fuzzer sends thousands of requests a minute with one key and many without one.
+        CERTCTL_RATE_LIMIT_API_KEY_PER_MINUTE="0",
+        CERTCTL_RATE_LIMIT_ADDRESS_PER_MINUTE="0",
     )
     proc = subprocess.Popen(
         [CERTCTL, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True

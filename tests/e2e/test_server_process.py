@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -24,14 +25,16 @@ pytestmark = pytest.mark.e2e
 CERTCTL = str(Path(sys.executable).parent / "certctl")
 
 
-def _start(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
+def _start(
+    args: list[str], env: dict[str, str], cwd: Path, *, stderr: Any = subprocess.PIPE
+) -> subprocess.Popen[str]:
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("CERTCTL_")}
     return subprocess.Popen(
         [CERTCTL, *args],
         env={**full_env, **env},
         cwd=cwd,
         stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stderr=stderr,
         text=True,
     )
 
@@ -86,7 +89,10 @@ def test_serve_answers_over_http(tmp_path: Path, stop_all: list[subprocess.Popen
         "CERTCTL_API_KEYS_NAMED": "ops:ops-key-1234567890:admin",
         "CERTCTL_LOG_LEVEL": "debug",
     }
-    proc = _start(["serve"], env, tmp_path)
+    # Debug logging outgrows a pipe's buffer before the test reads it: log to a file.
+    log_path = tmp_path / "server.log"
+    with log_path.open("w") as log_file:
+        proc = _start(["serve"], env, tmp_path, stderr=log_file)
     stop_all.append(proc)
     url = f"http://127.0.0.1:{port}"
     _wait_ready(url, proc)
@@ -95,7 +101,8 @@ def test_serve_answers_over_http(tmp_path: Path, stop_all: list[subprocess.Popen
     assert created.status_code == 201
     assert httpx.get(f"{url}/api/v1/teams", timeout=30).status_code == 401
     proc.terminate()  # SIGTERM: loops drain, then the process exits cleanly
-    _, err = proc.communicate(timeout=40)
+    proc.communicate(timeout=40)
+    err = log_path.read_text()
     lines = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
     # uvicorn re-raises SIGTERM after its graceful shutdown, so the exit status is -15.
     assert proc.returncode == -15

@@ -13,6 +13,7 @@ from swagger_ui_bundle import swagger_ui_path
 
 from certctl import __version__
 from certctl.api import dashboard, problems
+from certctl.api.bodies import JsonDepthGuard
 from certctl.api.deps import API_PREFIX
 from certctl.api.middleware import RequestMiddleware
 from certctl.api.routes import admin, certificates, inventory, issuers, jobs, notifications, pki
@@ -72,6 +73,8 @@ def create_app(ctx: AppContext) -> FastAPI:
     app.include_router(admin.probes)
     _mount_docs(app)
     dashboard.install(app)
+    # Inside RequestMiddleware: the body limit applies first and refusals carry the request id.
+    app.add_middleware(JsonDepthGuard)
     app.add_middleware(
         RequestMiddleware,
         metrics=ctx.metrics,

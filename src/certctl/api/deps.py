@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import structlog
 from fastapi import Depends, Query, Request
 
 from certctl.bootstrap import AppContext
-from certctl.domain.access import ANONYMOUS_DEMO, Caller, Permission
+from certctl.domain.access import ANONYMOUS_DEMO, Caller, Permission, Principal
 from certctl.domain.audit import AuditStatus
 from certctl.domain.listing import DEFAULT_PER_PAGE, MAX_PER_PAGE, PageRequest
 from certctl.errors import AuthenticationRequired
@@ -50,11 +50,9 @@ async def caller(request: Request) -> Caller:
     if ctx.settings.auth_type == "none":
         principal = ANONYMOUS_DEMO
     else:
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise AuthenticationRequired("send the API key as 'Authorization: Bearer <key>'")
-        principal = await ctx.api_keys.authenticate(token.strip())
-    found = Caller(principal=principal, request_id=request_id)
+        principal = await _authenticate(ctx, request)
+        await ctx.rate_limits.charge_key(principal.name)
+    found = Caller(principal=principal, request_id=request_id, **request_facts(request))
     request.state.caller = found
     structlog.contextvars.bind_contextvars(actor=principal.name)
     if request.method in MUTATING:
@@ -62,10 +60,39 @@ async def caller(request: Request) -> Caller:
     return found
 
 
+async def _authenticate(ctx: AppContext, request: Request) -> Principal:
+    """The key's principal; a failure counts against the client address (C10)."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    try:
+        if scheme.lower() != "bearer" or not token.strip():
+            raise AuthenticationRequired("send the API key as 'Authorization: Bearer <key>'")
+        return await ctx.api_keys.authenticate(token.strip())
+    except AuthenticationRequired:
+        await ctx.rate_limits.charge_address(client_address(request))
+        raise
+
+
+def client_address(request: Request) -> str:
+    """The peer address (behind a trusted proxy, uvicorn has already put the client's)."""
+    return request.client.host if request.client else "unknown"
+
+
+def request_facts(request: Request) -> dict[str, Any]:
+    """The body hash (of a write, whose body FastAPI has read by now) and arrival time."""
+    body_hash = getattr(request.state, "body_hash", None)
+    return {
+        "body_sha256": body_hash.hexdigest()
+        if body_hash is not None and request.method in MUTATING
+        else None,
+        "received_at": getattr(request.state, "received_at", None),
+    }
+
+
 async def audit_refusal(request: Request, status: int, detail: str) -> None:
     """Record a refused or failed mutating call of an authenticated caller."""
     found: Caller | None = getattr(request.state, "caller", None)
-    if found is None or request.method not in MUTATING:
+    # A throttled request costs no audit row: that is what the limit protects.
+    if found is None or request.method not in MUTATING or status == 429:
         return
     route = request.scope.get("route")
     tags = getattr(route, "tags", None) or ["api"]

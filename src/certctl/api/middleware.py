@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import time
@@ -66,9 +67,13 @@ class RequestMiddleware:
             return
         request_id = self._request_id(scope)
         scope.setdefault("state", {})["request_id"] = request_id
+        body_hash = hashlib.sha256()
+        # The audit trail records the body's hash and the latency (C11).
+        scope["state"]["body_hash"] = body_hash
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id)
         started = time.perf_counter()
+        scope["state"]["received_at"] = started
         status_holder: dict[str, Any] = {"status": 500}
         headers = self._extra_headers(scope, request_id)
 
@@ -93,6 +98,7 @@ class RequestMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
+                body_hash.update(message.get("body", b""))
                 if received > self.max_body:
                     too_large = True
                     return {"type": "http.disconnect"}

@@ -11,12 +11,14 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from certctl.api.deps import audit_refusal
+from certctl.bootstrap import DATABASE_UNAVAILABLE
 from certctl.errors import (
     CertctlError,
     FieldError,
     InvalidRequest,
     PermissionDenied,
     PolicyViolation,
+    RateLimited,
 )
 
 log = structlog.get_logger("certctl.api")
@@ -58,6 +60,8 @@ async def _certctl_error(request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, PolicyViolation):
         extra["rule"] = exc.rule
     headers = {"WWW-Authenticate": 'Bearer realm="certctl"'} if exc.status == 401 else None
+    if isinstance(exc, RateLimited):
+        headers = {"Retry-After": str(exc.retry_after)}
     if isinstance(exc, PermissionDenied) or exc.status < 500:
         await audit_refusal(request, exc.status, exc.detail)
     if exc.status >= 500:
@@ -114,8 +118,24 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    # One line, not a traceback per request: during a database restart every request fails
+    # the same way, and /ready already says why.
+    log.warning("database.unavailable", error=type(exc).__name__)
+    return problem(
+        request,
+        status=503,
+        code="database-unavailable",
+        title="Service unavailable",
+        detail="the database is unavailable; retry shortly",
+        headers={"Retry-After": "5"},
+    )
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers on `app` (unexpected exceptions are answered by the middleware)."""
     app.add_exception_handler(CertctlError, _certctl_error)
+    for error in DATABASE_UNAVAILABLE:
+        app.add_exception_handler(error, _database_unavailable)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

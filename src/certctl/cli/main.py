@@ -1,8 +1,10 @@
-"""`certctl` entry point: serve, demo, db upgrade, apikey create, user create, version."""
+"""`certctl` entry point: serve, demo, db upgrade/backup/restore, apikey create, user create, version."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import json
 import os
 import secrets
 import stat
@@ -14,18 +16,22 @@ import typer
 from rich.console import Console
 
 from certctl import __version__
-from certctl.bootstrap import build_context
-from certctl.cli import client_cmds, server
+from certctl.cli import client_cmds
+from certctl.cli.client_cmds import audit as audit_cmds
 from certctl.domain.access import SYSTEM_CALLER, Role
 from certctl.errors import CertctlError
-from certctl.settings import Settings, load_settings
+from certctl.logconfig import configure_logging
+from certctl.settings import CONFIG_FILE_VARIABLE, Settings, load_settings
 
 app = typer.Typer(help="certctl: certificate lifecycle platform.", no_args_is_help=True)
 db_app = typer.Typer(help="Database administration.", no_args_is_help=True)
 apikey_app = typer.Typer(help="Stored API keys.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(apikey_app, name="apikey")
+config_app = typer.Typer(help="Settings.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
 user_app = typer.Typer(help="Dashboard users.", no_args_is_help=True)
+ForceOpt = Annotated[bool, typer.Option("--force", help="Replace what is already there.")]
 app.add_typer(user_app, name="user")
 
 err = Console(stderr=True, soft_wrap=True, emoji=False, highlight=False)
@@ -40,6 +46,48 @@ def _settings(**overrides: object) -> Settings:
         raise typer.Exit(2) from exc
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        out.print(__version__)
+        raise typer.Exit
+
+
+@app.callback()
+def root(
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            help="TOML settings file (CERTCTL_CONFIG_FILE); CERTCTL_* variables override it.",
+            dir_okay=False,
+        ),
+    ] = None,
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_print_version,
+            is_eager=True,
+            help="Print the certctl version and exit.",
+        ),
+    ] = False,
+) -> None:
+    """certctl: certificate lifecycle platform."""
+    if config is not None:
+        # Through the environment, so that server workers read the same file.
+        os.environ[CONFIG_FILE_VARIABLE] = str(config.resolve())
+
+
+@config_app.command("check")
+def config_check() -> None:
+    """Validate the settings (file and environment) without starting anything: exit 0 or 2."""
+    settings = _settings()
+    _refuse_plain_http(settings)
+    source = os.environ.get(CONFIG_FILE_VARIABLE)
+    where = f" (file {source} and environment)" if source else " (environment)"
+    out.print(f"configuration is valid{where}", markup=False)
+
+
 @app.command()
 def version() -> None:
     """Print the certctl version."""
@@ -49,7 +97,10 @@ def version() -> None:
 @app.command()
 def serve() -> None:
     """Run the server (API, docs, metrics) configured by CERTCTL_* variables."""
+    from certctl.cli import server
+
     settings = _settings()
+    _refuse_plain_http(settings)
     asyncio.run(server.migrate_only(settings))
     server.run(settings)
 
@@ -60,6 +111,8 @@ def demo(
     port: Annotated[int | None, typer.Option(help="Port.")] = None,
 ) -> None:
     """Serve the demo estate with a demo admin key (SQLite under CERTCTL_DATA_DIR unless CERTCTL_DATABASE_URL is set); never for production."""
+    from certctl.cli import server
+
     data_dir = Path(os.environ.get("CERTCTL_DATA_DIR", "./var"))
     data_dir.mkdir(parents=True, exist_ok=True)
     demo_key = _demo_secret(data_dir / "demo-admin.key")
@@ -83,6 +136,7 @@ def demo(
     # rebuilds its settings from the environment, runs with the same demo configuration.
     os.environ.update(demo_env)
     settings = _settings()
+    _refuse_plain_http(settings)
     created = asyncio.run(server.migrate_and_seed(settings))
     scheme = "https" if settings.tls_enabled else "http"
     url = f"{scheme}://{settings.server_host}:{settings.server_port}"
@@ -101,6 +155,14 @@ def demo(
     server.run(settings)
 
 
+def _refuse_plain_http(settings: Settings) -> None:
+    """Exit 2 before binding plain HTTP beyond loopback without a stated TLS proxy (C10)."""
+    refusal = settings.plain_http_refusal()
+    if refusal is not None:
+        err.print(f"error: {refusal}", style="red", markup=False)
+        raise typer.Exit(2)
+
+
 def _demo_secret(path: Path) -> str:
     """Read or create a random secret kept in the data directory (mode 0600)."""
     if path.exists():
@@ -114,9 +176,45 @@ def _demo_secret(path: Path) -> str:
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply pending migrations (safe to run again)."""
+    from certctl.cli import server
+
     settings = _settings()
     asyncio.run(server.migrate_only(settings))
     out.print("database is at the newest schema")
+
+
+@db_app.command("backup")
+def db_backup(
+    path: Annotated[Path, typer.Argument(help="File to write the backup to.")],
+    force: ForceOpt = False,
+) -> None:
+    """Back up the database while the server runs (SQLite online backup; pg_dump for
+    PostgreSQL). Keep CERTCTL_CONFIG_ENCRYPTION_KEY beside the backup."""
+    from certctl.cli import database
+
+    settings = _settings()
+    try:
+        database.backup(settings, path, force=force)
+    except CertctlError as exc:
+        err.print(f"error: {exc.detail}", style="red", markup=False)
+        raise typer.Exit(1) from exc
+
+
+@db_app.command("restore")
+def db_restore(
+    path: Annotated[Path, typer.Argument(help="Backup file written by `certctl db backup`.")],
+    force: ForceOpt = False,
+) -> None:
+    """Restore a backup into the configured database, which must be empty unless --force
+    (stop every server using it first)."""
+    from certctl.cli import database
+
+    settings = _settings()
+    try:
+        database.restore(settings, path, force=force)
+    except CertctlError as exc:
+        err.print(f"error: {exc.detail}", style="red", markup=False)
+        raise typer.Exit(1) from exc
 
 
 @apikey_app.command("create")
@@ -127,6 +225,8 @@ def apikey_create(
     ] = Role.OPERATOR,
 ) -> None:
     """Create a stored API key and print it once."""
+    from certctl.cli import server
+
     settings = _settings()
     try:
         secret = asyncio.run(server.create_key(settings, name=name, role=role))
@@ -161,6 +261,9 @@ def _read_password() -> str:
 
 
 async def _create_user(settings: Settings, *, username: str, password: str, role: Role) -> None:
+    from certctl.bootstrap import build_context
+    from certctl.cli import server
+
     await server.migrate_only(settings)
     ctx = build_context(settings)
     try:
@@ -169,7 +272,43 @@ async def _create_user(settings: Settings, *, username: str, password: str, role
         await ctx.aclose()
 
 
+# Server-side modules (the API, the database layer) load only in the commands that use them,
+# so that client commands such as `certctl certs list` start quickly.
 client_cmds.register(app)
+
+
+@audit_cmds.app.command("verify")
+def audit_verify(
+    output: Annotated[
+        str, typer.Option("--output", help="table, or json.", case_sensitive=False)
+    ] = "table",
+) -> None:
+    """Recompute the audit hash chain on the configured database (exit 1 at a broken link)."""
+    from certctl.cli import server
+
+    settings = _settings()
+    configure_logging(level="warning", fmt=settings.log_format)
+    try:
+        report = asyncio.run(server.verify_audit(settings))
+    except CertctlError as exc:
+        err.print(f"error: {exc.detail}", style="red", markup=False)
+        raise typer.Exit(2) from exc
+    brk = report.first_break
+    if output.lower() == "json":
+        found = None if brk is None else {**dataclasses.asdict(brk), "kind": brk.kind.value}
+        document = {
+            "intact": report.intact,
+            "rows_checked": report.rows_checked,
+            "head_hash": report.head_hash,
+            "first_break": found,
+        }
+        typer.echo(json.dumps(document, indent=2))
+    elif brk is None:
+        out.print(f"audit chain intact: {report.rows_checked} rows, head {report.head_hash}")
+    else:
+        err.print(f"audit chain BROKEN ({brk.kind.value}) at {brk.detail}", markup=False)
+    if brk is not None:
+        raise typer.Exit(1)
 
 
 def main() -> None:

@@ -19,7 +19,9 @@ from certctl.client.criteria import AuditCriteria, CertificateCriteria
 from certctl.client.errors import ClientError
 from certctl.client.models import (
     Agent,
+    AlertRoute,
     AuditEvent,
+    AuditVerification,
     BulkResult,
     Certificate,
     Imported,
@@ -30,6 +32,7 @@ from certctl.client.models import (
     Page,
     Policy,
     Summary,
+    Version,
 )
 
 API = "/api/v1"
@@ -128,6 +131,11 @@ class CertctlClient:
         """One certificate."""
         return cast(Certificate, await self._call("GET", f"/certificates/{_seg(certificate_id)}"))
 
+    async def get_alert_route(self, certificate_id: str) -> AlertRoute:
+        """Who the expiry scan would alert for a certificate, per threshold and channel."""
+        path = f"/certificates/{_seg(certificate_id)}/alert-route"
+        return cast(AlertRoute, await self._call("GET", path))
+
     async def import_certificate(
         self,
         pem: str,
@@ -150,6 +158,14 @@ class CertctlClient:
             }
         )
         return cast(Imported, await self._call("POST", "/certificates/import", body=body))
+
+    async def list_versions(
+        self, certificate_id: str, *, page: int = 1, per_page: int = 50
+    ) -> Page[Version]:
+        """One page of the certificate's issued versions, newest first."""
+        path = f"/certificates/{_seg(certificate_id)}/versions"
+        found = await self._call("GET", path, params={"page": page, "per_page": per_page})
+        return cast(Page[Version], found)
 
     async def renew_certificate(self, certificate_id: str) -> Job:
         """Queue a renewal job now."""
@@ -284,6 +300,10 @@ class CertctlClient:
         """One page of audit events, newest first."""
         params = {**(criteria or AuditCriteria()).query(), "page": page, "per_page": per_page}
         return cast(Page[AuditEvent], await self._call("GET", "/audit", params=params))
+
+    async def verify_audit(self) -> AuditVerification:
+        """Verify the audit hash chain on the server (admin or auditor key)."""
+        return cast(AuditVerification, await self._call("GET", "/audit/verify"))
 
     async def iter_audit(
         self, criteria: AuditCriteria | None = None, *, per_page: int = MAX_PER_PAGE

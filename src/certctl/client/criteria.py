@@ -22,6 +22,7 @@ class CertificateCriteria:
     q: str | None = None
     expires_before: datetime | None = None
     expires_after: datetime | None = None
+    expires_within_days: int | None = None
 
     def query(self) -> dict[str, Any]:
         """Query parameters of ``GET /certificates`` (statuses repeated)."""
@@ -32,9 +33,12 @@ class CertificateCriteria:
 
     def body(self) -> dict[str, Any]:
         """Criteria of a bulk action (the API takes no expiry bounds there)."""
-        if self.expires_before is not None or self.expires_after is not None:
+        expiry = (self.expires_before, self.expires_after, self.expires_within_days)
+        if any(bound is not None for bound in expiry):
             raise ValueError("bulk actions cannot filter on expiry dates")
-        params = _present(self, exclude={"statuses", "expires_before", "expires_after"})
+        params = _present(
+            self, exclude={"statuses", "expires_before", "expires_after", "expires_within_days"}
+        )
         if self.statuses:
             params["status"] = list(self.statuses)
         return params

@@ -46,6 +46,36 @@ class Certificate(TypedDict):
     updated_at: str
 
 
+class RouteStep(TypedDict):
+    """One channel of one threshold of an alert route."""
+
+    channel: str
+    recipient: str
+    configured: bool
+    source: str
+    skipped_because: str
+
+
+class RouteRow(TypedDict):
+    """What fires at one threshold."""
+
+    threshold_days: int
+    tier: str
+    channels: list[RouteStep]
+
+
+class AlertRoute(TypedDict):
+    """Who the expiry scan would alert for a certificate."""
+
+    certificate_id: str
+    policy_id: str | None
+    policy_name: str
+    owner_name: str
+    owner_email: str
+    team_name: str
+    thresholds: list[RouteRow]
+
+
 class Version(TypedDict):
     """One issued version of a certificate."""
 
@@ -170,6 +200,28 @@ class AuditEvent(TypedDict):
     status: str
     details: dict[str, Any]
     request_id: str | None
+    body_sha256: str | None
+    latency_ms: float | None
+    prev_hash: str
+    row_hash: str
+
+
+class ChainBreak(TypedDict):
+    """The first broken link of the audit chain."""
+
+    kind: str
+    seq: int | None
+    event_id: str | None
+    detail: str
+
+
+class AuditVerification(TypedDict):
+    """The result of verifying the audit hash chain."""
+
+    intact: bool
+    rows_checked: int
+    head_hash: str
+    first_break: ChainBreak | None
 
 
 class Agent(TypedDict, total=False):

@@ -1,4 +1,4 @@
-"""SSRF guard for outbound URLs: refuse metadata, loopback, multicast and private targets (C4, C10).
+"""SSRF guard for outbound URLs and hosts: refuse metadata, loopback, multicast, private (C4, C10).
 
 The host is resolved and *every* address it resolves to is checked, so a public name that
 points at 127.0.0.1 or 169.254.169.254 is refused too. The check runs at delivery time; the
@@ -43,7 +43,15 @@ def check_url(
     private ranges (RFC 1918, fc00::/7 unique local, and other non-global space).
     """
     host, port = _split(url, field)
-    literal = _parse_ip(host)
+    check_host(host, port, allow_private=allow_private, field=field, resolve=resolve)
+    return url
+
+
+def check_host(
+    host: str, port: int, *, allow_private: bool, field: str, resolve: Resolver = resolve_host
+) -> None:
+    """Refuse a host (name or address literal) any of whose addresses `check_url` forbids."""
+    literal = _parse_ip(host.strip("[]"))
     try:
         addresses = [literal] if literal else [_parse_ip(a) for a in resolve(host, port)]
     except InvalidRequest as exc:
@@ -54,7 +62,6 @@ def check_url(
         if address is None:
             raise InvalidRequest(f"host {host!r} resolved to an unusable address", field=field)
         _check_address(address, host, allow_private=allow_private, field=field)
-    return url
 
 
 async def check_url_async(url: str, *, allow_private: bool, field: str = "url") -> str:
@@ -63,6 +70,14 @@ async def check_url_async(url: str, *, allow_private: bool, field: str = "url") 
     if _parse_ip(host) is not None:
         return check_url(url, allow_private=allow_private, field=field)
     return await asyncio.to_thread(check_url, url, allow_private=allow_private, field=field)
+
+
+async def check_host_async(host: str, port: int, *, allow_private: bool, field: str) -> None:
+    """`check_host` off the event loop (for non-HTTP connections such as SMTP)."""
+    if _parse_ip(host.strip("[]")) is not None:
+        check_host(host, port, allow_private=allow_private, field=field)
+        return
+    await asyncio.to_thread(check_host, host, port, allow_private=allow_private, field=field)
 
 
 def address_category(address: IPAddress) -> str | None:

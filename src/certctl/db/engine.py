@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
+    OperationalError,
+    InterfaceError,
+    ConnectionError,  # asyncpg's connect raises ConnectionRefusedError as is
+)
+"""Errors of a database that is down, restarting or dropped the connection: worth a retry."""
 
 
 def normalise_url(url: str) -> str:
@@ -39,11 +48,41 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def private_sqlite_file(url: str) -> None:
+    """Create the SQLite file owner-only (0600), or tighten one that is readable by others.
+
+    The database holds sealed secrets, API key hashes and the audit trail; SQLite creates its
+    -wal and -shm files with the database file's mode, so they follow.
+    """
+    path = make_url(url).database
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return
+    if not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+        return  # SQLite reports the missing directory when it first connects
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        if os.fstat(descriptor).st_mode & 0o077:
+            os.fchmod(descriptor, 0o600)
+    finally:
+        os.close(descriptor)
+
+
 def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
-    """Build the async engine for `url`, with per-backend connection settings."""
+    """Build the async engine for `url`, with per-backend connection settings.
+
+    `hide_parameters` keeps bound values (secrets, e-mail addresses) out of SQL logs at debug
+    level and out of the text of database errors.
+    """
     url = normalise_url(url)
     if is_sqlite(url):
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        private_sqlite_file(url)
+        engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    return create_async_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        hide_parameters=True,
+    )

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -213,6 +214,10 @@ class AuditEventRow(Base):
     status: Mapped[str] = mapped_column(String(16))
     details: Mapped[Any] = mapped_column(json_type())
     request_id: Mapped[str | None] = mapped_column(String(64))
+    body_sha256: Mapped[str | None] = mapped_column(String(64))
+    latency_ms: Mapped[float | None] = mapped_column(Float)
+    prev_hash: Mapped[str] = mapped_column(String(64), server_default="")
+    row_hash: Mapped[str] = mapped_column(String(64), server_default="")
 
     __table_args__ = (
         Index("ix_audit_events_occurred_at", "occurred_at"),
@@ -220,6 +225,25 @@ class AuditEventRow(Base):
         Index("ix_audit_events_actor", "actor"),
         Index("ix_audit_events_action", "action"),
     )
+
+
+class AuditChainHeadRow(Base):
+    """The newest row of the audit chain; appends lock it, verification compares with it."""
+
+    __tablename__ = "audit_chain_head"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last_seq: Mapped[int | None] = mapped_column(BigInteger)
+    last_hash: Mapped[str] = mapped_column(String(64))
+
+
+class RateLimitRow(Base):
+    """One fixed-window counter (per API key, client address or account) shared by replicas."""
+
+    __tablename__ = "rate_limits"
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    window_start: Mapped[datetime]
+    hits: Mapped[int] = mapped_column(Integer)
+    blocked_until: Mapped[datetime | None]
 
 
 class ApiKeyRow(Base):

@@ -22,6 +22,7 @@ from certctl.db.repositories.certificates import (
 from certctl.db.repositories.jobs import JobRepository
 from certctl.db.repositories.notifications import NotificationRepository, channels
 from certctl.db.repositories.pki import PkiRepository
+from certctl.db.repositories.ratelimits import RateLimitRepository
 from certctl.db.repositories.revocation_notices import RevocationNoticeRepository
 from certctl.db.repositories.users import SessionRepository, UserRepository
 
@@ -53,6 +54,7 @@ class UnitOfWork:
         self.jobs = JobRepository(session)
         self.acme = AcmeRepository(session)
         self.revocation_notices = RevocationNoticeRepository(session)
+        self.rate_limits = RateLimitRepository(session)
 
     async def __aenter__(self) -> UnitOfWork:
         return self
@@ -73,6 +75,8 @@ class UnitOfWork:
 
     async def _commit(self) -> None:
         try:
+            # Audit rows go last: the chain head stays locked only for them and the commit.
+            await self.audit.append_pending()
             await self.session.commit()
         except IntegrityError as exc:
             await self.session.rollback()

@@ -94,6 +94,9 @@ class Caller:
 
     principal: Principal
     request_id: str | None = None
+    # Hex SHA-256 of the request body and the monotonic time the request arrived (C11).
+    body_sha256: str | None = None
+    received_at: float | None = None
 
 
 SYSTEM_CALLER = Caller(principal=SYSTEM)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import math
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -106,8 +107,14 @@ class AlertMessage:
     recipients: tuple[str, ...] = ()
 
 
+# Names stored before input refused control characters (or read from an imported certificate)
+# must not break the one-line subject: a mail header cannot hold CR/LF (RFC 5322 §2.2).
+_LINE_BREAKING = re.compile("[\x00-\x1f\x7f\x85\u2028\u2029]+")
+
+
 def expiry_subject(name: str, left: int, expires_at: datetime, now: datetime) -> str:
     """`[EXPIRED]` only once the certificate really expired; otherwise the days left (C2)."""
+    name = _LINE_BREAKING.sub(" ", name)
     if expires_at <= now:
         return f"[EXPIRED] Certificate {name} expired on {expires_at:%Y-%m-%d %H:%M} UTC"
     if left <= 0:

@@ -11,6 +11,7 @@ from typing import Any
 
 from certctl.domain.access import ActorType
 from certctl.domain.inventory import is_secret_key
+from certctl.domain.redaction import mask_url_credentials
 
 REDACTED = "[REDACTED]"
 _PII_KEYS = frozenset({"email", "recipient", "recipients"})
@@ -38,6 +39,13 @@ class AuditEvent:
     status: AuditStatus = AuditStatus.SUCCESS
     details: Mapping[str, Any] = field(default_factory=dict)
     request_id: str | None = None
+    # SHA-256 of the request body and the time from request arrival to the record (C11).
+    body_sha256: str | None = None
+    latency_ms: float | None = None
+    # Hash chain (C11): the previous row's hash and this row's, set when the row is appended.
+    prev_hash: str = ""
+    row_hash: str = ""
+    seq: int | None = None
 
 
 @dataclass(frozen=True)
@@ -86,4 +94,6 @@ def redact(value: Any, key: str = "") -> Any:
         return [redact(v, key) for v in value]
     if isinstance(value, str) and (key.lower() in _PII_KEYS or key.lower().endswith("email")):
         return mask_email(value)
+    if isinstance(value, str):
+        return mask_url_credentials(value, REDACTED)  # a URL's user part is a secret (C10)
     return value

@@ -276,3 +276,48 @@ def _preset_errors(profile: CertificateProfile) -> list[FieldError]:
         if rule.algorithm == KeyAlgorithm.ED25519
     ]
     return errors
+
+
+def weakened_controls(before: CertificateProfile, after: CertificateProfile) -> tuple[str, ...]:
+    """Fields whose change lets `after` issue something `before` refused or skip a check.
+
+    Approval switched off, OCSP Must-Staple dropped, short-lived certificates allowed, a longer
+    (or no) maximum TTL, a new key algorithm or a smaller minimum key size, a new EKU, and any
+    SAN pattern added or all patterns removed (patterns allow names, any one suffices).
+    """
+    checks = {
+        "requires_approval": before.requires_approval and not after.requires_approval,
+        "must_staple": before.must_staple and not after.must_staple,
+        "allow_short_lived": after.allow_short_lived and not before.allow_short_lived,
+        "max_ttl_seconds": _longer_ttl(before.max_ttl_seconds, after.max_ttl_seconds),
+        "allowed_key_algorithms": _weaker_keys(
+            before.allowed_key_algorithms or DEFAULT_KEY_RULES,
+            after.allowed_key_algorithms or DEFAULT_KEY_RULES,
+        ),
+        "allowed_ekus": bool(
+            set(after.allowed_ekus or DEFAULT_EKUS) - set(before.allowed_ekus or DEFAULT_EKUS)
+        ),
+        "required_san_patterns": bool(before.required_san_patterns)
+        and (
+            not after.required_san_patterns
+            or bool(set(after.required_san_patterns) - set(before.required_san_patterns))
+        ),
+    }
+    return tuple(name for name, weaker in checks.items() if weaker)
+
+
+def _longer_ttl(before: int, after: int) -> bool:
+    """0 means no limit, the weakest setting."""
+    if before == 0:
+        return False
+    return after == 0 or after > before
+
+
+def _weaker_keys(before: tuple[KeyAlgorithmRule, ...], after: tuple[KeyAlgorithmRule, ...]) -> bool:
+    """A new algorithm, or a smaller minimum size for one already allowed."""
+    minimum: dict[str, int] = {}
+    for rule in before:
+        minimum[rule.algorithm] = min(rule.min_size, minimum.get(rule.algorithm, rule.min_size))
+    return any(
+        rule.algorithm not in minimum or rule.min_size < minimum[rule.algorithm] for rule in after
+    )

@@ -28,6 +28,7 @@ from certctl.domain.revocation import parse_reason
 from certctl.errors import Conflict, InvalidRequest, NotFound
 from certctl.pki.facts import read_pem
 from certctl.services.audit import record
+from certctl.services.controls import guard_certificate
 from certctl.services.inventory import audit_snapshot, changed_fields, check_references
 from certctl.services.lifecycle import cancel_open_jobs, enqueue_lifecycle
 from certctl.services.runtime import Runtime
@@ -179,6 +180,7 @@ class CertificateService:
                 check_status_change(before.status, values["status"])
             await check_references(uow, values, REFERENCES, LIST_REFERENCES)
             after = dataclasses.replace(before, updated_at=self.runtime.clock.now(), **values)
+            await guard_certificate(uow, caller, before, after)
             await uow.certificates.update(after)
             await record(
                 uow,
@@ -312,6 +314,19 @@ class CertificateService:
         async with self.runtime.db.uow() as uow:
             await uow.certificates.require(cert_id)
             return await uow.versions.for_certificate(cert_id)
+
+    async def version_page(
+        self, caller: Caller, cert_id: str, *, paging: PageRequest
+    ) -> Page[CertificateVersion]:
+        """One page of a certificate's versions, newest first (a list answers one envelope)."""
+        found = await self.versions(caller, cert_id)
+        start = paging.offset
+        return Page(
+            items=found[start : start + paging.per_page],
+            total=len(found),
+            page=paging.page,
+            per_page=paging.per_page,
+        )
 
     async def version(self, caller: Caller, cert_id: str, version_id: str) -> CertificateVersion:
         """One version; `latest` names the newest."""

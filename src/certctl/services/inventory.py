@@ -36,6 +36,14 @@ class AfterCreate(Protocol):
     ) -> None: ...
 
 
+class Guard(Protocol):
+    """Refuses an update the caller's role may not make (e.g. weakening a control)."""
+
+    async def __call__(
+        self, runtime: Runtime, uow: UnitOfWork, caller: Caller, before: Any, after: Any
+    ) -> None: ...
+
+
 def _no_prepare(runtime: Runtime, fields: dict[str, Any], existing: Any | None) -> dict[str, Any]:
     return fields
 
@@ -54,6 +62,7 @@ class ResourceSpec(Generic[D]):
     prepare: Prepare = _no_prepare
     after_create: AfterCreate | None = None
     after_update: AfterCreate | None = None
+    guard: Guard | None = None
 
 
 async def check_references(
@@ -157,6 +166,8 @@ class InventoryService(Generic[D]):
             if self.spec.check:
                 self.spec.check(after)
             await check_references(uow, values, self.spec.references, self.spec.list_references)
+            if self.spec.guard is not None:
+                await self.spec.guard(self.runtime, uow, caller, before, after)
             await repo.update(after)
             await self._audit(uow, caller, "updated", resource_id, changed_fields(before, after))
             if self.spec.after_update is not None:

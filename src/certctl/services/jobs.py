@@ -21,6 +21,7 @@ from typing import Any
 import structlog
 
 from certctl.connectors.issuers.base import IssuanceRefused
+from certctl.db.engine import DATABASE_UNAVAILABLE
 from certctl.db.uow import UnitOfWork
 from certctl.domain.access import SYSTEM_CALLER, Caller, Permission
 from certctl.domain.alerts import NotificationKind, days_left
@@ -87,6 +88,16 @@ class ProcessSummary:
     awaiting_csr: int = 0
     retried: int = 0
     failed: int = 0
+    crashed: int = 0
+
+
+# The CA, the network or the database being down: a later attempt may succeed.
+_RETRYABLE: tuple[type[Exception], ...] = (
+    UpstreamError,
+    TimeoutError,
+    OSError,
+    *DATABASE_UNAVAILABLE,
+)
 
 
 @dataclass
@@ -418,7 +429,7 @@ class JobService:
                 problem=exc.problem if isinstance(exc, IssuanceRefused) else None,
             )
             return
-        except (UpstreamError, TimeoutError, OSError) as exc:
+        except _RETRYABLE as exc:
             await self._attempt_failed(job, f"{type(exc).__name__}: {exc}", summary, retryable=True)
             return
         except CertctlError as exc:
@@ -427,8 +438,14 @@ class JobService:
             await self._attempt_failed(job, exc.detail, summary, retryable=False)
             return
         except Exception as exc:
-            log.exception("jobs.attempt_crashed", job_id=job.id)
-            await self._attempt_failed(job, f"{type(exc).__name__}: {exc}", summary, retryable=True)
+            # Anything else is a bug: the same code fails the same way on every retry, and
+            # retries would bury it. The job fails now, visibly, with the traceback logged.
+            log.exception("jobs.attempt_crashed", job_id=job.id, error=type(exc).__name__)
+            summary.crashed += 1
+            error = (
+                f"internal error ({type(exc).__name__}: {exc}); the server log has the traceback"
+            )
+            await self._attempt_failed(job, error, summary, retryable=False)
             return
         if outcome is None:
             summary.awaiting_csr += 1

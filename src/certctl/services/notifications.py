@@ -271,26 +271,78 @@ class NotificationService:
     ) -> NotificationEvent:
         """Deliver a test notification through one database channel now (audited)."""
         caller.principal.require(Permission.WRITE)
-        now = self.runtime.clock.now()
         async with self.runtime.db.uow() as uow:
             channel = await uow.channels.require(channel_id)
         notifier = self._build(
             channel.channel,
             reveal_config(channel.config, channel.sealed_secrets, self.runtime.sealer),
         )
+        return await self._send_test(
+            caller,
+            notifier,
+            channel=channel.channel,
+            resource_id=channel.id,
+            subject=f"certctl test notification for channel {channel.name}",
+            message=f"This is a test of the {channel.channel} channel {channel.name!r}.",
+            context={"channel_id": channel.id},
+            recipient=recipient,
+        )
+
+    async def send_environment_test(
+        self, caller: Caller, channel: str, recipient: str | None
+    ) -> NotificationEvent:
+        """Deliver a test through a channel set by the CERTCTL_* variables now (audited).
+
+        A configuration the notifier refuses is the test's failure, shown with its reason.
+        """
+        caller.principal.require(Permission.WRITE)
+        config = configs_from_settings(self.settings).get(channel)
+        if config is None:
+            raise InvalidRequest(
+                f"channel {channel} is not configured by CERTCTL_* variables", field="channel"
+            )
+        notifier: Notifier | str
+        try:
+            notifier = self._build(channel, config)
+        except CertctlError as exc:
+            notifier = f"channel {channel} is misconfigured: {exc.detail}"
+        return await self._send_test(
+            caller,
+            notifier,
+            channel=channel,
+            resource_id=f"environment:{channel}",
+            subject=f"certctl test notification for channel {channel} (environment)",
+            message=f"This is a test of the {channel} channel set by the CERTCTL_* variables.",
+            context={"channel": channel, "source": "environment"},
+            recipient=recipient,
+        )
+
+    async def _send_test(
+        self,
+        caller: Caller,
+        notifier: Notifier | str,
+        *,
+        channel: str,
+        resource_id: str,
+        subject: str,
+        message: str,
+        context: Mapping[str, Any],
+        recipient: str | None,
+    ) -> NotificationEvent:
+        now = self.runtime.clock.now()
         event = NotificationEvent(
             id=new_id("ne", now),
             kind=NotificationKind.TEST,
-            channel=channel.channel,
+            channel=channel,
             status=NotificationStatus.PENDING,
             severity_tier="informational",
-            subject=f"certctl test notification for channel {channel.name}",
-            message=f"This is a test of the {channel.channel} channel {channel.name!r}.",
-            incident_key=f"certctl-test-{channel.id}",
+            subject=subject,
+            message=message,
+            incident_key=f"certctl-test-{resource_id}",
             created_at=now,
             updated_at=now,
             recipient=recipient or "",
-            context={"channel_id": channel.id},
+            context=context,
         )
         outcome = await self._attempt(event, notifier)
         # A test answers now or never: it is not retried later (through whatever channel of
@@ -305,7 +357,7 @@ class NotificationService:
                 caller=caller,
                 action="notification_channel_tested",
                 resource_type="notification_channel",
-                resource_id=channel.id,
+                resource_id=resource_id,
                 details={
                     "status": sent.status.value,
                     "detail": (sent.last_error or sent.receipt or "")[:300],

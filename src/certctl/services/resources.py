@@ -25,6 +25,7 @@ from certctl.domain.policies import (
     check_policy,
     check_profile,
 )
+from certctl.services.controls import guard_policy, guard_profile
 from certctl.services.inventory import AfterCreate, ResourceSpec
 from certctl.services.notifications import check_channel_type, validate_channel_config
 from certctl.services.pki import provision_issuer_ca
@@ -103,6 +104,7 @@ PROFILES = ResourceSpec(
     repository=lambda uow: uow.profiles,
     check=check_profile,
     prepare=_profile,
+    guard=guard_profile,
 )
 POLICIES = ResourceSpec(
     resource_type="renewal_policy",
@@ -112,6 +114,7 @@ POLICIES = ResourceSpec(
     check=check_policy,
     references={"certificate_profile_id": "profiles", "agent_group_id": "agent_groups"},
     prepare=_policy,
+    guard=guard_policy,
 )
 
 

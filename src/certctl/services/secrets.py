@@ -1,7 +1,9 @@
 """Connector configs with secrets: secret fields sealed at rest and masked in every answer.
 
 Secret fields are found by name at any depth, inside objects and lists (`auth.password`,
-`headers.0.token`, `token`); a secret-named field holding an object is sealed whole. The
+`headers.0.token`, `token`); a secret-named field holding an object is sealed whole. A URL
+with a user part (`https://user:password@host/`) is a secret wherever it is: it is sealed
+whole and answered with the user part masked (`https://********@host/`). The
 stored config keeps the mask in their place; the sealed blob maps each secret's path to its
 value. Path segments are joined by `.`, with `.` and `\\` inside a key escaped by `\\`.
 """
@@ -13,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from certctl.domain.inventory import SECRET_MASK, is_secret_key
+from certctl.domain.redaction import has_url_credentials, mask_url_credentials
 from certctl.errors import InvalidRequest
 from certctl.pki.sealing import Sealer
 
@@ -59,6 +62,22 @@ def _mask_value(
             _mask_value(item, f"{path}.{index}", previous, secrets, field)
             for index, item in enumerate(value)
         ]
+    if isinstance(value, str) and has_url_credentials(value):
+        secrets[path] = _url_value(value, path, previous, field)
+        return mask_url_credentials(value, SECRET_MASK)
+    return value
+
+
+def _url_value(value: str, path: str, previous: Mapping[str, Any], field: str) -> str:
+    """A URL sent back as answered (user part masked) keeps the stored one."""
+    stored = previous.get(path)
+    if isinstance(stored, str) and value == mask_url_credentials(stored, SECRET_MASK):
+        return stored
+    if f"://{SECRET_MASK}@" in value:
+        raise InvalidRequest(
+            f"{path} holds the mask {SECRET_MASK!r} but no value is stored yet",
+            field=f"{field}.{path}",
+        )
     return value
 
 

@@ -74,6 +74,11 @@ class ThrowawayCluster:
             shutil.chown(self.root, "postgres", "postgres")
             shutil.chown(self.datadir, "postgres", "postgres")
         self._run("initdb", "-D", str(self.datadir), "-U", "postgres", "--auth=trust", "-E", "UTF8")
+        self.resume()
+        return self
+
+    def resume(self) -> None:
+        """Start the server on its data directory (again, after `pause`)."""
         options = (
             f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
             "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
@@ -90,7 +95,10 @@ class ThrowawayCluster:
             "-w",
             "start",
         )
-        return self
+
+    def pause(self) -> None:
+        """Stop the server, keeping its files (a database outage; `resume` ends it)."""
+        self._run("pg_ctl", "-D", str(self.datadir), "-m", "fast", "-w", "stop")
 
     def stop(self) -> None:
         """Stop the server and delete its files."""

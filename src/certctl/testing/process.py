@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -127,3 +128,49 @@ def _drain(proc: subprocess.Popen[str], log: Path, listening: threading.Event) -
             if "Uvicorn running on" in line:
                 listening.set()
     listening.set()  # the process ended: stop waiting (the caller reads the log)
+
+
+@dataclass(frozen=True)
+class Demo:
+    """A running `certctl demo`: its base URL, data directory and admin API key."""
+
+    url: str
+    data_dir: Path
+    admin_key: str
+
+
+@contextmanager
+def serving_demo(
+    data_dir: Path,
+    env: Mapping[str, str] | None = None,
+    *,
+    port: int | None = None,
+    timeout: float = 90,
+) -> Iterator[Demo]:
+    """`certctl demo` on `port` (a free one by default) with its data under `data_dir`.
+
+    The server's output goes to `data_dir/demo.log` (a file, so a chatty server never blocks
+    on a full pipe); the demo is stopped when the block ends.
+    """
+    from certctl.testing.postgres import free_port
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    port = port or free_port()
+    url = f"http://127.0.0.1:{port}"
+    base = {k: v for k, v in os.environ.items() if not k.startswith("CERTCTL_")}
+    with (data_dir / "demo.log").open("w") as log:
+        proc = subprocess.Popen(  # noqa: S603 - the certctl executable of this environment
+            [CERTCTL, "demo", "--host", "127.0.0.1", "--port", str(port)],
+            env={**base, **(env or {}), "CERTCTL_DATA_DIR": str(data_dir)},
+            cwd=data_dir,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        try:
+            wait_ready(url, proc, timeout=timeout)
+            key = (data_dir / "demo-admin.key").read_text().strip()
+            yield Demo(url=url, data_dir=data_dir, admin_key=key)
+        finally:
+            stop(proc)

@@ -9,10 +9,11 @@ import httpx
 import pytest
 
 from certctl.api.app import create_app
-from certctl.bootstrap import AppContext
+from certctl.bootstrap import AppContext, build_context
+from certctl.clock import FrozenClock
 from certctl.testing.keys import KEYS
 
-from .conftest import Receivers, make_cert
+from .conftest import Receivers, channel_settings, make_cert
 
 
 @pytest.fixture
@@ -69,6 +70,7 @@ async def test_run_loop_returns_the_scan_summary(
         "crl",
         "job_processor",
         "job_timeouts",
+        "audit_verify",
     }
     assert (loops["renewal"]["runs"], loops["renewal"]["last_outcome"]) == (1, "success")
     assert loops["notification_retry"]["interval_seconds"] == 120
@@ -184,3 +186,93 @@ async def test_failed_channel_test_is_not_retried_later(
     tested = (await api.post(f"/api/v1/notification-channels/{created.json()['id']}/test")).json()
     assert (tested["status"], tested["next_retry_at"]) == ("dead", None)
     assert tested["last_error"].startswith("Teams answered 503")
+
+
+async def test_environment_channel_test_sends_through_the_variables(
+    receivers: Receivers, client_for: Callable[[str], httpx.AsyncClient]
+) -> None:
+    """POST …/environment/PagerDuty/test delivers one event to the configured receiver."""
+    response = await client_for("operator").post(
+        "/api/v1/notification-channels/environment/PagerDuty/test"
+    )
+    assert (response.status_code, response.json()["status"]) == (200, "sent")
+    [event] = receivers.http["PagerDuty"].requests
+    assert event.json()["routing_key"] == "pd-routing-key"
+    assert event.json()["payload"]["summary"] == (
+        "certctl test notification for channel PagerDuty (environment)"
+    )
+
+
+@pytest.mark.parametrize(("role", "status"), [("viewer", 403), ("operator", 400)])
+async def test_environment_channel_test_needs_write_and_a_configured_channel(
+    client_for: Callable[[str], httpx.AsyncClient], role: str, status: int
+) -> None:
+    """Viewers may not send; an unknown channel type is a 400 naming `channel`."""
+    response = await client_for(role).post("/api/v1/notification-channels/environment/Pager/test")
+    assert response.status_code == status
+
+
+async def test_channel_test_to_a_private_smtp_relay_is_refused(
+    database_url: str, receivers: Receivers, clock: FrozenClock
+) -> None:
+    """Without CERTCTL_ALLOW_PRIVATE_TARGETS an operator's Email channel test never dials a
+    loopback relay: the send is dead with the guard's reason and the relay sees nothing."""
+    settings = channel_settings(database_url, receivers, allow_private_targets=False)
+    context = build_context(settings, clock=clock)
+    try:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=create_app(context)),
+            base_url="http://certctl.test",
+            headers={"Authorization": f"Bearer {KEYS['operator']}"},
+        ) as operator:
+            created = await operator.post(
+                "/api/v1/notification-channels",
+                json={
+                    "name": "internal-relay",
+                    "channel": "Email",
+                    "config": {
+                        "host": receivers.smtp.host,
+                        "port": receivers.smtp.port,
+                        "from_address": "certctl@example.com",
+                        "security": "none",
+                    },
+                },
+            )
+            assert created.status_code == 201, created.text
+            tested = await operator.post(
+                f"/api/v1/notification-channels/{created.json()['id']}/test",
+                json={"recipient": "ops@example.com"},
+            )
+    finally:
+        await context.aclose()
+    assert (tested.status_code, tested.json()["status"]) == (200, "dead")
+    assert tested.json()["last_error"] == (
+        "Email relay refused: host must not point to a loopback address: 127.0.0.1"
+    )
+    assert receivers.smtp.envelopes == []
+
+
+async def test_url_credentials_are_masked_for_every_role_and_in_the_audit_trail(
+    receivers: Receivers, client_for: Callable[[str], httpx.AsyncClient], actx: AppContext
+) -> None:
+    """A password in a webhook URL's user part is never answered or audited; delivery uses it."""
+    url = receivers.http["Webhook"].url.replace("http://", "http://bob:pw-s3cret@")
+    masked = receivers.http["Webhook"].url.replace("http://", "http://********@")
+    created = await client_for("operator").post(
+        "/api/v1/notification-channels",
+        json={"name": "hook", "channel": "Webhook", "config": {"url": url}},
+    )
+    assert (created.status_code, created.json()["config"]["url"]) == (201, masked)
+    for role in ("admin", "operator", "viewer"):
+        shown = await client_for(role).get(f"/api/v1/notification-channels/{created.json()['id']}")
+        assert shown.json()["config"]["url"] == masked
+    tested = await client_for("admin").post(
+        f"/api/v1/notification-channels/{created.json()['id']}/test"
+    )
+    assert tested.json()["status"] == "sent"
+    assert receivers.http["Webhook"].requests[0].headers["authorization"] == (
+        "Basic Ym9iOnB3LXMzY3JldA=="
+    )
+    trail = (await client_for("auditor").get("/api/v1/audit?per_page=100")).text
+    assert "pw-s3cret" not in trail
+    assert "bob:" not in trail

@@ -7,7 +7,9 @@ from datetime import timedelta
 import httpx
 import pytest
 
+from certctl.bootstrap import AppContext
 from certctl.clock import FrozenClock
+from certctl.domain.access import SYSTEM_CALLER
 from certctl.pki.mint import make_ca, mint_leaf
 from certctl.testing.clock import TEST_EPOCH
 
@@ -287,12 +289,32 @@ async def test_versions_latest_and_pem(api: httpx.AsyncClient) -> None:
     imported = (await api.post("/api/v1/certificates/import", json={"pem": pem})).json()
     cert_id, version_id = imported["certificate"]["id"], imported["version"]["id"]
     versions = (await api.get(f"/api/v1/certificates/{cert_id}/versions")).json()
-    assert [v["id"] for v in versions] == [version_id]
+    assert [v["id"] for v in versions["data"]] == [version_id]
+    assert (versions["total"], versions["page"], versions["per_page"]) == (1, 1, 50)
     latest = (await api.get(f"/api/v1/certificates/{cert_id}/versions/latest")).json()
     assert latest["id"] == version_id
     served = await api.get(f"/api/v1/certificates/{cert_id}/versions/latest/pem")
     assert served.headers["content-type"] == "application/x-pem-file"
     assert served.text == imported["version"]["pem_chain"]
+
+
+async def test_versions_answer_the_list_envelope_with_paging(api: httpx.AsyncClient) -> None:
+    """Versions page like every list: page 2 of one version is empty with the true total."""
+    imported = (
+        await api.post(
+            "/api/v1/certificates/import", json={"pem": leaf_pem("a.example.com", days_left=60)}
+        )
+    ).json()
+    cert_id = imported["certificate"]["id"]
+    second = await api.get(f"/api/v1/certificates/{cert_id}/versions?page=2&per_page=1")
+    assert second.status_code == 200
+    assert second.json() == {"data": [], "total": 1, "page": 2, "per_page": 1}
+
+
+async def test_versions_of_unknown_certificate_is_404(api: httpx.AsyncClient) -> None:
+    """The versions of a certificate that does not exist are a 404, not an empty page."""
+    response = await api.get("/api/v1/certificates/mc-nope/versions")
+    assert response.status_code == 404
 
 
 async def test_version_of_certificate_without_versions_is_404(api: httpx.AsyncClient) -> None:
@@ -302,3 +324,67 @@ async def test_version_of_certificate_without_versions_is_404(api: httpx.AsyncCl
     ).json()
     response = await api.get(f"/api/v1/certificates/{created['id']}/versions/latest")
     assert response.status_code == 404
+
+
+async def _seed_any_status(api: httpx.AsyncClient, ctx: AppContext, clock: FrozenClock) -> None:
+    """Certificates in every status, set through the lifecycle the API allows."""
+    rows = [
+        ("c-failed", "Failed", 1),
+        ("c-renewing", "RenewalInProgress", 2),
+        ("c-expiring", "Expiring", 5),
+        ("c-revoked", "Revoked", 3),
+        ("c-expired", "Expired", -1),
+        ("c-next-week", "Expiring", 8),
+        ("c-later", "Active", 80),
+    ]
+    for name, status, days in rows:
+        created = "Expired" if days < 0 else "Active"
+        response = await api.post(
+            "/api/v1/certificates",
+            json={
+                "id": name,
+                "name": name,
+                "common_name": f"{name}.example.com",
+                "status": created,
+                "expires_at": (clock.now() + timedelta(days=days)).isoformat(),
+            },
+        )
+        assert response.status_code == 201
+        if status not in (created, "Revoked"):
+            changed = await api.patch(f"/api/v1/certificates/{name}", json={"status": status})
+            assert changed.status_code == 200, changed.text
+    await ctx.certificates.revoke(SYSTEM_CALLER, "c-revoked", reason="keyCompromise")
+    await api.delete("/api/v1/certificates/c-later")
+
+
+@pytest.mark.parametrize(
+    ("query", "ids"),
+    [
+        ("expires_within_days=7", ["c-failed", "c-renewing", "c-expiring"]),
+        ("expires_within_days=30", ["c-failed", "c-renewing", "c-expiring", "c-next-week"]),
+        ("expires_within_days=90", ["c-failed", "c-renewing", "c-expiring", "c-next-week"]),
+        ("expires_within_days=7&status=Failed", ["c-failed"]),
+        ("expires_within_days=7&status=Revoked", []),
+        (
+            "expires_within_days=90&include_archived=true",
+            ["c-failed", "c-renewing", "c-expiring", "c-next-week"],
+        ),
+    ],
+)
+async def test_expires_within_days_counts_every_status_but_revoked_and_archived(
+    api: httpx.AsyncClient, ctx: AppContext, clock: FrozenClock, query: str, ids: list[str]
+) -> None:
+    """Certificates expiring from now to N days ahead, whatever their status, soonest first."""
+    await _seed_any_status(api, ctx, clock)
+    page = (await api.get(f"/api/v1/certificates?{query}")).json()
+    assert [c["id"] for c in page["data"]] == ids
+    assert page["total"] == len(ids)
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "3651", "week"])
+async def test_expires_within_days_out_of_range_is_400(api: httpx.AsyncClient, value: str) -> None:
+    """A window outside 1-3650 days, or not a number, is refused naming the field."""
+    response = await api.get(f"/api/v1/certificates?expires_within_days={value}")
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/problem+json"
+    assert [e["field"] for e in response.json()["errors"]] == ["expires_within_days"]

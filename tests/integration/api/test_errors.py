@@ -5,11 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+import structlog
 
+from certctl import __version__
 from certctl.api.app import create_app
 from certctl.bootstrap import AppContext, build_context
 from certctl.settings import Settings
 from certctl.testing.keys import KEYS, NAMED_KEYS
+from certctl.testing.postgres import free_port
 
 
 async def test_malformed_json_is_400(api: httpx.AsyncClient) -> None:
@@ -109,7 +112,11 @@ async def test_docs_page_uses_bundled_assets(api: httpx.AsyncClient) -> None:
 
 async def test_probes(api: httpx.AsyncClient, ctx: AppContext) -> None:
     """/health is always ok; /ready checks the database and its migration."""
-    assert (await api.get("/health")).json() == {"status": "ok", "detail": ""}
+    assert (await api.get("/health")).json() == {
+        "status": "ok",
+        "detail": "",
+        "version": __version__,
+    }
     ready = await api.get("/ready")
     assert (ready.status_code, ready.json()["status"]) == (200, "ok")
 
@@ -136,3 +143,28 @@ async def test_unexpected_failure_is_500_problem_with_headers(tmp_path: Path) ->
     assert response.json()["request_id"] == "boom-1"
     assert "Traceback" not in response.text
     assert (ready.status_code, ready.json()["status"]) == (503, "unavailable")
+
+
+async def test_unreachable_database_is_503_with_retry_after_and_no_traceback() -> None:
+    """With PostgreSQL unreachable a request answers 503 problem+json with Retry-After, and the
+    log gets one warning line instead of a traceback per request."""
+    settings = Settings(
+        database_url=f"postgresql://postgres@127.0.0.1:{free_port()}/certctl",
+        api_keys_named=NAMED_KEYS,
+    )
+    ctx = build_context(settings)
+    try:
+        transport = httpx.ASGITransport(app=create_app(ctx))
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            headers = {"Authorization": f"Bearer {KEYS['admin']}"}
+            with structlog.testing.capture_logs() as logs:
+                response = await client.post("/api/v1/teams", json={"name": "x"}, headers=headers)
+    finally:
+        await ctx.aclose()
+    assert (response.status_code, response.headers["retry-after"]) == (503, "5")
+    assert response.json()["type"] == "urn:certctl:problem:database-unavailable"
+    assert response.json()["detail"] == "the database is unavailable; retry shortly"
+    assert [(e["event"], "exc_info" in e) for e in logs if e["log_level"] != "debug"] == [
+        ("database.unavailable", False)
+    ]
+    assert [e["log_level"] for e in logs if e["event"] == "database.unavailable"] == ["warning"]

@@ -216,3 +216,17 @@ async def test_agent_group_with_unknown_member_is_400_naming_the_index(
     )
     assert response.status_code == 400
     assert response.json()["field"] == "member_agent_ids[0]"
+
+
+@pytest.mark.parametrize("method", ["PUT", "PATCH"])
+async def test_null_member_list_is_refused_and_changes_nothing(
+    api: httpx.AsyncClient, method: str
+) -> None:
+    """member_agent_ids: null is a 400 naming the field, never a stored null and a 500."""
+    await api.post("/api/v1/agent-groups", json={"id": "ag-web", "name": "web"})
+    response = await api.request(
+        method, "/api/v1/agent-groups/ag-web", json={"member_agent_ids": None}
+    )
+    assert (response.status_code, response.json()["field"]) == (400, "member_agent_ids")
+    after = await api.get("/api/v1/agent-groups/ag-web")
+    assert (after.status_code, after.json()["member_agent_ids"]) == (200, [])

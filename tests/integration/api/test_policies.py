@@ -113,3 +113,44 @@ async def test_profile_defaults(api: httpx.AsyncClient) -> None:
     ]
     assert body["allowed_ekus"] == ["serverAuth"]
     assert (body["max_ttl_seconds"], body["requires_approval"]) == (0, False)
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/api/v1/renewal-policies", {"alert_thresholds_days": [True]}, "alert_thresholds_days.0"),
+        ("/api/v1/renewal-policies", {"alert_thresholds_days": ["30"]}, "alert_thresholds_days.0"),
+        ("/api/v1/renewal-policies", {"alert_thresholds_days": [7.0]}, "alert_thresholds_days.0"),
+        ("/api/v1/renewal-policies", {"renewal_window_days": "30"}, "renewal_window_days"),
+        ("/api/v1/renewal-policies", {"max_retries": True}, "max_retries"),
+        ("/api/v1/renewal-policies", {"retry_interval_seconds": "3600"}, "retry_interval_seconds"),
+        ("/api/v1/renewal-policies", {"auto_renew": "true"}, "auto_renew"),
+        ("/api/v1/renewal-policies", {"auto_renew": 1}, "auto_renew"),
+        ("/api/v1/renewal-policies", {"alert_severity_map": {"7": 1}}, "alert_severity_map.7"),
+        (
+            "/api/v1/renewal-policies",
+            {"alert_channels": {"critical": [1]}},
+            "alert_channels.critical.0",
+        ),
+        ("/api/v1/profiles", {"max_ttl_seconds": "86400"}, "max_ttl_seconds"),
+        ("/api/v1/profiles", {"max_ttl_seconds": True}, "max_ttl_seconds"),
+        ("/api/v1/profiles", {"requires_approval": "yes"}, "requires_approval"),
+        ("/api/v1/profiles", {"requires_approval": 0}, "requires_approval"),
+        ("/api/v1/profiles", {"must_staple": "false"}, "must_staple"),
+        ("/api/v1/profiles", {"allow_short_lived": 1}, "allow_short_lived"),
+        (
+            "/api/v1/profiles",
+            {"allowed_key_algorithms": [{"algorithm": "RSA", "min_size": "2048"}]},
+            "allowed_key_algorithms.0.min_size",
+        ),
+        ("/api/v1/profiles", {"allowed_ekus": [True]}, "allowed_ekus.0"),
+    ],
+)
+async def test_policy_fields_are_strictly_typed(
+    api: httpx.AsyncClient, path: str, body: dict[str, object], field: str
+) -> None:
+    """A boolean or a string where a number is due (and the reverse) is 400; nothing is stored."""
+    response = await api.post(path, json={"name": "p", **body})
+    assert response.status_code == 400
+    assert response.json()["field"] == field
+    assert (await api.get(path)).json()["total"] == 0

@@ -61,6 +61,8 @@ async def test_list_says_when_nothing_matches(cli: Cli) -> None:
         (["--expires-before", "30d"], ["vpn.example.com"]),
         (["--expires-before", "2026-07-01"], ["vpn.example.com"]),
         (["--sort", "-expires_at"], ["web.example.com", "vpn.example.com"]),
+        (["--expires-within", "30"], ["vpn.example.com"]),
+        (["--expires-within", "90"], ["vpn.example.com", "web.example.com"]),
         (["--page", "2", "--per-page", "1"], ["web.example.com"]),
     ],
 )
@@ -95,6 +97,32 @@ async def test_list_refuses_an_unreadable_date(cli: Cli) -> None:
     )
 
 
+async def test_list_refuses_a_window_out_of_range(cli: Cli) -> None:
+    """--expires-within 0 is refused before any request, naming the option (exit code 2)."""
+    run = await cli("certs", "list", "--expires-within", "0")
+    assert (run.code, run.stdout) == (2, "")
+    assert "--expires-within" in run.stderr
+
+
+async def test_route_shows_each_threshold_and_channel(cli: Cli, api: httpx.AsyncClient) -> None:
+    """`certs route` prints the default policy's four thresholds, Email each, to the owner."""
+    owner = (
+        await api.post("/api/v1/owners", json={"name": "Ada", "email": "ada@example.com"})
+    ).json()
+    cert = await import_cert(api, "owned.example.com", days_left=20, owner_id=owner["id"])
+    run = await cli("certs", "route", cert["id"], role="viewer")
+    assert run.code == 0, run.stderr
+    assert [r[:3] for r in rows(run.stdout)] == [
+        ["T-30", "informational", "Email"],
+        ["T-14", "warning", "Email"],
+        ["T-7", "warning", "Email"],
+        ["T-0", "critical", "Email"],
+    ]
+    json_run = await cli("certs", "route", cert["id"], "--output", "json", role="viewer")
+    answer = (await api.get(f"/api/v1/certificates/{cert['id']}/alert-route")).json()
+    assert json_run.json() == answer
+
+
 async def test_get_json_is_the_api_answer(cli: Cli, api: httpx.AsyncClient) -> None:
     """`certs get ID --output json` prints GET /certificates/ID."""
     web, _ = await _two_certs(api)
@@ -115,6 +143,32 @@ async def test_get_table_lists_the_fields(cli: Cli, api: httpx.AsyncClient) -> N
     )
     assert shown["Expires"] == "2026-07-31 12:00 UTC (in 60 d)"
     assert (shown["SANs"], shown["Owner"], shown["Revoked"]) == ("web.example.com", "—", "—")
+
+
+async def test_versions_json_is_the_api_answer(cli: Cli, api: httpx.AsyncClient) -> None:
+    """`certs versions ID --output json` prints the API's versions envelope."""
+    cert = await import_cert(api, "web.example.com", days_left=60)
+    run = await cli("certs", "versions", cert["id"], "--output", "json", role="viewer")
+    answer = (await api.get(f"/api/v1/certificates/{cert['id']}/versions")).json()
+    assert run.code == 0
+    assert run.json() == answer
+    assert (answer["total"], answer["page"], answer["per_page"]) == (1, 1, 50)
+
+
+async def test_versions_table_row(cli: Cli, api: httpx.AsyncClient) -> None:
+    """A version row shows id, serial, validity dates and key."""
+    cert = await import_cert(api, "web.example.com", days_left=60)
+    [version] = (await api.get(f"/api/v1/certificates/{cert['id']}/versions")).json()["data"]
+    run = await cli("certs", "versions", cert["id"], role="viewer")
+    assert rows(run.stdout) == [
+        [
+            version["id"],
+            version["serial_number"],
+            version["not_before"][:10],
+            version["not_after"][:10],
+            f"{version['key_algorithm']} {version['key_size']}",
+        ]
+    ]
 
 
 async def test_get_unknown_is_a_one_line_404(cli: Cli) -> None:

@@ -118,7 +118,7 @@ async def test_a_certbot_tree_imports_each_lineage_once(
     for created in summary["created"]:
         versions = (
             await api.get(f"/api/v1/certificates/{created['certificate']['id']}/versions")
-        ).json()
+        ).json()["data"]
         assert versions[0]["pem_chain"].count("BEGIN CERTIFICATE") == 2  # leaf and chain
 
 

@@ -21,7 +21,9 @@ async def test_detail_page_grids_alerts_by_threshold_and_channel(
     await ctx.alerts.scan()
     html = (await (await signed_in("viewer")).get(f"/certificates/{cert.id}")).text
     rows = re.findall(
-        r'<tr data-threshold="(\d+)">\s*<th scope="row">T-\d+</th>\s*<td>(.*?)</td>', html, re.S
+        r'<tr data-threshold="(\d+)">\s*<th scope="row">T-\d+</th>\s*<td data-label="Email">(.*?)</td>',
+        html,
+        re.S,
     )
     assert [(t, re.sub(r"<[^>]+>", " ", cell).split()[0]) for t, cell in rows] == [
         ("30", "pending"),

@@ -67,7 +67,7 @@ async def test_http01_issuance_verifies_against_pebbles_root(
     assert job.status is JobStatus.COMPLETED
     assert job.order_state is not None
     assert str(job.order_state["order_url"]).startswith(pebble.directory_url.removesuffix("/dir"))
-    versions = (await api.get(f"/api/v1/certificates/{cert_id}/versions")).json()
+    versions = (await api.get(f"/api/v1/certificates/{cert_id}/versions")).json()["data"]
     assert len(versions) == 1
     verdict = _openssl_verify(versions[0]["pem_chain"], pebble.root_pem(), tmp_path)
     assert verdict == f"{tmp_path / 'leaf.pem'}: OK"
@@ -181,7 +181,7 @@ async def test_an_order_interrupted_by_a_restart_completes_on_the_same_order(
     assert (job.status, job.attempts) == (JobStatus.COMPLETED, 2)
     assert job.order_state is not None
     assert job.order_state["order_url"] == order_url
-    versions = (await api.get(f"/api/v1/certificates/{cert_id}/versions")).json()
+    versions = (await api.get(f"/api/v1/certificates/{cert_id}/versions")).json()["data"]
     assert len(versions) == 1
 
 
@@ -201,7 +201,7 @@ async def test_a_renewal_then_a_revocation_reach_pebble(
         await renew(api, cert_id)
         assert (await processor.process_due()).completed == 1
         clock.advance(timedelta(minutes=1))
-    versions = (await api.get(f"/api/v1/certificates/{cert_id}/versions")).json()
+    versions = (await api.get(f"/api/v1/certificates/{cert_id}/versions")).json()["data"]
     assert len({v["serial_number"] for v in versions}) == 2
     response = await api.post(
         f"/api/v1/certificates/{cert_id}/revoke", json={"reason": "keyCompromise"}
@@ -276,7 +276,7 @@ async def test_dns01_issuance_through_hook_commands(
     ]
     assert calls[0][2] == calls[1][2]
     assert len(calls[0][2]) == 43
-    versions = (await api.get(f"/api/v1/certificates/{cert_id}/versions")).json()
+    versions = (await api.get(f"/api/v1/certificates/{cert_id}/versions")).json()["data"]
     verdict = _openssl_verify(versions[0]["pem_chain"], pebble.root_pem(), tmp_path)
     assert verdict == f"{tmp_path / 'leaf.pem'}: OK"
 

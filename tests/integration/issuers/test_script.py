@@ -78,7 +78,7 @@ async def test_the_script_signs_and_the_chain_verifies(
     summary = await processor.process_due()
     assert (summary.completed, summary.failed) == (1, 0)
     assert (await ctx.jobs.get(SYSTEM_CALLER, job_id)).status is JobStatus.COMPLETED
-    [version] = (await api.get(f"/api/v1/certificates/{cert_id}/versions")).json()
+    [version] = (await api.get(f"/api/v1/certificates/{cert_id}/versions")).json()["data"]
     leaf = tmp_path / "leaf.pem"
     leaf.write_text(
         version["pem_chain"].split("-----END CERTIFICATE-----")[0] + "-----END CERTIFICATE-----\n"

@@ -47,7 +47,7 @@ async def test_sign_sends_the_csr_with_a_provisioner_token(
     assert (await processor.process_due()).completed == 1
     sign = stepca.requests[-1]
     assert (sign.method, sign.path) == ("POST", "/1.0/sign")
-    [version] = (await api.get(f"/api/v1/certificates/{cert_id}/versions")).json()
+    [version] = (await api.get(f"/api/v1/certificates/{cert_id}/versions")).json()["data"]
     assert sign.json()["csr"] == version["csr_pem"]
     assert sign.json()["notAfter"] == "7776000s"
     [claims] = stepca.tokens
@@ -70,7 +70,7 @@ async def test_revocation_is_passive_with_the_decimal_serial_and_reason_code(
     cert_id = await certificate_on(api, created.json()["id"])
     await renew(api, cert_id)
     assert (await processor.process_due()).completed == 1
-    [version] = (await api.get(f"/api/v1/certificates/{cert_id}/versions")).json()
+    [version] = (await api.get(f"/api/v1/certificates/{cert_id}/versions")).json()["data"]
     response = await api.post(
         f"/api/v1/certificates/{cert_id}/revoke", json={"reason": "keyCompromise"}
     )

@@ -52,7 +52,7 @@ async def test_token_auth_signs_the_jobs_csr_with_the_role(
         ("GET", "/v1/auth/token/lookup-self", "s.root-token"),
         ("POST", "/v1/pki_int/sign/web", "s.root-token"),
     ]
-    [version] = (await api.get(f"/api/v1/certificates/{cert_id}/versions")).json()
+    [version] = (await api.get(f"/api/v1/certificates/{cert_id}/versions")).json()["data"]
     sign = vault.requests[1].json()
     assert sign["csr"] == version["csr_pem"]
     assert (sign["common_name"], sign["ttl"], sign["format"]) == (
@@ -132,7 +132,7 @@ async def test_revocation_sends_the_colon_serial(
     cert_id = await certificate_on(api, created.json()["id"])
     await renew(api, cert_id)
     assert (await processor.process_due()).completed == 1
-    [version] = (await api.get(f"/api/v1/certificates/{cert_id}/versions")).json()
+    [version] = (await api.get(f"/api/v1/certificates/{cert_id}/versions")).json()["data"]
     response = await api.post(
         f"/api/v1/certificates/{cert_id}/revoke", json={"reason": "superseded"}
     )

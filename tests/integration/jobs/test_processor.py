@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+import structlog
 
 from certctl.bootstrap import AppContext
 from certctl.clock import FrozenClock
@@ -71,7 +72,7 @@ async def test_server_keygen_completes_a_renewal_with_a_new_version(
     after = (await api.get(f"/api/v1/certificates/{cert['id']}")).json()
     assert after["status"] == "Active"
     assert after["expires_at"] == "2026-08-30T12:00:00Z"  # 90-day default leaf
-    versions = (await api.get(f"/api/v1/certificates/{cert['id']}/versions")).json()
+    versions = (await api.get(f"/api/v1/certificates/{cert['id']}/versions")).json()["data"]
     assert len(versions) == 1
     assert versions[0]["key_algorithm"] == "ECDSA"
 
@@ -368,3 +369,37 @@ async def test_the_renewal_loop_runs_the_scan(api: httpx.AsyncClient, make_cert:
     response = await api.post("/api/v1/admin/loops/renewal/run")
     assert response.status_code == 200
     assert response.json()["renewals"]["created"] == 1
+
+
+async def test_a_programming_error_fails_the_job_at_once_and_is_logged(
+    api: httpx.AsyncClient,
+    make_cert: MakeCert,
+    ctx: AppContext,
+    clock: FrozenClock,
+    issuer_id: str,
+) -> None:
+    """A bug is not a retryable failure: the job fails on its first attempt, visibly and logged."""
+    cert = await make_cert()
+    job_id = await _renew(api, cert["id"])
+    buggy = ScriptedIssuer(failure=TypeError("unsupported operand type(s) for +: 'int' and 'str'"))
+    service = _with_issuer(ctx, issuer_id, buggy)
+    with structlog.testing.capture_logs() as logs:
+        summary = await service.process_due()
+    assert (summary.claimed, summary.retried, summary.failed, summary.crashed) == (1, 0, 1, 1)
+    job = await _job(ctx, job_id)
+    assert (job.status, job.attempts, job.lease_owner) == (JobStatus.FAILED, 1, None)
+    assert job.last_error == (
+        "internal error (TypeError: unsupported operand type(s) for +: 'int' and 'str'); "
+        "the server log has the traceback"
+    )
+    crashed = [e for e in logs if e["event"] == "jobs.attempt_crashed"]
+    assert [(e["job_id"], e["log_level"], e["exc_info"]) for e in crashed] == [
+        (job_id, "error", True)
+    ]
+    clock.advance(timedelta(days=1))
+    assert (await service.process_due()).claimed == 0
+    assert len(buggy.requests) == 1
+    assert await _events(ctx, cert["id"]) == [
+        ("renewal_failed", "Email", "pending"),
+        ("renewal_failed", "Webhook", "pending"),
+    ]

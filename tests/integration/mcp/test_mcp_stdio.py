@@ -15,7 +15,9 @@ if TYPE_CHECKING:  # the fixture's type; this folder is not a package (see conft
 TOOLS = {
     "list_certificates",
     "get_certificate",
+    "certificate_versions",
     "expiring_certificates",
+    "certificate_alert_route",
     "renew_certificate",
     "revoke_certificate",
     "list_jobs",
@@ -25,6 +27,7 @@ TOOLS = {
     "requeue_notification",
     "dashboard_summary",
     "search_audit",
+    "verify_audit",
     "list_agents",
     "list_issuers",
     "test_issuer",
@@ -49,7 +52,7 @@ async def _call(session: ClientSession, tool: str, **arguments: Any) -> CallTool
 
 
 async def test_lists_exactly_the_certctl_tools(live_server: LiveServer) -> None:
-    """The server offers the fifteen tools; revoking is marked destructive, lists read-only."""
+    """The server offers the eighteen tools; revoking is marked destructive, lists read-only."""
     async with live_server.mcp() as session:
         tools = {t.name: t for t in (await session.list_tools()).tools}
     assert set(tools) == TOOLS
@@ -87,6 +90,15 @@ async def test_list_certificates_filters_by_status(live_server: LiveServer) -> N
     assert [(c["id"], c["status"]) for c in page["data"]] == [(vpn["id"], "Expiring")]
 
 
+async def test_certificate_versions_is_the_api_page(live_server: LiveServer) -> None:
+    """`certificate_versions` answers the API's versions envelope for the certificate."""
+    web = live_server.import_cert("web.example.com", days_left=90)
+    async with live_server.mcp(role="viewer") as session:
+        page = answer_of(await _call(session, "certificate_versions", certificate_id=web["id"]))
+    assert page == live_server.api("GET", f"/certificates/{web['id']}/versions")
+    assert (page["total"], page["page"], page["per_page"], len(page["data"])) == (1, 1, 50, 1)
+
+
 async def test_expiring_certificates_within_days(live_server: LiveServer) -> None:
     """Certificates in service expiring within the horizon, soonest first; expired ones not."""
     live_server.import_cert("web.example.com", days_left=90)
@@ -102,6 +114,26 @@ async def test_expiring_certificates_within_days(live_server: LiveServer) -> Non
         "vpn.example.com",
         "web.example.com",
     ]
+
+
+async def test_list_certificates_expiring_within_days(live_server: LiveServer) -> None:
+    """`expires_within_days` reaches the API: only the certificate 10 days from expiry."""
+    live_server.import_cert("web.example.com", days_left=90)
+    vpn = live_server.import_cert("vpn.example.com", days_left=10)
+    async with live_server.mcp(role="viewer") as session:
+        page = answer_of(await _call(session, "list_certificates", expires_within_days=30))
+    assert [c["id"] for c in page["data"]] == [vpn["id"]]
+
+
+async def test_certificate_alert_route_is_the_api_answer(live_server: LiveServer) -> None:
+    """The route tool answers GET /certificates/{id}/alert-route: Email, not configured."""
+    vpn = live_server.import_cert("vpn.example.com", days_left=10)
+    async with live_server.mcp(role="viewer") as session:
+        route = answer_of(await _call(session, "certificate_alert_route", certificate_id=vpn["id"]))
+    assert route == live_server.api("GET", f"/certificates/{vpn['id']}/alert-route")
+    assert [r["threshold_days"] for r in route["thresholds"]] == [30, 14, 7, 0]
+    first = route["thresholds"][0]["channels"][0]
+    assert (first["channel"], first["configured"]) == ("Email", False)
 
 
 async def test_revoke_certificate_then_again(live_server: LiveServer) -> None:
@@ -146,6 +178,15 @@ async def test_a_viewer_key_cannot_revoke(live_server: LiveServer) -> None:
     assert isinstance(problem, dict)
     assert problem["status"] == 403
     assert live_server.api("GET", f"/certificates/{web['id']}")["status"] == "Active"
+
+
+async def test_verify_audit_reports_an_intact_chain(live_server: LiveServer) -> None:
+    """verify_audit answers the API's verification: intact, with every row counted."""
+    live_server.import_cert("web.example.com", days_left=90)
+    rows = live_server.api("GET", "/audit")["total"]
+    async with live_server.mcp(role="auditor") as session:
+        found = answer_of(await _call(session, "verify_audit"))
+    assert (found["intact"], found["rows_checked"], found["first_break"]) == (True, rows, None)
 
 
 async def test_data_cannot_close_the_fence(live_server: LiveServer) -> None:

@@ -326,7 +326,7 @@ async def test_profile_violation_names_the_rule(
     assert response.status_code == 422
     assert response.json()["rule"] == "key_algorithm"
     versions = await api.get(f"/api/v1/certificates/{cert_id}/versions")
-    assert versions.json() == []
+    assert versions.json()["data"] == []
 
 
 async def test_csr_needs_a_local_ca_issuer(api: httpx.AsyncClient, tmp_path: Path) -> None:

@@ -250,3 +250,39 @@ async def test_silent_server_times_out(message: AlertMessage) -> None:
         with pytest.raises(ConnectorError) as caught:
             await notifier.deliver(notifier.render(message))
     assert caught.value.detail == "Email unreachable: timed out after 0.2s"
+
+
+async def test_loopback_relay_is_refused_without_allow_private(message: AlertMessage) -> None:
+    """The SMTP relay host is under the SSRF guard: loopback is refused before connecting."""
+    async with SmtpReceiver() as smtp:
+        settings = EmailConfig(host=smtp.host, port=smtp.port, from_address=FROM, security="none")
+        notifier = EmailNotifier(settings, allow_private=False, timeout=5.0)
+        with pytest.raises(ConnectorError) as caught:
+            await notifier.deliver(notifier.render(message))
+    assert (caught.value.detail, caught.value.permanent, smtp.messages) == (
+        "Email relay refused: host must not point to a loopback address: 127.0.0.1",
+        True,
+        [],
+    )
+
+
+@pytest.mark.parametrize(
+    ("host", "reason"),
+    [
+        ("169.254.169.254", "a link-local address: 169.254.169.254"),
+        ("0.0.0.0", "an unspecified address: 0.0.0.0"),
+        (
+            "::ffff:169.254.169.254",
+            "a link-local address: ::ffff:169.254.169.254 (::ffff:a9fe:a9fe)",
+        ),
+    ],
+)
+async def test_metadata_and_unspecified_relays_are_refused_even_with_allow_private(
+    message: AlertMessage, host: str, reason: str
+) -> None:
+    """Link-local (cloud metadata) and unspecified relay addresses are never dialled."""
+    notifier = _email(host=host, port=_free_port())
+    with pytest.raises(ConnectorError) as caught:
+        await notifier.deliver(notifier.render(message))
+    assert caught.value.detail == f"Email relay refused: host must not point to {reason}"
+    assert caught.value.permanent is True

@@ -143,3 +143,44 @@ async def test_retry_after_is_kept_for_429_and_503(
     with pytest.raises(ConnectorError) as caught:
         await _poster(http).post(URL, {}, {})
     assert caught.value.retry_after == retry_after
+
+
+async def test_ssrf_verdict_is_reused_for_the_same_url(
+    http: HttpxTransport, upstream: Upstream, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three posts to one URL run the SSRF check once; a refusal is never remembered."""
+    from certctl.connectors.notifiers import http as http_module
+
+    checks: list[str] = []
+    real = http_module.check_url_async
+
+    async def counting(url: str, *, allow_private: bool, field: str = "url") -> str:
+        checks.append(url)
+        return await real(url, allow_private=allow_private, field=field)
+
+    monkeypatch.setattr(http_module, "check_url_async", counting)
+    poster = _poster(http)
+    for _ in range(3):
+        await poster.post(URL, {}, {})
+    refused = "http://169.254.169.254/latest"
+    for _ in range(2):
+        with pytest.raises(ConnectorError):
+            await poster.post(refused, {}, {})
+    assert (checks, len(upstream.requests)) == ([URL, refused, refused], 3)
+
+
+async def test_echoed_secrets_in_an_error_body_are_redacted(
+    http: httpx.AsyncClient, upstream: Upstream
+) -> None:
+    """An error body echoing credentials, secret fields or tokens is redacted before it is kept."""
+    upstream.answer(
+        400,
+        b'{"error": "bad", "password": "hunter2", "callback": "https://bob:pw@hooks.example.com/x",'
+        b' "auth": "Bearer abcdefghijklmnop"}',
+    )
+    with pytest.raises(ConnectorError) as caught:
+        await _poster(http).post(URL, {}, {})
+    assert caught.value.detail == (
+        'Webhook answered 400: {"error": "bad", "password": "[redacted]", '
+        '"callback": "https://[redacted]@hooks.example.com/x", "auth": "Bearer [redacted]"}'
+    )

@@ -98,3 +98,10 @@ def test_subject_says_expired_only_once_it_is(delta: timedelta, subject: str) ->
     """0.9 days left is 'expires today', not '[EXPIRED]' (the reference's truncation bug)."""
     expires = NOW + delta
     assert expiry_subject("api", days_left(expires, NOW), expires, NOW) == subject
+
+
+def test_expiry_subject_is_one_line_whatever_the_name() -> None:
+    """Control characters in a stored name become spaces, so the subject stays one header line."""
+    expires = NOW + timedelta(days=10)
+    subject = expiry_subject("web\r\nBcc: x\u2028y\x00", 10, expires, NOW)
+    assert subject == f"Certificate web Bcc: x y  expires in 10 days ({expires:%Y-%m-%d})"

@@ -249,6 +249,11 @@ def test_jsonable_converts_an_audit_event() -> None:
         "status": "success",
         "details": {"reason": "keyCompromise"},
         "request_id": None,
+        "body_sha256": None,
+        "latency_ms": None,
+        "prev_hash": "",
+        "row_hash": "",
+        "seq": None,
     }
 
 
@@ -261,3 +266,12 @@ def test_jsonable_leaves_a_dataclass_type_alone() -> None:
 def test_keys_ending_in_email_are_masked(key: str) -> None:
     """Any key ending in `email` is treated as an address and masked."""
     assert redact({key: "alice@example.com"}) == {key: "a***@example.com"}
+
+
+def test_url_credentials_are_redacted_anywhere() -> None:
+    """A URL's user part is a secret in any audit string, whatever its key."""
+    details = {"config": {"url": "https://bob:pw@hooks.example.com/x"}, "to": ["ftp://u@h/"]}
+    assert redact(details) == {
+        "config": {"url": "https://[REDACTED]@hooks.example.com/x"},
+        "to": ["ftp://[REDACTED]@h/"],
+    }

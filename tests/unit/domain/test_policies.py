@@ -24,6 +24,7 @@ from certctl.domain.policies import (
     effective_alert_channels,
     effective_alert_severity,
     effective_thresholds,
+    weakened_controls,
 )
 from certctl.errors import FieldError, InvalidRequest
 
@@ -485,3 +486,68 @@ def test_channel_listed_twice_in_a_tier_is_refused() -> None:
     assert [(e.field, e.message) for e in caught.value.errors] == [
         ("alert_channels.critical", "a channel is listed twice")
     ]
+
+
+ECDSA_256 = KeyAlgorithmRule("ECDSA", 256)
+RSA_2048 = KeyAlgorithmRule("RSA", 2048)
+RSA_3072 = KeyAlgorithmRule("RSA", 3072)
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "weakened"),
+    [
+        ({"requires_approval": True}, {"requires_approval": False}, ("requires_approval",)),
+        ({"requires_approval": False}, {"requires_approval": True}, ()),
+        ({"must_staple": True}, {"must_staple": False}, ("must_staple",)),
+        ({"allow_short_lived": False}, {"allow_short_lived": True}, ("allow_short_lived",)),
+        ({"allow_short_lived": True}, {"allow_short_lived": False}, ()),
+        ({"max_ttl_seconds": 3600}, {"max_ttl_seconds": 7200}, ("max_ttl_seconds",)),
+        ({"max_ttl_seconds": 3600}, {"max_ttl_seconds": 0}, ("max_ttl_seconds",)),
+        ({"max_ttl_seconds": 7200}, {"max_ttl_seconds": 3600}, ()),
+        ({"max_ttl_seconds": 0}, {"max_ttl_seconds": 3600}, ()),
+        (
+            {"allowed_key_algorithms": (RSA_3072,)},
+            {"allowed_key_algorithms": (RSA_2048,)},
+            ("allowed_key_algorithms",),
+        ),
+        (
+            {"allowed_key_algorithms": (RSA_3072,)},
+            {"allowed_key_algorithms": (RSA_3072, ECDSA_256)},
+            ("allowed_key_algorithms",),
+        ),
+        (
+            {"allowed_key_algorithms": (RSA_2048, RSA_3072)},
+            {"allowed_key_algorithms": (RSA_3072,)},
+            (),
+        ),
+        ({"allowed_key_algorithms": ()}, {"allowed_key_algorithms": (ECDSA_256,)}, ()),
+        (
+            {"allowed_ekus": ("serverAuth",)},
+            {"allowed_ekus": ("serverAuth", "clientAuth")},
+            ("allowed_ekus",),
+        ),
+        ({"allowed_ekus": ("serverAuth", "clientAuth")}, {"allowed_ekus": ()}, ()),
+        (
+            {"required_san_patterns": ("a",)},
+            {"required_san_patterns": ()},
+            ("required_san_patterns",),
+        ),
+        (
+            {"required_san_patterns": ("a",)},
+            {"required_san_patterns": ("a", "b")},
+            ("required_san_patterns",),
+        ),
+        ({"required_san_patterns": ("a", "b")}, {"required_san_patterns": ("a",)}, ()),
+        ({"required_san_patterns": ()}, {"required_san_patterns": ("a",)}, ()),
+        (
+            {"requires_approval": True, "max_ttl_seconds": 60},
+            {"requires_approval": False, "max_ttl_seconds": 0, "description": "x"},
+            ("requires_approval", "max_ttl_seconds"),
+        ),
+    ],
+)
+def test_weakened_controls_names_each_loosened_field(
+    before: dict[str, Any], after: dict[str, Any], weakened: tuple[str, ...]
+) -> None:
+    """Each change that lets the profile issue more, or check less, is named; tightening is not."""
+    assert weakened_controls(_profile(**before), _profile(**after)) == weakened

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 
 from certctl.domain.certificates import CertificateFacts
 from certctl.errors import FieldError, InvalidRequest
-from certctl.pki.facts import certificate_facts, read_pem, split_pem_chain
+from certctl.pki.facts import certificate_facts, first_certificate_der, read_pem, split_pem_chain
 
 VECTORS = Path(__file__).parent / "vectors"
 NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
@@ -477,6 +477,14 @@ def test_certificate_facts_works_on_parsed_certificate() -> None:
 
 
 # --- PEM bundles -------------------------------------------------------------------------
+
+
+def test_first_certificate_der_is_the_first_of_the_chain(leaf_pem: str, ca_pem: str) -> None:
+    """Of a CA chain in PEM, the first certificate alone comes back in DER."""
+    der = first_certificate_der(ca_pem + leaf_pem)
+    assert der == x509.load_pem_x509_certificate(ca_pem.encode()).public_bytes(
+        serialization.Encoding.DER
+    )
 
 
 def test_split_pem_chain_keeps_order(leaf_pem: str, ca_pem: str) -> None:

@@ -242,3 +242,38 @@ def test_secret_inside_a_list_is_sealed_and_revealed(sealer: Sealer) -> None:
     assert public == {"headers": [{"name": "x"}, {"token": MASK}]}
     assert open_secrets(sealed, sealer) == {"headers.1.token": "t0k"}
     assert reveal_config(public, sealed, sealer) == config
+
+
+URL_WITH_PASSWORD = "https://bob:pw-1@hooks.example.com/in"
+MASKED_URL = f"https://{MASK}@hooks.example.com/in"
+
+
+def test_url_credentials_are_masked_sealed_and_revealed(sealer: Sealer) -> None:
+    """A URL's user part is a secret: masked in the answer, sealed, revealed to the connector."""
+    config = {"url": URL_WITH_PASSWORD, "mirrors": ["https://t0ken@m.example.com/"]}
+    public, sealed = split_config(config, previous_sealed=None, sealer=sealer)
+    assert public == {"url": MASKED_URL, "mirrors": [f"https://{MASK}@m.example.com/"]}
+    assert open_secrets(sealed, sealer) == {
+        "url": URL_WITH_PASSWORD,
+        "mirrors.0": "https://t0ken@m.example.com/",
+    }
+    assert reveal_config(public, sealed, sealer) == config
+
+
+def test_masked_url_sent_back_keeps_the_stored_credentials(sealer: Sealer) -> None:
+    """Sending the masked URL back unchanged keeps the stored one; a new URL replaces it."""
+    _, first = split_config({"url": URL_WITH_PASSWORD}, previous_sealed=None, sealer=sealer)
+    _, kept = split_config({"url": MASKED_URL}, previous_sealed=first, sealer=sealer)
+    assert open_secrets(kept, sealer) == {"url": URL_WITH_PASSWORD}
+    new = "https://bob:pw-2@hooks.example.com/in"
+    _, replaced = split_config({"url": new}, previous_sealed=first, sealer=sealer)
+    assert open_secrets(replaced, sealer) == {"url": new}
+
+
+def test_masked_url_without_a_stored_value_is_refused(sealer: Sealer) -> None:
+    """A masked URL that matches nothing stored is a 400 naming the field, not a stored mask."""
+    with pytest.raises(InvalidRequest) as caught:
+        split_config({"url": MASKED_URL}, previous_sealed=None, sealer=sealer)
+    assert caught.value.errors == (
+        FieldError("config.url", f"url holds the mask {MASK!r} but no value is stored yet"),
+    )

@@ -1,4 +1,5 @@
-"""The audit page: filters, paging, and export of the filtered trail as CSV or JSON."""
+"""The audit page: filters, paging, export of the filtered trail as CSV or JSON, and the
+verification of its hash chain."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
-from certctl.api.dashboard.rendering import DashboardRoute, render
+from certctl.api.dashboard.rendering import DashboardRoute, page_count, past_the_end, render
 from certctl.api.dashboard.session import Visitor, VisitorDep
 from certctl.bootstrap import AppContext
 from certctl.domain.audit import AuditEvent, AuditFilter, AuditStatus, jsonable
@@ -110,17 +111,27 @@ async def audit_list(
     listing = await ctx.audit.search(
         who.caller, request=PageRequest(page=page, per_page=PER_PAGE), filters=query.to_filter()
     )
+    if (last := past_the_end(request, page, listing.total, PER_PAGE)) is not None:
+        return last
     return render(
         request,
         "audit.html",
         title="Audit",
         active="audit",
         listing=listing,
-        pages=max(1, -(-listing.total // PER_PAGE)),
+        pages=page_count(listing.total, PER_PAGE),
         query=query,
         statuses=[s.value for s in AuditStatus],
         export_query=request.url.query,
     )
+
+
+@router.get("/audit/verify")
+async def audit_verify(request: Request, who: VisitorDep) -> Response:
+    """Recompute the audit hash chain (admin and auditor) and show the first broken link."""
+    ctx: AppContext = request.app.state.ctx
+    report = await ctx.audit.verify(who.caller)
+    return render(request, "audit_verify.html", title="Audit chain", active="audit", report=report)
 
 
 def row(event: AuditEvent) -> dict[str, Any]:

@@ -4,22 +4,24 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
 from certctl.api.dashboard import forms, lookups
-from certctl.api.dashboard.rendering import DashboardRoute, render
+from certctl.api.dashboard.rendering import DashboardRoute, page_count, past_the_end, render
 from certctl.api.dashboard.session import VisitorDep, WriteFormDep
-from certctl.api.routes.certificates import SORT_FIELDS
+from certctl.api.routes.certificates import MAX_WITHIN_DAYS, SORT_FIELDS, expiring_within
 from certctl.bootstrap import AppContext
 from certctl.domain.certificates import CertificateFilter, CertificateStatus
 from certctl.domain.jobs import ISSUING, JobFilter
 from certctl.domain.listing import MAX_PER_PAGE, PageRequest, SortKey, parse_sort
-from certctl.domain.notifications import NotificationEvent
+from certctl.domain.notifications import MAX_ATTEMPTS, NotificationEvent
 from certctl.domain.revocation import RevocationReason
-from certctl.errors import NotFound
+from certctl.errors import InvalidRequest, NotFound
+from certctl.services import routing
 from certctl.services.notifications import NotificationFilter
 
 router = APIRouter(route_class=DashboardRoute, include_in_schema=False)
@@ -33,6 +35,7 @@ SORTS = (
     ("-updated_at", "Recently changed"),
 )
 PER_PAGE = 25
+WINDOWS = (("7", "7 days"), ("30", "30 days"), ("90", "90 days"))
 REASONS = tuple(r.value for r in RevocationReason)
 FINAL = frozenset({CertificateStatus.REVOKED, CertificateStatus.ARCHIVED})
 
@@ -51,11 +54,13 @@ class CertificateQuery:
     q: str = ""
     sort: str = "expires_at"
     include_archived: bool = False
+    expires_within_days: int | None = None
+    from_day: int = 0
 
-    def to_filter(self) -> CertificateFilter:
+    def to_filter(self, now: datetime) -> CertificateFilter:
         """The service filter (an unknown status filters nothing)."""
         known = self.status in {s.value for s in CertificateStatus}
-        return CertificateFilter(
+        found = CertificateFilter(
             statuses=(CertificateStatus(self.status),) if known else (),
             owner_id=self.owner_id or None,
             team_id=self.team_id or None,
@@ -64,6 +69,18 @@ class CertificateQuery:
             q=self.q or None,
             include_archived=self.include_archived or self.status == CertificateStatus.ARCHIVED,
         )
+        if self.expires_within_days is None:
+            return found
+        return expiring_within(found, now, self.expires_within_days, from_day=self.from_day)
+
+    @property
+    def window_text(self) -> str:
+        """The expiry filter in words ('' when not filtered on expiry)."""
+        if self.expires_within_days is None:
+            return ""
+        if self.from_day:
+            return f"expiring in {self.from_day} to {self.expires_within_days} days"
+        return f"expiring within {self.expires_within_days} days"
 
 
 def certificate_query(
@@ -75,6 +92,8 @@ def certificate_query(
     q: Text = None,
     sort: Text = None,
     include_archived: bool = False,
+    expires_within_days: Text = None,
+    from_day: Text = None,
 ) -> CertificateQuery:
     """The filters from the query string."""
     return CertificateQuery(
@@ -86,7 +105,21 @@ def certificate_query(
         q=q or "",
         sort=sort or "expires_at",
         include_archived=include_archived,
+        expires_within_days=(within := _days(expires_within_days, "expires_within_days", 1)),
+        from_day=min(_days(from_day, "from_day", 0) or 0, (within or 1) - 1),
     )
+
+
+def _days(value: str | None, field: str, least: int) -> int | None:
+    """A day count typed in the query string ('' = not filtered, as the empty option sends)."""
+    if not value:
+        return None
+    if not value.isdigit() or not least <= int(value) <= MAX_WITHIN_DAYS:
+        label = "Expires within" if field == "expires_within_days" else "From day"
+        raise InvalidRequest(
+            f"{label} must be a whole number of days, {least} to {MAX_WITHIN_DAYS}", field=field
+        )
+    return int(value)
 
 
 @router.get("/certificates")
@@ -102,16 +135,19 @@ async def certificate_list(
         who.caller,
         request=PageRequest(page=page, per_page=PER_PAGE),
         sort=parse_sort(query.sort, SORT_FIELDS, "expires_at"),
-        filters=query.to_filter(),
+        filters=query.to_filter(ctx.clock.now()),
     )
+    if (last := past_the_end(request, page, listing.total, PER_PAGE)) is not None:
+        return last
     return render(
         request,
         "certificates.html",
         title="Certificates",
         active="certificates",
         listing=listing,
-        pages=max(1, -(-listing.total // PER_PAGE)),
+        pages=page_count(listing.total, PER_PAGE),
         names=await lookups.names(ctx, who, "owners", "teams", "issuers"),
+        windows=WINDOWS,
         statuses=[s.value for s in CertificateStatus],
         sorts=SORTS,
         chosen=query,
@@ -161,6 +197,7 @@ async def certificate_detail(request: Request, who: VisitorDep, cert_id: str) ->
         filters=NotificationFilter(certificate_id=cert_id),
     )
     names = await lookups.names(ctx, who, "owners", "teams", "issuers", "policies")
+    route = await routing.alert_route(ctx.runtime, ctx.settings, who.caller, cert_id)
     jobs = await ctx.jobs.search(
         who.caller,
         request=PageRequest(per_page=20),
@@ -176,6 +213,8 @@ async def certificate_detail(request: Request, who: VisitorDep, cert_id: str) ->
         versions=versions,
         targets=targets,
         alerts=alert_grid(notifications.items),
+        route=route,
+        max_attempts=MAX_ATTEMPTS,
         notifications=notifications.items,
         names=names,
         reasons=REASONS,

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -15,6 +16,15 @@ def text(form: FormData, name: str) -> str:
     """One text field, trimmed ('' when absent)."""
     value = form.get(name)
     return value.strip() if isinstance(value, str) else ""
+
+
+def number(form: FormData, name: str) -> int | str:
+    """A whole-number field as an int; other text is passed on for the schema to refuse."""
+    value = text(form, name)
+    try:
+        return int(value, 10)
+    except ValueError:
+        return value
 
 
 def optional(form: FormData, name: str) -> str | None:
@@ -56,6 +66,27 @@ def error_map(errors: Iterable[FieldError]) -> dict[str, str]:
     return found
 
 
-def errors_of(exc: CertctlError) -> tuple[dict[str, str], str]:
-    """Field errors and the page-level message of a refused form."""
-    return error_map(exc.errors), exc.detail
+_INDEX = re.compile(r"\[(\d+)\]|\.(\d+)(?=\.|$)")
+
+
+def label_of(field: str, labels: Mapping[str, str] | None = None) -> str:
+    """The label people see for a field path (`alert_thresholds_days[1]` → row 2 of Thresholds)."""
+    base = _INDEX.sub("", field)
+    label = (labels or {}).get(base) or base.replace("_", " ").replace(
+        ".", " "
+    ).strip().capitalize()
+    found = _INDEX.search(field)
+    if found:
+        return f"{label}, row {int(found.group(1) or found.group(2)) + 1}"
+    return label
+
+
+def errors_of(
+    exc: CertctlError, labels: Mapping[str, str] | None = None
+) -> tuple[dict[str, str], str]:
+    """Field errors and the page-level message of a refused form, in the labels people see."""
+    fields = error_map(exc.errors)
+    if not fields:
+        return fields, exc.detail
+    named = "; ".join(f"{label_of(f, labels)}: {m}" for f, m in fields.items())
+    return fields, f"Nothing was saved. Check the fields marked below — {named}."

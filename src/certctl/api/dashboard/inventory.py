@@ -81,7 +81,7 @@ async def owner_create(request: Request, who: VisitorDep, form: WriteFormDep) ->
     try:
         await ctx.owners.create(who.caller, forms.validate(OwnerIn, data))
     except InvalidRequest as exc:
-        errors, message = forms.errors_of(exc)
+        errors, message = forms.errors_of(exc, {"name": "Owner name", "team_id": "Team"})
         errors = {_owner_field(k): v for k, v in errors.items()}
         shown = {_owner_field(k): v for k, v in data.items() if v}
         return await _teams_page(

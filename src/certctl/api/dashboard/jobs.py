@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
 from certctl.api.dashboard import forms, lookups
-from certctl.api.dashboard.rendering import DashboardRoute, render
+from certctl.api.dashboard.rendering import DashboardRoute, page_count, past_the_end, render
 from certctl.api.dashboard.session import VisitorDep, WriteFormDep
 from certctl.bootstrap import AppContext
 from certctl.domain.access import Permission
@@ -56,6 +56,8 @@ async def job_list(
         ),
         sort=SortKey("created_at", descending=True),
     )
+    if (last := past_the_end(request, page, listing.total, PER_PAGE)) is not None:
+        return last
     cert_names = await lookups.certificate_names(
         ctx, who, (j.certificate_id for j in listing.items)
     )
@@ -66,7 +68,7 @@ async def job_list(
         title="Jobs",
         active="jobs",
         listing=listing,
-        pages=max(1, -(-listing.total // PER_PAGE)),
+        pages=page_count(listing.total, PER_PAGE),
         statuses=[s.value for s in JobStatus],
         types=[t.value for t in JobType],
         open_statuses=OPEN,

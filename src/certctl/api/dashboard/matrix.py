@@ -92,11 +92,12 @@ def to_fields(form: MatrixForm) -> tuple[dict[str, Any], tuple[FieldError, ...]]
             value = int(row.days)
         except ValueError:
             errors.append(
-                FieldError(f"alert_thresholds_days[{index}]", f"{row.days!r} is not a number")
+                FieldError(f"alert_thresholds_days[{index}]", f"{row.days!r} is not a whole number")
             )
             continue
         thresholds.append(value)
         severity[value] = row.tier or DEFAULT_SEVERITY_MAP.get(value, "informational")
+    errors.extend(_duplicates([r.days for r in form.rows if r.days]))
     channels: dict[str, list[str]] = {}
     if form.custom:
         channels = {t: [c for c in CHANNELS if form.is_checked(t, c)] for t in TIERS}
@@ -106,6 +107,20 @@ def to_fields(form: MatrixForm) -> tuple[dict[str, Any], tuple[FieldError, ...]]
         "alert_channels": channels,
     }
     return fields, tuple(errors)
+
+
+def _duplicates(days: Sequence[str]) -> list[FieldError]:
+    """An error on every row whose threshold another row repeats (not only the second)."""
+    rows: dict[str, list[int]] = {}
+    for index, value in enumerate(days):
+        rows.setdefault(value.lstrip("0") or "0", []).append(index)
+    errors = []
+    for value, indexes in rows.items():
+        if len(indexes) > 1:
+            shown = ", ".join(str(i + 1) for i in indexes)
+            message = f"{value} days is listed in rows {shown}: each threshold once"
+            errors += [FieldError(f"alert_thresholds_days[{i}]", message) for i in indexes]
+    return errors
 
 
 def effective(policy: RenewalPolicy | None) -> tuple[EffectiveRow, ...]:

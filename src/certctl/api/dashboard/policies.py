@@ -17,10 +17,23 @@ from certctl.domain.access import Permission
 from certctl.domain.listing import MAX_PER_PAGE, PageRequest, SortKey
 from certctl.domain.policies import RenewalPolicy
 from certctl.errors import InvalidRequest
+from certctl.services import routing
 
 router = APIRouter(route_class=DashboardRoute, include_in_schema=False)
 
 NUMBERS = ("renewal_window_days", "max_retries", "retry_interval_seconds")
+LABELS = {
+    "name": "Name",
+    "description": "Description",
+    "renewal_window_days": "Renewal window",
+    "max_retries": "Retries",
+    "retry_interval_seconds": "Retry interval",
+    "certificate_profile_id": "Certificate profile",
+    "agent_group_id": "Agent group",
+    "alert_thresholds_days": "Thresholds",
+    "alert_severity_map": "Tier of a threshold",
+    "alert_channels": "Channels per tier",
+}
 
 
 @router.get("/policies")
@@ -31,7 +44,15 @@ async def policy_list(request: Request, who: VisitorDep) -> Response:
         who.caller, request=PageRequest(per_page=MAX_PER_PAGE), sort=SortKey("name")
     )
     rows = [(p, matrix.effective(p)) for p in listing.items]
-    return render(request, "policies.html", title="Renewal policies", active="policies", rows=rows)
+    setups = await routing.channel_setups(ctx.runtime, ctx.settings, who.caller)
+    return render(
+        request,
+        "policies.html",
+        title="Renewal policies",
+        active="policies",
+        rows=rows,
+        setups={s.channel: s for s in setups},
+    )
 
 
 def _values(policy: RenewalPolicy | None) -> dict[str, Any]:
@@ -82,6 +103,10 @@ async def _form_page(
         values=values,
         editor=editor,
         effective=matrix.effective(policy) if policy else matrix.effective(None),
+        setups={
+            s.channel: s
+            for s in await routing.channel_setups(ctx.runtime, ctx.settings, who.caller)
+        },
         tiers=matrix.TIERS,
         channels=matrix.CHANNELS,
         names=names,
@@ -111,7 +136,7 @@ async def policy_edit(request: Request, who: VisitorDep, policy_id: str) -> Resp
 
 
 def _submitted(form: FormData) -> tuple[dict[str, Any], matrix.MatrixForm]:
-    values: dict[str, Any] = {name: forms.text(form, name) for name in NUMBERS}
+    values: dict[str, Any] = {name: forms.number(form, name) for name in NUMBERS}
     values.update(
         name=forms.text(form, "name"),
         description=forms.text(form, "description"),
@@ -145,7 +170,7 @@ async def policy_create(request: Request, who: VisitorDep, form: WriteFormDep) -
         body = forms.validate(PolicyIn, _payload(values, editor))
         created = await ctx.policies.create(who.caller, body)
     except InvalidRequest as exc:
-        errors, message = forms.errors_of(exc)
+        errors, message = forms.errors_of(exc, LABELS)
         return await _form_page(
             request,
             who,
@@ -171,7 +196,7 @@ async def policy_update(
         body = forms.validate(PolicyPatch, _payload(values, editor))
         await ctx.policies.update(who.caller, policy_id, body)
     except InvalidRequest as exc:
-        errors, message = forms.errors_of(exc)
+        errors, message = forms.errors_of(exc, LABELS)
         return await _form_page(
             request,
             who,

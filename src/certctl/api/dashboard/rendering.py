@@ -14,7 +14,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from certctl.api.dashboard.session import Visitor, login_url
+from certctl import __version__
+from certctl.api.dashboard.session import Visitor, enforce_csrf, login_url
 from certctl.domain.access import Permission
 from certctl.domain.audit import AuditStatus
 from certctl.errors import AuthenticationRequired, CertctlError
@@ -115,6 +116,19 @@ def query_with(request: Request, **changes: object) -> str:
     return f"{request.url.path}?{query}" if query else request.url.path
 
 
+def page_count(total: int, per_page: int) -> int:
+    """Pages of a listing (an empty one still has page 1)."""
+    return max(1, -(-total // per_page))
+
+
+def past_the_end(request: Request, page: int, total: int, per_page: int) -> Response | None:
+    """A redirect to the last page when `page` lies beyond it (a stale link, a typed URL)."""
+    last = page_count(total, per_page)
+    if page <= last:
+        return None
+    return RedirectResponse(query_with(request, page=last, flash=None), status_code=303)
+
+
 class Renderer:
     """The template environment of one application."""
 
@@ -127,7 +141,9 @@ class Renderer:
             lstrip_blocks=True,
         )
         self.env.filters.update(status_class=status_class, when=when, day=day, zip_pairs=zip_pairs)
-        self.env.globals.update(relative=relative, query_with=query_with, FLASH=FLASH)
+        self.env.globals.update(
+            relative=relative, query_with=query_with, FLASH=FLASH, VERSION=__version__
+        )
 
     def page(
         self,
@@ -178,13 +194,15 @@ Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 
 
 class DashboardRoute(APIRoute):
-    """Answers errors with HTML: sign-in redirect for 401, an error page otherwise."""
+    """Checks CSRF on every unsafe request, then answers errors with HTML: sign-in redirect
+    for 401, an error page otherwise."""
 
     def get_route_handler(self) -> Handler:
         handler = super().get_route_handler()
 
         async def guarded(request: Request) -> Response:
             try:
+                await enforce_csrf(request)
                 return await handler(request)
             except AuthenticationRequired:
                 return RedirectResponse(login_url(request), status_code=303)

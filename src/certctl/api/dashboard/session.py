@@ -2,8 +2,9 @@
 
 The session cookie holds a 256-bit random token; the server keeps its SHA-256 with the
 principal and the session's CSRF token, so the cookie cannot be forged or extended. Every
-form carries the CSRF token and every POST is checked against it (the sign-in form, which
-comes before any session, uses a double-submit cookie instead).
+form carries the CSRF token, and `enforce_csrf` checks every unsafe request of every dashboard
+route once, in the dashboard's route class, before any handler or dependency runs (the
+sign-in form, which comes before any session, uses a double-submit cookie instead).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from certctl.domain.users import SESSION_LIFETIME, DashboardSession
 from certctl.errors import AuthenticationRequired, PermissionDenied
 
 SESSION_COOKIE = "certctl_session"
+LOGIN_PATH = "/login"
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 LOGIN_CSRF_COOKIE = "certctl_login_csrf"
 CSRF_FIELD = "csrf_token"
 CSRF_REFUSED = "the form's CSRF token is missing or wrong; reload the page and try again"
@@ -113,7 +116,12 @@ async def current_visitor(request: Request) -> Visitor | None:
     if found is None:
         return None
     session, principal = found
-    caller = Caller(principal=principal, request_id=getattr(request.state, "request_id", None))
+    caller = Caller(
+        principal=principal,
+        request_id=getattr(request.state, "request_id", None),
+        # The form may not be read yet, so dashboard rows carry the latency but no body hash.
+        received_at=getattr(request.state, "received_at", None),
+    )
     visitor = Visitor(session=session, principal=principal, caller=caller)
     request.state.visitor = visitor
     structlog.contextvars.bind_contextvars(actor=principal.name)
@@ -122,19 +130,33 @@ async def current_visitor(request: Request) -> Visitor | None:
 
 async def visitor(request: Request) -> Visitor:
     """The signed-in visitor; without a live session the route class redirects to sign-in."""
-    found = await current_visitor(request)
+    found: Visitor | None = getattr(request.state, "visitor", None)
+    if found is None:
+        found = await current_visitor(request)
     if found is None:
         raise AuthenticationRequired("sign in to use the dashboard")
     return found
 
 
-async def checked_form(request: Request, who: Annotated[Visitor, Depends(visitor)]) -> FormData:
-    """The POSTed form after its CSRF token is checked against the session's."""
+async def enforce_csrf(request: Request) -> None:
+    """Refuse an unsafe request whose form lacks the session's CSRF token (or, for sign-in,
+    the double-submit cookie's); safe methods pass. Called once per request by the route
+    class, so a new route is covered without opting in."""
+    if request.method not in UNSAFE_METHODS:
+        return
     form = await request.form()
+    if request.url.path == LOGIN_PATH:
+        check_login_csrf(request, form)
+        return
+    who = await visitor(request)
     sent = str(form.get(CSRF_FIELD) or "")
     if not sent or not hmac.compare_digest(sent, who.csrf_token):
         raise PermissionDenied(CSRF_REFUSED)
-    return form
+
+
+async def checked_form(request: Request, who: Annotated[Visitor, Depends(visitor)]) -> FormData:
+    """The POSTed form of a signed-in visitor (its CSRF token was checked by the route class)."""
+    return await request.form()
 
 
 async def write_form(

@@ -2,7 +2,8 @@
 
 Drawn on the server as inline SVG (no script): the template only writes out the rectangles
 and labels computed here. Colours come from CSS classes, as the page's CSP forbids inline
-styles.
+styles. Each bar links to the certificate list filtered to its week, and the same weeks are
+written out as a text list below the chart (its phone form, and readable without hovering).
 """
 
 from __future__ import annotations
@@ -42,6 +43,14 @@ class Bar:
     label: str
     title: str
     label_x: float
+    start_day: int
+    end_day: int
+    dates: str
+
+    @property
+    def href(self) -> str:
+        """The certificate list filtered to this bar's days."""
+        return f"/certificates?expires_within_days={self.end_day}&from_day={self.start_day}"
 
 
 @dataclass(frozen=True)
@@ -97,6 +106,9 @@ def build(now: datetime, counts: Sequence[int]) -> Timeline:
                     f"{count} expiring {first.strftime('%Y-%m-%d')} to {last.strftime('%Y-%m-%d')}"
                 ),
                 label_x=round(x + (slot - _GAP) / 2, 1),
+                start_day=bucket.start_day,
+                end_day=bucket.end_day,
+                dates=f"{first.strftime('%d %b')} to {last.strftime('%d %b')}",
             )
         )
     return Timeline(

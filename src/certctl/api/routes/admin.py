@@ -15,6 +15,7 @@ from certctl.api.schemas.admin import (
     ApiKeyIn,
     ApiKeyOut,
     AuditEventOut,
+    AuditVerifyOut,
     Health,
     SummaryOut,
 )
@@ -50,6 +51,20 @@ async def list_audit(
     )
     page = await ctx.audit.search(who, request=paging, filters=filters)
     return PageOut[AuditEventOut].of(page, AuditEventOut)
+
+
+@router.get("/audit/verify", tags=["audit"], name="verify_audit", response_model=AuditVerifyOut)
+async def verify_audit(ctx: ContextDep, who: CallerDep) -> AuditVerifyOut:
+    """Recompute the audit hash chain (admin and auditor) and name the first broken link."""
+    report = await ctx.audit.verify(who)
+    return AuditVerifyOut.model_validate(
+        {
+            "intact": report.intact,
+            "rows_checked": report.rows_checked,
+            "head_hash": report.head_hash,
+            "first_break": report.first_break,
+        }
+    )
 
 
 @router.get("/stats/summary", tags=["stats"], name="stats_summary", response_model=SummaryOut)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import replace
+from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
@@ -18,9 +19,11 @@ from certctl.api.schemas.certificates import (
     VersionOut,
 )
 from certctl.api.schemas.common import PROBLEM_RESPONSES, PageOut
+from certctl.api.schemas.routing import AlertRouteOut
 from certctl.domain.certificates import CertificateFilter, CertificateStatus
 from certctl.domain.listing import parse_sort
 from certctl.errors import InvalidRequest
+from certctl.services import routing
 
 router = APIRouter(
     prefix=f"{API_PREFIX}/certificates", tags=["certificates"], responses=PROBLEM_RESPONSES
@@ -35,6 +38,40 @@ SORT_FIELDS = (
     "status",
     "environment",
 )
+
+
+# Revoked and archived certificates will never be renewed: their expiry is not a task.
+FINAL_STATUSES = frozenset({CertificateStatus.REVOKED, CertificateStatus.ARCHIVED})
+MAX_WITHIN_DAYS = 3650
+ExpiresWithin = Annotated[
+    int | None,
+    Query(
+        ge=1,
+        le=MAX_WITHIN_DAYS,
+        description="Expiring from now to this many days ahead, whatever the status "
+        "(revoked and archived aside); soonest first unless sorted otherwise.",
+    ),
+]
+
+
+def expiring_within(
+    filters: CertificateFilter, now: datetime, days: int, *, from_day: int = 0
+) -> CertificateFilter:
+    """`filters` narrowed to certificates expiring in [now + from_day, now + days) days."""
+    live = tuple(s for s in CertificateStatus if s not in FINAL_STATUSES)
+    statuses = tuple(s for s in filters.statuses if s not in FINAL_STATUSES) or live
+    start = now + timedelta(days=from_day)
+    if filters.statuses and not set(filters.statuses) - FINAL_STATUSES:
+        # Only revoked or archived asked for: nothing of theirs is "expiring".
+        start = now + timedelta(days=days)
+    # The repository's bounds are exclusive: one microsecond back keeps `start` itself.
+    after = start - timedelta(microseconds=1)
+    before = now + timedelta(days=days)
+    if filters.expires_after is not None:
+        after = max(after, filters.expires_after)
+    if filters.expires_before is not None:
+        before = min(before, filters.expires_before)
+    return replace(filters, statuses=statuses, expires_after=after, expires_before=before)
 
 
 def _statuses(raw: list[str]) -> tuple[CertificateStatus, ...]:
@@ -65,6 +102,7 @@ async def list_certificates(
     expires_after: datetime | None = None,
     q: Annotated[str | None, Query(max_length=200, description="Substring of name or CN.")] = None,
     include_archived: bool = False,
+    expires_within_days: ExpiresWithin = None,
     sort: Annotated[str | None, Query(description="Field, `-` prefix for descending.")] = None,
 ) -> PageOut[CertificateOut]:
     """List certificates with filters, sorting and paging (Archived hidden unless asked)."""
@@ -82,8 +120,12 @@ async def list_certificates(
         q=q,
         include_archived=include_archived,
     )
+    default_sort = "name"
+    if expires_within_days is not None:
+        filters = expiring_within(filters, ctx.clock.now(), expires_within_days)
+        default_sort = "expires_at"
     page = await ctx.certificates.search(
-        who, request=paging, sort=parse_sort(sort, SORT_FIELDS, "name"), filters=filters
+        who, request=paging, sort=parse_sort(sort, SORT_FIELDS, default_sort), filters=filters
     )
     return PageOut[CertificateOut].of(page, CertificateOut)
 
@@ -141,11 +183,20 @@ async def archive_certificate(ctx: ContextDep, who: CallerDep, resource_id: str)
     return CertificateOut.model_validate(await ctx.certificates.archive(who, resource_id))
 
 
-@router.get("/{resource_id}/versions", name="list_versions", response_model=list[VersionOut])
-async def list_versions(ctx: ContextDep, who: CallerDep, resource_id: str) -> list[VersionOut]:
-    """Every version, newest first."""
-    found = await ctx.certificates.versions(who, resource_id)
-    return [VersionOut.model_validate(v) for v in found]
+@router.get("/{resource_id}/alert-route", name="get_alert_route", response_model=AlertRouteOut)
+async def get_alert_route(ctx: ContextDep, who: CallerDep, resource_id: str) -> AlertRouteOut:
+    """Who the expiry scan would alert, per threshold and channel, and why a cell is skipped."""
+    route = await routing.alert_route(ctx.runtime, ctx.settings, who, resource_id)
+    return AlertRouteOut.of(route)
+
+
+@router.get("/{resource_id}/versions", name="list_versions", response_model=PageOut[VersionOut])
+async def list_versions(
+    ctx: ContextDep, who: CallerDep, paging: PageDep, resource_id: str
+) -> PageOut[VersionOut]:
+    """The certificate's versions, newest first, in the list envelope."""
+    found = await ctx.certificates.version_page(who, resource_id, paging=paging)
+    return PageOut.of(found, VersionOut)
 
 
 @router.get("/{resource_id}/versions/{version_id}", name="get_version", response_model=VersionOut)

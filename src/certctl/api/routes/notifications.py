@@ -94,6 +94,22 @@ async def send_channel_test(
     )
 
 
+@channels.post(
+    "/environment/{channel}/test",
+    name="test_environment_channel",
+    response_model=NotificationOut,
+    status_code=200,
+)
+async def send_environment_channel_test(
+    ctx: ContextDep, who: CallerDep, channel: str, body: ChannelTest | None = None
+) -> NotificationOut:
+    """Send a test through the channel of this type set by the CERTCTL_* variables."""
+    recipient = body.recipient if body else None
+    return NotificationOut.model_validate(
+        await ctx.notifications.send_environment_test(who, channel, recipient)
+    )
+
+
 def _scheduler(request: Request) -> Scheduler:
     scheduler: Scheduler = request.app.state.scheduler
     return scheduler

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from certctl import __version__
 from certctl.api.schemas.common import In, Name, Out
 from certctl.domain.access import ActorType, Role
 from certctl.domain.audit import AuditStatus
@@ -25,6 +26,28 @@ class AuditEventOut(Out):
     status: AuditStatus
     details: dict[str, Any]
     request_id: str | None
+    body_sha256: str | None = Field(description="Hex SHA-256 of the request body of a write.")
+    latency_ms: float | None = Field(description="Milliseconds from request arrival to record.")
+    prev_hash: str = Field(description="row_hash of the previous row (C11 hash chain).")
+    row_hash: str = Field(description="SHA-256 of this row's canonical content and prev_hash.")
+
+
+class ChainBreakOut(Out):
+    """The first broken link of the audit chain."""
+
+    kind: str = Field(description="content_changed, link_broken or head_mismatch.")
+    seq: int | None
+    event_id: str | None
+    detail: str
+
+
+class AuditVerifyOut(Out):
+    """The result of verifying the whole audit hash chain."""
+
+    intact: bool
+    rows_checked: int
+    head_hash: str
+    first_break: ChainBreakOut | None
 
 
 class ApiKeyIn(In):
@@ -68,3 +91,4 @@ class Health(BaseModel):
 
     status: str
     detail: str = ""
+    version: str = Field(default=__version__, description="The certctl version serving.")

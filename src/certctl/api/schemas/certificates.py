@@ -6,22 +6,22 @@ from datetime import datetime
 
 from pydantic import Field
 
-from certctl.api.schemas.common import In, Out, ResourceId
+from certctl.api.schemas.common import In, Line, Out, ResourceId
 from certctl.domain.certificates import CertificateSource, CertificateStatus
 
 CertName = str
-Sans = list[str]
-Tags = dict[str, str]
+Sans = list[Line]
+Tags = dict[Line, Line]
 
 
 class CertificateIn(In):
     """A certificate registered by hand."""
 
     id: ResourceId | None = None
-    name: str = Field(min_length=1, max_length=255)
-    common_name: str = Field(min_length=1, max_length=255)
+    name: Line = Field(min_length=1, max_length=255)
+    common_name: Line = Field(min_length=1, max_length=255)
     sans: Sans = Field(default_factory=list, max_length=1000)
-    environment: str = Field(default="", max_length=64)
+    environment: Line = Field(default="", max_length=64)
     owner_id: ResourceId | None = None
     team_id: ResourceId | None = None
     issuer_id: ResourceId | None = None
@@ -36,10 +36,10 @@ class CertificateIn(In):
 class CertificatePatch(In):
     """Fields of a certificate to change; status edits follow the lifecycle."""
 
-    name: str | None = Field(default=None, min_length=1, max_length=255)
-    common_name: str | None = Field(default=None, min_length=1, max_length=255)
+    name: Line | None = Field(default=None, min_length=1, max_length=255)
+    common_name: Line | None = Field(default=None, min_length=1, max_length=255)
     sans: Sans | None = Field(default=None, max_length=1000)
-    environment: str | None = Field(default=None, max_length=64)
+    environment: Line | None = Field(default=None, max_length=64)
     owner_id: ResourceId | None = None
     team_id: ResourceId | None = None
     issuer_id: ResourceId | None = None
@@ -55,11 +55,11 @@ class CertificateImport(In):
     """A PEM certificate (optionally with its chain) to bring under management."""
 
     pem: str = Field(min_length=1, description="Leaf first, then any chain certificates.")
-    name: str | None = Field(default=None, min_length=1, max_length=255)
+    name: Line | None = Field(default=None, min_length=1, max_length=255)
     owner_id: ResourceId | None = None
     team_id: ResourceId | None = None
     renewal_policy_id: ResourceId | None = None
-    environment: str | None = Field(default=None, max_length=64)
+    environment: Line | None = Field(default=None, max_length=64)
 
 
 class CertificateOut(Out):

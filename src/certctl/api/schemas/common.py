@@ -2,18 +2,46 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Generic, TypeVar
+import re
+from types import UnionType
+from typing import Annotated, Any, Generic, TypeVar, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 
 from certctl.domain.listing import Page
 from certctl.errors import InvalidRequest
 
 T = TypeVar("T", bound=BaseModel)
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+# C0 controls, DEL and what str.splitlines() breaks on: a name with CR/LF would end up in an
+# e-mail header or a log line and split it (RFC 5322 §2.2 header injection).
+_LINE_BREAKING = re.compile("[\x00-\x1f\x7f\x85\u2028\u2029]")
+
+
+def _single_line(value: str) -> str:
+    if _LINE_BREAKING.search(value):
+        raise ValueError("must be a single line without control characters (CR, LF, NUL, tab, …)")
+    return value
+
+
+Line = Annotated[str, AfterValidator(_single_line)]
+"""A single-line text field (names, hosts, environments, tags)."""
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    AfterValidator(_single_line),
+]
 Description = Annotated[str, StringConstraints(max_length=2000)]
-ResourceId = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+ResourceId = Annotated[
+    str, StringConstraints(min_length=1, max_length=128), AfterValidator(_single_line)
+]
 
 
 class In(BaseModel):
@@ -50,7 +78,14 @@ def _has_nul(value: Any) -> bool:
 
 
 def _nullable(annotation: Any) -> bool:
-    return "None" in str(annotation)
+    """Whether a field's type admits None (`X | None`, `Optional[X]`, `Annotated[X | None, …]`)."""
+    if annotation is None or annotation is type(None):
+        return True
+    if get_origin(annotation) is Annotated:
+        return _nullable(get_args(annotation)[0])
+    if get_origin(annotation) in (Union, UnionType):
+        return any(_nullable(arg) for arg in get_args(annotation))
+    return False
 
 
 class Out(BaseModel):
@@ -100,5 +135,5 @@ class Problem(BaseModel):
 
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     code: {"model": Problem, "content": {"application/problem+json": {}}}
-    for code in (400, 401, 403, 404, 409, 413, 422)
+    for code in (400, 401, 403, 404, 409, 413, 422, 429)
 }

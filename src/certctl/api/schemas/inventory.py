@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import Field
 
-from certctl.api.schemas.common import Description, In, Name, Out, ResourceId
+from certctl.api.schemas.common import Description, In, Line, Name, Out, ResourceId
 from certctl.domain.inventory import IssuerType, TargetType
 
 
@@ -41,7 +41,7 @@ class OwnerIn(In):
 
     id: ResourceId | None = None
     name: Name
-    email: str = Field(max_length=254)
+    email: Line = Field(max_length=254)
     team_id: ResourceId | None = None
 
 
@@ -49,7 +49,7 @@ class OwnerPatch(In):
     """Fields of an owner to change."""
 
     name: Name | None = None
-    email: str | None = Field(default=None, max_length=254)
+    email: Line | None = Field(default=None, max_length=254)
     team_id: ResourceId | None = None
 
 

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import Field
 
-from certctl.api.schemas.common import In, Out, ResourceId
+from certctl.api.schemas.common import In, Line, Out, ResourceId
 from certctl.domain.certificates import CertificateStatus
 from certctl.domain.inventory import AgentStatus
 from certctl.domain.jobs import BULK_LIMIT, JobStatus, JobType
@@ -53,11 +53,11 @@ class BulkIn(In):
 
     certificate_ids: list[ResourceId] = Field(default_factory=list, max_length=BULK_LIMIT)
     status: list[CertificateStatus] = Field(default_factory=list, max_length=8)
-    environment: str | None = Field(default=None, max_length=64)
+    environment: Line | None = Field(default=None, max_length=64)
     owner_id: ResourceId | None = None
     team_id: ResourceId | None = None
     issuer_id: ResourceId | None = None
-    q: str | None = Field(default=None, max_length=200)
+    q: Line | None = Field(default=None, max_length=200)
 
 
 class BulkRevokeIn(BulkIn):

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import Field
 
-from certctl.api.schemas.common import In, Name, Out, ResourceId
+from certctl.api.schemas.common import In, Line, Name, Out, ResourceId
 from certctl.domain.alerts import NotificationKind
 from certctl.domain.notifications import NotificationStatus
 from certctl.domain.policies import AlertChannel
@@ -72,7 +72,7 @@ class ChannelOut(Out):
 class ChannelTest(In):
     """Where to send a test notification (Email needs a recipient)."""
 
-    recipient: str | None = Field(default=None, max_length=254)
+    recipient: Line | None = Field(default=None, max_length=254)
 
 
 class LoopOut(Out):

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
 from certctl.api.schemas.common import Description, In, Name, Out, ResourceId
 
-Thresholds = list[int]
-Matrix = dict[str, list[str]]
-SeverityMap = dict[int, str]
+# Strict types: JSON `true` or `"30"` where a number is due is refused, not coerced (C10).
+Thresholds = list[StrictInt]
+Matrix = dict[str, list[StrictStr]]
+# JSON object keys are always strings; the thresholds they name are parsed from them.
+SeverityMap = dict[int, StrictStr]
 
 _MATRIX_DOC = (
     'Channels per severity tier, e.g. {"critical": ["PagerDuty", "Email"]}. '
@@ -26,10 +28,10 @@ class PolicyIn(In):
     id: ResourceId | None = None
     name: Name
     description: Description = ""
-    renewal_window_days: int = 30
-    auto_renew: bool = True
-    max_retries: int = 3
-    retry_interval_seconds: int = 3600
+    renewal_window_days: StrictInt = 30
+    auto_renew: StrictBool = True
+    max_retries: StrictInt = 3
+    retry_interval_seconds: StrictInt = 3600
     alert_thresholds_days: Thresholds = Field(default_factory=lambda: [30, 14, 7, 0], max_length=32)
     alert_channels: Matrix | None = Field(default=None, description=_MATRIX_DOC)
     alert_severity_map: SeverityMap | None = Field(
@@ -44,10 +46,10 @@ class PolicyPatch(In):
 
     name: Name | None = None
     description: Description | None = None
-    renewal_window_days: int | None = None
-    auto_renew: bool | None = None
-    max_retries: int | None = None
-    retry_interval_seconds: int | None = None
+    renewal_window_days: StrictInt | None = None
+    auto_renew: StrictBool | None = None
+    max_retries: StrictInt | None = None
+    retry_interval_seconds: StrictInt | None = None
     alert_thresholds_days: Thresholds | None = Field(default=None, max_length=32)
     alert_channels: Matrix | None = Field(default=None, description=_MATRIX_DOC)
     alert_severity_map: SeverityMap | None = None
@@ -61,10 +63,10 @@ class PolicyOut(Out):
     id: str
     name: str
     description: str
-    renewal_window_days: int
-    auto_renew: bool
-    max_retries: int
-    retry_interval_seconds: int
+    renewal_window_days: StrictInt
+    auto_renew: StrictBool
+    max_retries: StrictInt
+    retry_interval_seconds: StrictInt
     alert_thresholds_days: list[int]
     alert_channels: dict[str, list[str]]
     alert_severity_map: dict[int, str]
@@ -79,8 +81,8 @@ class KeyRule(In):
 
     model_config = ConfigDict(extra="forbid", from_attributes=True)
 
-    algorithm: str = Field(description="ECDSA, RSA or Ed25519.")
-    min_size: int = Field(default=0, ge=0, le=16384)
+    algorithm: StrictStr = Field(description="ECDSA, RSA or Ed25519.")
+    min_size: StrictInt = Field(default=0, ge=0, le=16384)
 
 
 class ProfileIn(In):
@@ -96,13 +98,13 @@ class ProfileIn(In):
         ],
         max_length=8,
     )
-    max_ttl_seconds: int = Field(default=0, description="0 = no limit.")
-    allowed_ekus: list[str] = Field(default_factory=lambda: ["serverAuth"], max_length=8)
-    required_san_patterns: list[str] = Field(default_factory=list, max_length=32)
-    must_staple: bool = False
-    allow_short_lived: bool = False
-    requires_approval: bool = False
-    preset: str = Field(
+    max_ttl_seconds: StrictInt = Field(default=0, description="0 = no limit.")
+    allowed_ekus: list[StrictStr] = Field(default_factory=lambda: ["serverAuth"], max_length=8)
+    required_san_patterns: list[StrictStr] = Field(default_factory=list, max_length=32)
+    must_staple: StrictBool = False
+    allow_short_lived: StrictBool = False
+    requires_approval: StrictBool = False
+    preset: StrictStr = Field(
         default="",
         max_length=32,
         description="`cabf-serverauth`: certificate policies, at most 398 days, public names only.",
@@ -115,13 +117,13 @@ class ProfilePatch(In):
     name: Name | None = None
     description: Description | None = None
     allowed_key_algorithms: list[KeyRule] | None = Field(default=None, max_length=8)
-    max_ttl_seconds: int | None = None
-    allowed_ekus: list[str] | None = Field(default=None, max_length=8)
-    required_san_patterns: list[str] | None = Field(default=None, max_length=32)
-    must_staple: bool | None = None
-    allow_short_lived: bool | None = None
-    requires_approval: bool | None = None
-    preset: str | None = Field(default=None, max_length=32)
+    max_ttl_seconds: StrictInt | None = None
+    allowed_ekus: list[StrictStr] | None = Field(default=None, max_length=8)
+    required_san_patterns: list[StrictStr] | None = Field(default=None, max_length=32)
+    must_staple: StrictBool | None = None
+    allow_short_lived: StrictBool | None = None
+    requires_approval: StrictBool | None = None
+    preset: StrictStr | None = Field(default=None, max_length=32)
 
 
 class ProfileOut(Out):
@@ -131,12 +133,12 @@ class ProfileOut(Out):
     name: str
     description: str
     allowed_key_algorithms: list[KeyRule]
-    max_ttl_seconds: int
+    max_ttl_seconds: StrictInt
     allowed_ekus: list[str]
     required_san_patterns: list[str]
-    must_staple: bool
-    allow_short_lived: bool
-    requires_approval: bool
+    must_staple: StrictBool
+    allow_short_lived: StrictBool
+    requires_approval: StrictBool
     preset: str
     created_at: datetime
     updated_at: datetime

@@ -28,7 +28,11 @@ app = typer.Typer(help="Agents that hold keys and deploy certificates.", no_args
 
 def agent_table(page: Page[Agent], at: datetime) -> Table:
     """Agents as rows with their last heartbeat."""
-    table = render.listing("Agents", ["ID", "Name", "Hostname", "Status", "Version", "Last seen"])
+    table = render.listing(
+        "Agents",
+        ["ID", "Name", "Hostname", "Status", "Version", "Last seen"],
+        drop=("Version", "Hostname", "Last seen", "Name"),
+    )
     for agent in page["data"]:
         table.add_row(
             agent.get("id", render.DASH),

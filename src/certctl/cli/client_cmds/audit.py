@@ -80,7 +80,10 @@ def _criteria(
 def audit_table(page: Page[AuditEvent], at: datetime) -> Table:
     """Audit events as rows, newest first."""
     table = render.listing(
-        "Audit", ["When", "Actor", "Action", "Resource", "Status"], whole=("Resource",)
+        "Audit",
+        ["When", "Actor", "Action", "Resource", "Status"],
+        whole=("Resource",),
+        drop=("Status", "Actor", "When"),
     )
     for event in page["data"]:
         table.add_row(

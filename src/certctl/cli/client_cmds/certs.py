@@ -28,7 +28,7 @@ from certctl.cli.client_cmds.session import (
     now,
 )
 from certctl.client import CertificateCriteria
-from certctl.client.models import Certificate, Page
+from certctl.client.models import AlertRoute, Certificate, Page, Version
 
 app = typer.Typer(help="Managed certificates.", no_args_is_help=True)
 
@@ -72,6 +72,14 @@ def list_certificates(
     expires_before: Annotated[
         str | None, typer.Option(help="ISO 8601 date or time, or Nd (days from now).")
     ] = None,
+    expires_within: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=3650,
+            help="Expiring within N days, whatever the status (revoked and archived aside).",
+        ),
+    ] = None,
     sort: Annotated[str | None, typer.Option(help="Field, '-' prefix for descending.")] = None,
     page: PageOpt = 1,
     per_page: PerPageOpt = 50,
@@ -90,6 +98,7 @@ def list_certificates(
         issuer_id=issuer,
         q=q,
         expires_before=moment(expires_before, "--expires-before") if expires_before else None,
+        expires_within_days=expires_within,
     )
     found = call(
         options,
@@ -101,7 +110,9 @@ def list_certificates(
 def certificate_table(page: Page[Certificate], at: datetime) -> Table:
     """Certificates as rows: id, name, status, environment, expiry."""
     table = render.listing(
-        "Certificates", ["ID", "Name", "Status", "Environment", "Expires", "Expiry date"]
+        "Certificates",
+        ["ID", "Name", "Status", "Environment", "Expires", "Expiry date"],
+        drop=("Expiry date", "Environment", "Name"),
     )
     for cert in page["data"]:
         table.add_row(
@@ -157,6 +168,84 @@ def get_certificate(
     options = ClientOptions(server, api_key, output, ca_bundle)
     cert = call(options, lambda c: c.get_certificate(cert_id))
     render.emit(options, cert, lambda: certificate_details(cert, now()))
+
+
+def route_table(route: AlertRoute) -> Table:
+    """One row per threshold and channel: tier, recipient, configured, why skipped."""
+    table = render.listing(
+        f"Alert route of {route['certificate_id']} ({route['policy_name']})",
+        ["Threshold", "Tier", "Channel", "Recipient", "Configured", "Skipped because"],
+        whole=(),
+    )
+    for row in route["thresholds"]:
+        if not row["channels"]:
+            table.add_row(
+                f"T-{row['threshold_days']}",
+                row["tier"],
+                render.DASH,
+                "",
+                "",
+                "no channel for this tier (opted out)",
+            )
+        for step in row["channels"]:
+            table.add_row(
+                f"T-{row['threshold_days']}",
+                row["tier"],
+                step["channel"],
+                render.text(step["recipient"]),
+                step["source"] or "no",
+                step["skipped_because"] or render.DASH,
+            )
+    return table
+
+
+@app.command("route")
+def alert_route(
+    cert_id: CertId,
+    server: ServerOpt = DEFAULT_SERVER,
+    api_key: ApiKeyOpt = None,
+    output: OutputOpt = Output.TABLE,
+    ca_bundle: CaBundleOpt = None,
+) -> None:
+    """Show who the expiry alerts of a certificate reach, and which cells would be skipped."""
+    options = ClientOptions(server, api_key, output, ca_bundle)
+    route = call(options, lambda c: c.get_alert_route(cert_id))
+    render.emit(options, route, lambda: route_table(route))
+
+
+def version_table(page: Page[Version]) -> Table:
+    """Issued versions as rows, newest first."""
+    table = render.listing(
+        "Versions",
+        ["ID", "Serial", "Not before", "Not after", "Key"],
+        whole=("ID",),
+        drop=("Not before", "Key", "Serial"),
+    )
+    for version in page["data"]:
+        table.add_row(
+            version["id"],
+            version["serial_number"],
+            render.day(version["not_before"]),
+            render.day(version["not_after"]),
+            f"{version['key_algorithm']} {version['key_size']}",
+        )
+    return table
+
+
+@app.command("versions")
+def list_versions(
+    cert_id: CertId,
+    page: PageOpt = 1,
+    per_page: PerPageOpt = 50,
+    server: ServerOpt = DEFAULT_SERVER,
+    api_key: ApiKeyOpt = None,
+    output: OutputOpt = Output.TABLE,
+    ca_bundle: CaBundleOpt = None,
+) -> None:
+    """List a certificate's issued versions, newest first."""
+    options = ClientOptions(server, api_key, output, ca_bundle)
+    found = call(options, lambda c: c.list_versions(cert_id, page=page, per_page=per_page))
+    render.emit_page(options, found, lambda: version_table(found))
 
 
 @app.command("import")

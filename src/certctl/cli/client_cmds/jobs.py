@@ -37,6 +37,7 @@ def job_table(page: Page[Job], at: datetime) -> Table:
         "Jobs",
         ["ID", "Type", "Certificate", "Status", "Tries", "Updated"],
         whole=("ID", "Certificate"),
+        drop=("Updated", "Certificate", "Tries", "Type"),
     )
     for job in page["data"]:
         table.add_row(

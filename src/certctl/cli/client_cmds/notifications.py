@@ -32,6 +32,7 @@ def notification_table(page: Page[Notification], at: datetime) -> Table:
     table = render.listing(
         "Notifications",
         ["ID", "Channel", "Status", "Tier", "Retry", "Last error", "Created"],
+        drop=("Created", "Tier", "Last error", "Retry"),
     )
     for item in page["data"]:
         table.add_row(

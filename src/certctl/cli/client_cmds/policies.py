@@ -37,7 +37,9 @@ PolicyId = Annotated[str, typer.Argument(help="Renewal policy id.", show_default
 def policy_table(page: Page[Policy]) -> Table:
     """Policies as rows."""
     table = render.listing(
-        "Renewal policies", ["ID", "Name", "Renewal window", "Auto-renew", "Thresholds (days)"]
+        "Renewal policies",
+        ["ID", "Name", "Renewal window", "Auto-renew", "Thresholds (days)"],
+        drop=("Auto-renew", "Renewal window", "Name"),
     )
     for policy in page["data"]:
         table.add_row(

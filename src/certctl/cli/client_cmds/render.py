@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import copy
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 import typer
-from rich.console import RenderableType
-from rich.table import Table
+from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
+from rich.measure import Measurement
+from rich.table import Column, Table
 from rich.text import Text
 
 from certctl.cli.client_cmds.session import ClientOptions, out
@@ -106,17 +108,75 @@ def text(value: object) -> str:
     return str(value)
 
 
-def listing(title: str, columns: Iterable[str], *, whole: Iterable[str] = ("ID",)) -> Table:
+class Listing(Table):
+    """A list table that drops its low-value columns, in a set order, on a narrow terminal.
+
+    Rich would otherwise squeeze every column to an ellipsis or to nothing; here each column
+    keeps room for its longest word (cells wrap between words, and fold a word only when the
+    terminal is narrower than the columns that are never dropped).
+    """
+
+    def __init__(self, title: str, columns: Iterable[str], *, whole: set[str], drop: Sequence[str]):
+        super().__init__(title=title, title_justify="left", header_style="bold")
+        self.drop_order = tuple(drop)
+        for column in columns:
+            self.add_column(column, no_wrap=column in whole, overflow="fold")
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield from Table.__rich_console__(self.fitted(console, options), console, options)
+
+    def fitted(self, console: Console, options: ConsoleOptions) -> Table:
+        """A copy without the columns that must go for the rest to fit ``options.max_width``,
+        the others sized so that none is narrower than its longest word."""
+        table = copy.copy(self)
+        for header in self.drop_order:
+            if Table.__rich_measure__(table, console, options).minimum <= options.max_width:
+                break
+            table.columns = [c for c in table.columns if c.header != header]
+        table.columns = [copy.copy(c) for c in table.columns]
+        ranges = [_content_range(console, options, column) for column in table.columns]
+        # Borders: one per column plus the outer edge; padding: one space on each side.
+        room = options.max_width - (len(ranges) + 1) - 2 * len(ranges)
+        for column, width in zip(table.columns, _share(room, ranges), strict=True):
+            column.width = width
+        return table
+
+
+def _content_range(console: Console, options: ConsoleOptions, column: Column) -> tuple[int, int]:
+    """The narrowest and widest a column's header and cells can be laid out."""
+    sizes = [Measurement.get(console, options, column.header)]
+    sizes += [Measurement.get(console, options, cell) for cell in column.cells]
+    return max(m.minimum for m in sizes), max(m.maximum for m in sizes)
+
+
+def _share(room: int, ranges: Sequence[tuple[int, int]]) -> list[int | None]:
+    """Widths giving each column its minimum, then the rest of ``room`` in proportion to what
+    each could still use; no fixed widths at all when every column fits at its widest."""
+    if sum(widest for _, widest in ranges) <= room:
+        return [None] * len(ranges)
+    spare = max(room - sum(narrowest for narrowest, _ in ranges), 0)
+    wants = [widest - narrowest for narrowest, widest in ranges]
+    total = sum(wants) or 1
+    return [
+        narrowest + spare * want // total
+        for (narrowest, _), want in zip(ranges, wants, strict=True)
+    ]
+
+
+def listing(
+    title: str,
+    columns: Iterable[str],
+    *,
+    whole: Iterable[str] = ("ID",),
+    drop: Sequence[str] = (),
+) -> Listing:
     """An empty list table with these headers.
 
     Columns named in ``whole`` hold ids people copy into the next command: they are never
-    cut; on a narrow terminal the other columns are shortened with an ellipsis instead.
+    cut or wrapped. When the table does not fit the terminal, the columns named in ``drop``
+    are left out, first one first, until it does; the others wrap between words.
     """
-    keep = set(whole)
-    table = Table(title=title, title_justify="left", header_style="bold")
-    for column in columns:
-        table.add_column(column, no_wrap=column in keep)
-    return table
+    return Listing(title, columns, whole=set(whole), drop=drop)
 
 
 def details(title: str, rows: Iterable[tuple[str, RenderableType]]) -> Table:

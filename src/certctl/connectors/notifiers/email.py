@@ -21,9 +21,10 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
 from certctl.connectors.notifiers.base import Receipt, Rendered
 from certctl.connectors.notifiers.facts import Fact, facts, utc
 from certctl.connectors.notifiers.transport import HttpTransport
+from certctl.connectors.ssrf import check_host_async
 from certctl.domain.alerts import AlertMessage
 from certctl.domain.policies import AlertChannel
-from certctl.errors import ConnectorError
+from certctl.errors import ConnectorError, InvalidRequest
 
 CHANNEL = AlertChannel.EMAIL.value
 # A conservative RFC 5322 addr-spec: dot-atom local part, DNS host name; no quoted local
@@ -64,6 +65,10 @@ class EmailConfig(BaseModel):
 
 def _refuse(detail: str) -> ConnectorError:
     return ConnectorError(f"Email refused: {detail}", connector=CHANNEL, permanent=True)
+
+
+def _refuse_relay(detail: str) -> ConnectorError:
+    return ConnectorError(f"Email relay refused: {detail}", connector=CHANNEL, permanent=True)
 
 
 def _header_value(name: str, value: str) -> str:
@@ -141,10 +146,12 @@ class EmailNotifier:
         allow_private: bool,
         timeout: float,
     ) -> None:
-        # `http` and `allow_private` keep the constructor uniform: SMTP relays are usually on
-        # private networks and are configured by administrators, so no SSRF check applies.
+        # `http` keeps the constructor uniform. The relay host is under the SSRF guard like
+        # every HTTP target: an operator's channel test must not probe internal hosts, so a
+        # relay on a private network needs CERTCTL_ALLOW_PRIVATE_TARGETS.
         self.config = config
         self.timeout = timeout
+        self.allow_private = allow_private
         self._password = config.password.get_secret_value() if config.password else None
 
     def render(self, message: AlertMessage) -> Rendered:
@@ -166,6 +173,7 @@ class EmailNotifier:
         """Send the message as rendered; the receipt is its Message-ID."""
         parsed = email.message_from_string(rendered.body, policy=email.policy.default)
         recipients = [address for _, address in getaddresses(parsed.get_all("To", []))]
+        await self._check_relay()
         try:
             async with asyncio.timeout(self.timeout):
                 await self._send(rendered.body, recipients)
@@ -178,6 +186,14 @@ class EmailNotifier:
         except (aiosmtplib.SMTPException, OSError) as exc:
             raise self._unreachable(str(exc) or type(exc).__name__) from exc
         return Receipt(str(parsed["Message-ID"]))
+
+    async def _check_relay(self) -> None:
+        try:
+            await check_host_async(
+                self.config.host, self.config.port, allow_private=self.allow_private, field="host"
+            )
+        except InvalidRequest as exc:
+            raise _refuse_relay(exc.detail) from exc
 
     async def _send(self, body: str, recipients: list[str]) -> None:
         await aiosmtplib.send(

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Container, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Annotated, Any
 
@@ -14,11 +15,13 @@ from pydantic import AfterValidator, SecretStr
 
 from certctl.connectors.notifiers.transport import HttpAnswer, HttpTransport, TransportFailure
 from certctl.connectors.ssrf import check_url_async
+from certctl.domain.redaction import redact_text
 from certctl.errors import ConnectorError, InvalidRequest
 
 log = structlog.get_logger("certctl.notifications")
 JSON_HEADERS = {"Content-Type": "application/json"}
 MAX_RESPONSE_BYTES = 64 * 1024
+CHECK_TTL = 30.0
 _REDACTED = "[redacted]"
 
 
@@ -88,6 +91,9 @@ class HttpPoster:
     allow_private: bool
     timeout: float
     secrets: tuple[str, ...] = ()
+    _checked: dict[str, float] = field(default_factory=dict, compare=False, repr=False)
+    """URL → monotonic time its SSRF check passed; a channel posts to one URL thousands of
+    times per tick, and the check (parse, resolve, classify) cost more than the POST."""
 
     async def post(
         self,
@@ -101,14 +107,7 @@ class HttpPoster:
         """Send `body` as canonical JSON. Any 2xx is a success (C4): a proxy or a compatible
         service may answer 200 where the vendor documents 202, and re-sending a delivered
         alert would be worse; a 2xx outside `expected` is logged."""
-        try:
-            await check_url_async(url, allow_private=self.allow_private, field=field)
-        except InvalidRequest as exc:
-            raise ConnectorError(
-                f"{self.channel} target refused: {self._scrub(exc.detail)}",
-                connector=self.channel,
-                permanent=True,
-            ) from exc
+        await self._check(url, field)
         try:
             answer = await self.http.post(
                 url,
@@ -126,6 +125,25 @@ class HttpPoster:
                 "notification.unexpected_status", channel=self.channel, status=answer.status
             )
         return answer
+
+    async def _check(self, url: str, field: str) -> None:
+        """The SSRF check, its verdict reused for CHECK_TTL seconds (refusals are not kept).
+
+        The window is no wider than the one between any check and the connection the
+        transport then makes, which resolves the name again itself.
+        """
+        checked = self._checked.get(url)
+        if checked is not None and time.monotonic() - checked < CHECK_TTL:
+            return
+        try:
+            await check_url_async(url, allow_private=self.allow_private, field=field)
+        except InvalidRequest as exc:
+            raise ConnectorError(
+                f"{self.channel} target refused: {self._scrub(exc.detail)}",
+                connector=self.channel,
+                permanent=True,
+            ) from exc
+        self._checked[url] = time.monotonic()
 
     def _error(self, reason: str) -> ConnectorError:
         return ConnectorError(
@@ -149,4 +167,5 @@ class HttpPoster:
         for secret in sorted(self.secrets, key=len, reverse=True):
             if secret:
                 text = text.replace(secret, _REDACTED)
-        return text
+        # What a remote endpoint echoes may hold secrets this channel does not know of.
+        return redact_text(text, _REDACTED)

@@ -82,7 +82,17 @@ def test_default_mode_stores_no_matrix() -> None:
 def test_a_threshold_that_is_not_a_number_is_named() -> None:
     """A row that does not parse is reported by its position."""
     _, errors = to_fields(from_form(["7", "soon"], ["", ""], "default", {}))
-    assert errors == (FieldError("alert_thresholds_days[1]", "'soon' is not a number"),)
+    assert errors == (FieldError("alert_thresholds_days[1]", "'soon' is not a whole number"),)
+
+
+def test_every_row_of_a_duplicate_threshold_is_named() -> None:
+    """Both rows holding 14 (written 14 and 014) get the error, not only the second."""
+    _, errors = to_fields(from_form(["14", "7", "014"], ["", "", ""], "default", {}))
+    message = "14 days is listed in rows 1, 3: each threshold once"
+    assert errors == (
+        FieldError("alert_thresholds_days[0]", message),
+        FieldError("alert_thresholds_days[2]", message),
+    )
 
 
 def test_effective_matrix_resolves_tiers_and_channels() -> None:

@@ -52,3 +52,11 @@ def test_the_number_of_counts_must_match_the_buckets() -> None:
     """Counts for another number of weeks are a programming error."""
     with pytest.raises(ValueError, match="expected 13 counts, got 2"):
         build(TEST_EPOCH, [1, 2])
+
+
+def test_each_bar_links_to_its_week() -> None:
+    """A bar links to the certificate list filtered to its days and names them as text."""
+    chart = build(TEST_EPOCH, [0] * 13)
+    assert chart.bars[0].href == "/certificates?expires_within_days=7&from_day=0"
+    assert chart.bars[1].href == "/certificates?expires_within_days=14&from_day=7"
+    assert (chart.bars[1].dates, chart.bars[-1].dates) == ("08 Jun to 14 Jun", "24 Aug to 29 Aug")
