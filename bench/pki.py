@@ -9,11 +9,11 @@ Five parts, one table each; every target is a ratio against an anchor measured i
 
 1. Anchors, one thread, no database: ECDSA P-256 signatures/s through `cryptography`; a leaf
    through `certctl.pki.issuance.issue_leaf` from a parsed CSR and from PEM (PEM adds the
-   CSR parse and signature check that `PkiService.issue_from_csr` also does), with an EC
+   CSR parse and signature check that `IssuanceService.issue_from_csr` also does), with an EC
    P-256 and an RSA-2048 CA from `certctl.pki.ca.create_root`; one OCSP answer through
    `certctl.pki.ocsp.build_response` (EC P-256 responder, as the service makes), without and
    with the request parse.
-2. `ctx.pki.issue_from_csr` in this process, the application context built as the server
+2. `ctx.issuance.issue_from_csr` in this process, the application context built as the server
    builds it (`certctl.bootstrap.build_context`, uvloop): N certificates inserted with SQL
    under one GenericCA issuer, one CSR each, generated beforehand and not timed, C issuances
    in flight. CPU is this process (all threads) plus the PostgreSQL cluster. `x raw` is
@@ -31,7 +31,7 @@ Five parts, one table each; every target is a ratio against an anchor measured i
    key and certificate in PEM), the median of --crl-repeat runs each, with the DER sizes;
    then `PkiService.regenerate_crl` end to end over as many revocation rows (with their
    certificates and versions) inserted with SQL, and where its time goes.
-5. OCSP: (a) `ctx.pki.ocsp(issuer, der)` in this process, nonce-less requests for S issued
+5. OCSP: (a) `ctx.ocsp.ocsp(issuer, der)` in this process, nonce-less requests for S issued
    serials after one warm-up request each (that first pass, signed and looked up in the
    database, is shown too), against the build_response anchor; (b) POST
    application/ocsp-request to the server (2 workers on PostgreSQL), S serials, every one

@@ -262,7 +262,7 @@ async def regenerate_part(
         state = None
         for _ in range(max(2, sizes.crl_repeat)):
             db0, cpu0, t0 = db_cpu(db_pid), time.process_time(), time.perf_counter()
-            state = await ctx.pki.regenerate_crl(issuer_id)
+            state = await ctx.revocation.regenerate_crl(issuer_id)
             times.append(time.perf_counter() - t0)
             cpus.append(time.process_time() - cpu0)
             db1 = db_cpu(db_pid)
@@ -276,7 +276,7 @@ async def regenerate_part(
         for _ in range(len(times)):
             t0 = time.perf_counter()
             async with ctx.runtime.db.uow() as uow:
-                ca = await ctx.pki._ca(uow, issuer_id)
+                ca = await ctx.pki.ca(uow, issuer_id)
                 revoked = await uow.pki.revoked_serials(issuer_id)
             steps["fetch"].append(time.perf_counter() - t0)
             t0 = time.perf_counter()

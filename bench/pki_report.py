@@ -103,7 +103,7 @@ def print_report(report: dict[str, Any]) -> list[dict[str, Any]]:
     print(harness.markdown_table(ANCHOR_COLUMNS, anchor_rows))
 
     backends = report["backends"]
-    print("\nPart 2 - ctx.pki.issue_from_csr in-process with its database write")
+    print("\nPart 2 - ctx.issuance.issue_from_csr in-process with its database write")
     print(harness.markdown_table(ISSUANCE_COLUMNS, [b["issuance"] for b in backends.values()]))
     print(
         "  x raw = leaves/s / one-core PEM-leaf anchor; signing share = leaves/s /"

@@ -80,7 +80,7 @@ async def service_part(
         )
         ids = [f"mc-svc-{i:06d}" for i in range(sizes.leaves + warm)]
         for cert_id, csr in zip(ids[:warm], csrs[:warm], strict=True):  # CA load, pool, caches
-            await ctx.pki.issue_from_csr(SYSTEM_CALLER, cert_id, csr)
+            await ctx.issuance.issue_from_csr(SYSTEM_CALLER, cert_id, csr)
 
         raw_leaf = kit.rate("leaf_pem_ec", sizes.anchor_seconds)  # now, under today's load
         work = iter(zip(ids[warm:], csrs[warm:], strict=True))
@@ -90,7 +90,7 @@ async def service_part(
         async def issuer_loop() -> None:
             for cert_id, csr in work:
                 try:
-                    _, version = await ctx.pki.issue_from_csr(SYSTEM_CALLER, cert_id, csr)
+                    _, version = await ctx.issuance.issue_from_csr(SYSTEM_CALLER, cert_id, csr)
                 except Exception as exc:  # counted and shown; the run goes on
                     errors[f"{type(exc).__name__}: {exc}"[:120]] += 1
                 else:
@@ -150,7 +150,7 @@ async def ocsp_inprocess(
     raw_ocsp = kit.rate("ocsp_sign", sizes.anchor_seconds)
     db0, cpu0, t0 = db_cpu(main.db_pid), time.process_time(), time.perf_counter()
     for serial, der in requests:
-        verdict = check(serial, await ctx.pki.ocsp(main.issuer_id, der))
+        verdict = check(serial, await ctx.ocsp.ocsp(main.issuer_id, der))
         if verdict != "ok":
             bad[verdict] += 1
     wall, cpu, db1 = time.perf_counter() - t0, time.process_time() - cpu0, db_cpu(main.db_pid)
@@ -173,7 +173,7 @@ async def ocsp_inprocess(
     deadline = t0 + sizes.ocsp_seconds
     while time.perf_counter() < deadline:
         for serial, der in requests:
-            verdict = check(serial, await ctx.pki.ocsp(main.issuer_id, der))
+            verdict = check(serial, await ctx.ocsp.ocsp(main.issuer_id, der))
             if verdict != "ok":
                 bad[verdict] += 1
         count += len(requests)

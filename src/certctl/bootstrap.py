@@ -22,20 +22,29 @@ from certctl.services.apikeys import ApiKeyService
 from certctl.services.audit import AuditService
 from certctl.services.certificates import CertificateService
 from certctl.services.inventory import InventoryService
+from certctl.services.issuance import IssuanceService
+from certctl.services.issuers import (
+    IssuerConnectors,
+    IssuerReach,
+    IssuerRevocations,
+    IssuerTests,
+)
 from certctl.services.jobs import JobService
 from certctl.services.notifications import NotificationService
+from certctl.services.ocsp import OcspService
 from certctl.services.pki import PkiService
 from certctl.services.ratelimits import RateLimiter
 from certctl.services.resources import (
     AGENT_GROUPS,
-    ISSUERS,
     NOTIFICATION_CHANNELS,
     OWNERS,
     POLICIES,
     PROFILES,
     TARGETS,
     TEAMS,
+    issuers_spec,
 )
+from certctl.services.revocation import RevocationService
 from certctl.services.runtime import Runtime
 from certctl.services.stats import StatsService
 from certctl.services.users import UserService
@@ -67,6 +76,11 @@ class AppContext:
     notifications: NotificationService
     channels: InventoryService[NotificationChannel]
     pki: PkiService
+    revocation: RevocationService
+    ocsp: OcspService
+    issuer_connectors: IssuerConnectors
+    issuance: IssuanceService
+    issuer_tests: IssuerTests
     jobs: JobService
     agents: AgentService
     users: UserService
@@ -98,6 +112,12 @@ def build_context(settings: Settings, *, clock: Clock | None = None) -> AppConte
     )
     certificates = CertificateService(runtime, extra_recipients=settings.extra_recipients())
     pki = PkiService(runtime, certificates, public_url=settings.public_url)
+    connectors = IssuerConnectors(runtime, pki, allow_private=settings.allow_private_targets)
+    issuance = IssuanceService(runtime, connectors)
+    ocsp = OcspService(runtime, pki)
+    revocation = RevocationService(
+        runtime, certificates, pki, ocsp, remote=IssuerRevocations(runtime, connectors)
+    )
     named_keys = settings.named_keys()
     api_keys = ApiKeyService(runtime, named_keys)
     return AppContext(
@@ -111,7 +131,7 @@ def build_context(settings: Settings, *, clock: Clock | None = None) -> AppConte
         owners=InventoryService(runtime, OWNERS),
         profiles=InventoryService(runtime, PROFILES),
         policies=InventoryService(runtime, POLICIES),
-        issuers=InventoryService(runtime, ISSUERS),
+        issuers=InventoryService(runtime, issuers_spec(IssuerReach(connectors))),
         targets=InventoryService(runtime, TARGETS),
         agent_groups=InventoryService(runtime, AGENT_GROUPS),
         stats=StatsService(runtime),
@@ -125,10 +145,15 @@ def build_context(settings: Settings, *, clock: Clock | None = None) -> AppConte
         notifications=NotificationService(runtime, metrics, settings, http),
         channels=InventoryService(runtime, NOTIFICATION_CHANNELS),
         pki=pki,
+        revocation=revocation,
+        ocsp=ocsp,
+        issuer_connectors=connectors,
+        issuance=issuance,
+        issuer_tests=IssuerTests(runtime, connectors),
         agents=AgentService(runtime),
         jobs=JobService(
             runtime,
-            pki,
+            issuance,
             keygen_mode=settings.keygen_mode,
             extra_recipients=settings.extra_recipients(),
             metrics=metrics,

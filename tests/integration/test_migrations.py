@@ -35,6 +35,8 @@ TABLES = {
     "certificate_revocations",
     "crl_state",
     "jobs",
+    "acme_accounts",
+    "acme_challenges",
     "dashboard_users",
     "dashboard_sessions",
     "audit_chain_head",

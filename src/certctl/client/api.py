@@ -25,6 +25,8 @@ from certctl.client.models import (
     BulkResult,
     Certificate,
     Imported,
+    Issuer,
+    IssuerTest,
     Job,
     Notification,
     Page,
@@ -169,6 +171,16 @@ class CertctlClient:
         """Queue a renewal job now."""
         path = f"/certificates/{_seg(certificate_id)}/renew"
         return cast(Job, await self._call("POST", path, body={}))
+
+    async def list_issuers(self, *, page: int = 1, per_page: int = 50) -> Page[Issuer]:
+        """One page of issuers."""
+        params = {"page": page, "per_page": per_page}
+        return cast(Page[Issuer], await self._call("GET", "/issuers", params=params))
+
+    async def test_issuer(self, issuer_id: str) -> IssuerTest:
+        """Reach the issuer's CA with its stored configuration."""
+        path = f"/issuers/{_seg(issuer_id)}/test"
+        return cast(IssuerTest, await self._call("POST", path, body={}))
 
     async def revoke_certificate(self, certificate_id: str, *, reason: str) -> Certificate:
         """Revoke with an RFC 5280 reason name (``keyCompromise`` …)."""

@@ -252,3 +252,25 @@ class Summary(TypedDict):
     agents_online: int
     jobs_by_status: dict[str, int]
     notifications_dead: int
+
+
+class Issuer(TypedDict):
+    """A configured CA connector; secret config fields come back masked."""
+
+    id: str
+    name: str
+    type: str
+    config: dict[str, Any]
+    enabled: bool
+    test_status: str
+    last_tested_at: str | None
+    created_at: str
+    updated_at: str
+
+
+class IssuerTest(TypedDict):
+    """The outcome of testing an issuer's connection."""
+
+    ok: bool
+    detail: str
+    issuer: Issuer

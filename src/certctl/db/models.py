@@ -288,6 +288,7 @@ class JobRow(Base):
     completed_at: Mapped[datetime | None]
     lease_owner: Mapped[str | None] = mapped_column(String(200))
     lease_expires_at: Mapped[datetime | None]
+    order_state: Mapped[dict[str, Any] | None] = mapped_column(json_type())
     status_changed_at: Mapped[datetime]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
@@ -417,3 +418,22 @@ class DashboardSessionRow(Base):
     csrf_token: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class AcmeAccountRow(Base):
+    __tablename__ = "acme_accounts"
+    issuer_id: Mapped[str] = mapped_column(
+        ForeignKey("issuers.id", ondelete="CASCADE"), primary_key=True
+    )
+    directory_url: Mapped[str] = mapped_column(Text)
+    sealed_key: Mapped[str] = mapped_column(Text)
+    account_url: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class AcmeChallengeRow(Base):
+    __tablename__ = "acme_challenges"
+    token: Mapped[str] = mapped_column(String(255), primary_key=True)
+    key_authorization: Mapped[str] = mapped_column(Text)
+    issuer_id: Mapped[str] = mapped_column(ForeignKey("issuers.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime]

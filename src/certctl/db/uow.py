@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from certctl.db.repositories import inventory
+from certctl.db.repositories.acme import AcmeRepository
 from certctl.db.repositories.audit import AuditRepository
 from certctl.db.repositories.base import conflict_from
 from certctl.db.repositories.certificates import (
@@ -22,6 +23,7 @@ from certctl.db.repositories.jobs import JobRepository
 from certctl.db.repositories.notifications import NotificationRepository, channels
 from certctl.db.repositories.pki import PkiRepository
 from certctl.db.repositories.ratelimits import RateLimitRepository
+from certctl.db.repositories.revocation_notices import RevocationNoticeRepository
 from certctl.db.repositories.users import SessionRepository, UserRepository
 
 __all__ = ["AlertCandidate", "UnitOfWork", "UnitOfWorkFactory"]
@@ -50,6 +52,8 @@ class UnitOfWork:
         self.users = UserRepository(session)
         self.dashboard_sessions = SessionRepository(session)
         self.jobs = JobRepository(session)
+        self.acme = AcmeRepository(session)
+        self.revocation_notices = RevocationNoticeRepository(session)
         self.rate_limits = RateLimitRepository(session)
 
     async def __aenter__(self) -> UnitOfWork:

@@ -87,6 +87,8 @@ class Job:
     completed_at: datetime | None = None
     lease_owner: str | None = None
     lease_expires_at: datetime | None = None
+    order_state: Mapping[str, object] | None = None
+    """A long-running order's progress (ACME order URL, CSR): a later attempt resumes it."""
 
     @property
     def is_open(self) -> bool:

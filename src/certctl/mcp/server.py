@@ -268,6 +268,16 @@ class CertctlTools:
             self.client.list_agents(status=status, q=q, page=page, per_page=per_page)
         )
 
+    async def list_issuers(self, page: Page = 1, per_page: PerPage = 50) -> str:
+        """List the configured issuers (CAs) with their type, state and last test status."""
+        return await answer(self.client.list_issuers(page=page, per_page=per_page))
+
+    async def test_issuer(
+        self, issuer_id: Annotated[str, Field(min_length=1, description="Issuer id.")]
+    ) -> str:
+        """Reach the issuer's CA with its stored config; answers {ok, detail, issuer}."""
+        return await answer(self.client.test_issuer(issuer_id))
+
 
 def build_server(client: CertctlClient, clock: Clock) -> MCPServer[Any]:
     """An MCP server whose tools call the API through ``client``."""
@@ -292,6 +302,9 @@ def build_server(client: CertctlClient, clock: Clock) -> MCPServer[Any]:
         (tools.search_audit, READ),
         (tools.verify_audit, READ),
         (tools.list_agents, READ),
+        (tools.list_issuers, READ),
+        # Reaching the CA is outward-looking and records the test result on the issuer.
+        (tools.test_issuer, ToolAnnotations(read_only_hint=False, open_world_hint=True)),
     )
     for method, hints in registered:
         server.add_tool(method, annotations=hints, structured_output=False)

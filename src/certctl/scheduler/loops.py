@@ -42,8 +42,12 @@ async def notification_retry(ctx: AppContext) -> dict[str, Any]:
 
 
 async def crl(ctx: AppContext) -> dict[str, Any]:
-    """A fresh DER CRL for every local CA (also regenerated right after each revocation)."""
-    return await ctx.pki.regenerate_all()
+    """A fresh DER CRL for every local CA (also regenerated right after each revocation),
+    and another try at revocations a remote CA has not acknowledged yet."""
+    # Remote CAs first: a local CA whose CRL cannot be signed fails the whole tick.
+    remote = ctx.revocation.remote_revocations
+    sent = await remote.notify() if remote is not None else None
+    return {**await ctx.revocation.regenerate_all(), "remote": sent}
 
 
 async def audit_verify(ctx: AppContext) -> dict[str, Any]:

@@ -86,7 +86,11 @@ ISSUERS: list[dict[str, Any]] = [
         "id": "iss-acme-le",
         "name": "ACME (staging)",
         "type": "ACME",
-        "config": {"directory_url": "https://acme.invalid/directory", "email": "pki@example.com"},
+        "config": {
+            "directory_url": "https://acme.invalid/directory",
+            "email": "pki@example.com",
+            "terms_agreed": True,
+        },
         "enabled": False,
     },
 ]

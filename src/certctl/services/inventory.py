@@ -29,7 +29,7 @@ class Prepare(Protocol):
 
 
 class AfterCreate(Protocol):
-    """Runs in the creating transaction once the new resource's row exists."""
+    """Runs in the creating (or updating) transaction once the resource's row is written."""
 
     async def __call__(
         self, runtime: Runtime, uow: UnitOfWork, caller: Caller, obj: Any
@@ -61,6 +61,7 @@ class ResourceSpec(Generic[D]):
     list_references: Mapping[str, str] = field(default_factory=dict)
     prepare: Prepare = _no_prepare
     after_create: AfterCreate | None = None
+    after_update: AfterCreate | None = None
     guard: Guard | None = None
 
 
@@ -169,6 +170,8 @@ class InventoryService(Generic[D]):
                 await self.spec.guard(self.runtime, uow, caller, before, after)
             await repo.update(after)
             await self._audit(uow, caller, "updated", resource_id, changed_fields(before, after))
+            if self.spec.after_update is not None:
+                await self.spec.after_update(self.runtime, uow, caller, after)
         return after
 
     async def delete(self, caller: Caller, resource_id: str) -> None:

@@ -20,6 +20,7 @@ from typing import Any
 
 import structlog
 
+from certctl.connectors.issuers.base import IssuanceRefused
 from certctl.db.engine import DATABASE_UNAVAILABLE
 from certctl.db.uow import UnitOfWork
 from certctl.domain.access import SYSTEM_CALLER, Caller, Permission
@@ -32,7 +33,6 @@ from certctl.domain.certificates import (
     status_for_expiry,
 )
 from certctl.domain.ids import new_id
-from certctl.domain.inventory import IssuerType
 from certctl.domain.jobs import (
     BULK_LIMIT,
     DEFAULT_LEASE,
@@ -52,13 +52,20 @@ from certctl.domain.jobs import (
 )
 from certctl.domain.listing import Page, PageRequest, SortKey
 from certctl.domain.policies import CertificateProfile, RenewalPolicy
-from certctl.errors import CertctlError, Conflict, InvalidRequest, NotFound, UpstreamError
+from certctl.errors import (
+    CertctlError,
+    Conflict,
+    ConnectorError,
+    InvalidRequest,
+    NotFound,
+    UpstreamError,
+)
 from certctl.metrics import Metrics
 from certctl.pki.csr import make_csr
 from certctl.services.alerts import all_policies
 from certctl.services.audit import record
+from certctl.services.issuance import IssuanceService, certificate_profile
 from certctl.services.lifecycle import enqueue_lifecycle
-from certctl.services.pki import PkiService, certificate_profile
 from certctl.services.runtime import Runtime
 
 log = structlog.get_logger("certctl.jobs")
@@ -121,6 +128,19 @@ class BulkCriteria:
     filters: CertificateFilter | None = None
 
 
+class JobJournal:
+    """The OrderJournal of one job: a long-running order's progress stored on the job row."""
+
+    def __init__(self, runtime: Runtime, job_id: str) -> None:
+        self.runtime = runtime
+        self.job_id = job_id
+
+    async def save(self, state: Mapping[str, Any]) -> None:
+        """Record where the order stands, committed at once (a crash keeps it)."""
+        async with self.runtime.db.uow() as uow:
+            await uow.jobs.set_order_state(self.job_id, state)
+
+
 def _node_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
@@ -131,7 +151,7 @@ class JobService:
     def __init__(
         self,
         runtime: Runtime,
-        pki: PkiService,
+        issuance: IssuanceService,
         *,
         keygen_mode: str = "agent",
         extra_recipients: Sequence[str] = (),
@@ -140,7 +160,7 @@ class JobService:
     ) -> None:
         self.runtime = runtime
         self.metrics = metrics
-        self.pki = pki
+        self.issuance = issuance
         self.keygen_mode = keygen_mode
         self.extra_recipients = tuple(extra_recipients)
         self.lease = lease
@@ -397,6 +417,18 @@ class JobService:
     async def _run_attempt(self, job: Job, summary: ProcessSummary) -> None:
         try:
             outcome = await self._attempt(job)
+        except ConnectorError as exc:
+            # A CA's refusal (an invalid authorization, a rejected CSR) is final; a rate limit
+            # or an outage is retried, no sooner than the CA's Retry-After.
+            await self._attempt_failed(
+                job,
+                exc.detail,
+                summary,
+                retryable=not exc.permanent,
+                not_before=exc.retry_after,
+                problem=exc.problem if isinstance(exc, IssuanceRefused) else None,
+            )
+            return
         except _RETRYABLE as exc:
             await self._attempt_failed(job, f"{type(exc).__name__}: {exc}", summary, retryable=True)
             return
@@ -421,37 +453,56 @@ class JobService:
             summary.completed += 1
 
     async def _attempt(self, job: Job) -> CertificateVersion | None:
-        """One attempt: issue with a server-made key, or wait for the agent's CSR."""
+        """One attempt: resume the job's order, issue with a server-made key, or wait for
+        the agent's CSR."""
         async with self.runtime.db.uow() as uow:
             cert = await uow.certificates.require(job.certificate_id)
             issuer = await uow.issuers.get(cert.issuer_id) if cert.issuer_id else None
             profile = await certificate_profile(uow, cert)
         if issuer is None:
             raise InvalidRequest("the certificate has no issuer", field="issuer_id")
-        if issuer.type is not IssuerType.GENERIC_CA:
-            raise InvalidRequest(
-                f"issuer type {issuer.type.value} has no issuing connector in this version",
-                field="issuer_id",
-            )
-        if self.keygen_mode != "server":
-            await self._await_csr(job)
-            return None
-        key_spec = key_spec_for(profile)
-        names = tuple(cert.sans) or (cert.common_name,)
-        csr_pem, _key_pem = await asyncio.to_thread(make_csr, cert.common_name, names, key_spec)
-        _, version = await self._issue(SYSTEM_CALLER, cert.id, csr_pem, None)
+        if not issuer.enabled:
+            raise InvalidRequest(f"issuer {issuer.id!r} is disabled", field="issuer_id")
+        # A config its connector refuses fails the job now, not after an agent's CSR.
+        await self.issuance.connectors.for_issuer(issuer)
+        resume = dict(job.order_state or {})
+        saved = resume.get("csr_pem")
+        if isinstance(saved, str):
+            csr_pem = saved
+        else:
+            if self.keygen_mode != "server":
+                await self._await_csr(job)
+                return None
+            key_spec = key_spec_for(profile)
+            names = tuple(cert.sans) or (cert.common_name,)
+            csr_pem, _key_pem = await asyncio.to_thread(make_csr, cert.common_name, names, key_spec)
+        _, version = await self._issue(
+            SYSTEM_CALLER,
+            cert.id,
+            csr_pem,
+            None,
+            journal=JobJournal(self.runtime, job.id),
+            resume=resume,
+        )
         await self._complete(job.id, SYSTEM_CALLER, version, expect_owner=self.node_id)
         return version
 
     async def _issue(
-        self, caller: Caller, cert_id: str, csr_pem: str, ttl_seconds: int | None
+        self,
+        caller: Caller,
+        cert_id: str,
+        csr_pem: str,
+        ttl_seconds: int | None,
+        *,
+        journal: JobJournal | None = None,
+        resume: Mapping[str, Any] | None = None,
     ) -> tuple[ManagedCertificate, CertificateVersion]:
-        """Issue through the local CA, counting the result and timing successes."""
+        """Issue through the certificate's issuer, counting the result and timing successes."""
         started = time.perf_counter()
-        issuer_type = IssuerType.GENERIC_CA.value
+        issuer_type = await self._issuer_type(cert_id)
         try:
-            issued = await self.pki.issue_from_csr(
-                caller, cert_id, csr_pem, ttl_seconds=ttl_seconds
+            issued = await self.issuance.issue_from_csr(
+                caller, cert_id, csr_pem, ttl_seconds=ttl_seconds, journal=journal, resume=resume
             )
         except Exception as exc:
             if self.metrics is not None:
@@ -463,6 +514,12 @@ class JobService:
                 time.perf_counter() - started
             )
         return issued
+
+    async def _issuer_type(self, cert_id: str) -> str:
+        async with self.runtime.db.uow() as uow:
+            cert = await uow.certificates.get(cert_id)
+            issuer = await uow.issuers.get(cert.issuer_id) if cert and cert.issuer_id else None
+        return issuer.type.value if issuer is not None else "none"
 
     async def _await_csr(self, job: Job) -> None:
         now = self.runtime.clock.now()
@@ -535,7 +592,14 @@ class JobService:
             )
 
     async def _attempt_failed(
-        self, job: Job, error: str, summary: ProcessSummary, *, retryable: bool
+        self,
+        job: Job,
+        error: str,
+        summary: ProcessSummary,
+        *,
+        retryable: bool,
+        not_before: float | None = None,
+        problem: Mapping[str, Any] | None = None,
     ) -> None:
         """Record a failed attempt: back to Pending after a backoff, or Failed (at the attempt
         cap, or at once when retrying cannot help)."""
@@ -547,6 +611,11 @@ class JobService:
             assert current is not None
             if retryable:
                 after = after_failed_attempt(current, error, now)
+                if not_before is not None and after.status is JobStatus.PENDING:
+                    earliest = now + timedelta(seconds=not_before)
+                    after = dataclasses.replace(
+                        after, scheduled_at=max(after.scheduled_at, earliest)
+                    )
             else:
                 after = transition(
                     current,
@@ -556,6 +625,11 @@ class JobService:
                     completed_at=now,
                     lease_owner=None,
                     lease_expires_at=None,
+                )
+            if problem:
+                # The CA's own problem document (RFC 8555 section 6.7) stays with the job.
+                after = dataclasses.replace(
+                    after, order_state={**(after.order_state or {}), "problem": dict(problem)}
                 )
             await uow.jobs.update(after)
             if after.status is JobStatus.FAILED:
@@ -610,6 +684,7 @@ class JobService:
                 "job_type": job.type.value,
                 "attempts": job.attempts,
                 "error": job.last_error,
+                "ca_problem": (job.order_state or {}).get("problem"),
                 "expires_at": cert.expires_at.isoformat() if cert.expires_at else None,
             },
             extra_recipients=self.extra_recipients,

@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from certctl.connectors.issuers.registry import check_issuer_type, validate_issuer_config
+from certctl.db.uow import UnitOfWork
+from certctl.domain.access import Caller
 from certctl.domain.inventory import (
     AgentGroup,
     DeploymentTarget,
@@ -23,7 +26,7 @@ from certctl.domain.policies import (
     check_profile,
 )
 from certctl.services.controls import guard_policy, guard_profile
-from certctl.services.inventory import ResourceSpec
+from certctl.services.inventory import AfterCreate, ResourceSpec
 from certctl.services.notifications import check_channel_type, validate_channel_config
 from certctl.services.pki import provision_issuer_ca
 from certctl.services.runtime import Runtime
@@ -113,14 +116,37 @@ POLICIES = ResourceSpec(
     prepare=_policy,
     guard=guard_policy,
 )
-ISSUERS = ResourceSpec(
-    resource_type="issuer",
-    id_prefix="iss",
-    domain_cls=Issuer,
-    repository=lambda uow: uow.issuers,
-    prepare=_sealed,
-    after_create=provision_issuer_ca,
-)
+
+
+def _issuer(runtime: Runtime, fields: dict[str, Any], existing: Any | None) -> dict[str, Any]:
+    """Refuse a type without a connector and a config its type does not accept (fail early)."""
+    kind = check_issuer_type(str(fields.get("type") or getattr(existing, "type", "")))
+    values = _sealed(runtime, fields, existing)
+    if "config" in values:
+        revealed = reveal_config(values["config"], values.get("sealed_secrets"), runtime.sealer)
+        validate_issuer_config(kind, revealed)
+    return values
+
+
+def issuers_spec(reach: AfterCreate) -> ResourceSpec[Issuer]:
+    """Issuers: validated per type; `reach` runs once the row exists, on create and update,
+    so an unreachable CA is refused before any job depends on it."""
+
+    async def after_create(runtime: Runtime, uow: UnitOfWork, caller: Caller, obj: Any) -> None:
+        await provision_issuer_ca(runtime, uow, caller, obj)
+        await reach(runtime, uow, caller, obj)
+
+    return ResourceSpec(
+        resource_type="issuer",
+        id_prefix="iss",
+        domain_cls=Issuer,
+        repository=lambda uow: uow.issuers,
+        prepare=_issuer,
+        after_create=after_create,
+        after_update=reach,
+    )
+
+
 TARGETS = ResourceSpec(
     resource_type="deployment_target",
     id_prefix="tgt",

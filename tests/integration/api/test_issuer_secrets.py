@@ -8,72 +8,90 @@ from sqlalchemy import text
 from certctl.bootstrap import AppContext
 from certctl.services.secrets import open_secrets
 
-VAULT = {
-    "name": "vault",
-    "type": "VaultPKI",
-    "config": {"address": "https://vault.example.com", "token": "s.TOPSECRET"},
+# Disabled: an enabled issuer is reached when saved, and nothing listens at acme.example.com.
+ACME = {
+    "name": "acme",
+    "type": "ACME",
+    "enabled": False,
+    "config": {
+        "directory_url": "https://acme.example.com/dir",
+        "terms_agreed": True,
+        "eab_kid": "kid-1",
+        "eab_hmac_key": "TOPSECRET",
+    },
 }
+PUBLIC = {"directory_url": "https://acme.example.com/dir", "terms_agreed": True, "eab_kid": "kid-1"}
 
 
-async def _raw_issuer(ctx: AppContext, issuer_id: str) -> tuple[str, str | None]:
+async def _raw_row(ctx: AppContext, table: str, row_id: str) -> tuple[str, str | None]:
     async with ctx.runtime.db.engine.connect() as conn:
         row = (
             await conn.execute(
-                text("SELECT config, sealed_secrets FROM issuers WHERE id = :id"), {"id": issuer_id}
+                text(f"SELECT config, sealed_secrets FROM {table} WHERE id = :id"), {"id": row_id}
             )
         ).one()
     return str(row[0]), row[1]
 
 
+async def _raw_issuer(ctx: AppContext, issuer_id: str) -> tuple[str, str | None]:
+    return await _raw_row(ctx, "issuers", issuer_id)
+
+
 async def test_secret_is_masked_in_create_get_and_list(api: httpx.AsyncClient) -> None:
     """The token never comes back; its mask does, other fields are shown."""
-    created = (await api.post("/api/v1/issuers", json=VAULT)).json()
+    created = (await api.post("/api/v1/issuers", json=ACME)).json()
     fetched = (await api.get(f"/api/v1/issuers/{created['id']}")).json()
     listed = (await api.get("/api/v1/issuers")).json()["data"][0]
     for body in (created, fetched, listed):
-        assert body["config"] == {"address": "https://vault.example.com", "token": "********"}
+        assert body["config"] == {**PUBLIC, "eab_hmac_key": "********"}
 
 
 async def test_secret_is_encrypted_at_rest(api: httpx.AsyncClient, ctx: AppContext) -> None:
     """The database holds only the mask and an AES-GCM blob that opens to the token."""
-    created = (await api.post("/api/v1/issuers", json=VAULT)).json()
+    created = (await api.post("/api/v1/issuers", json=ACME)).json()
     config, sealed = await _raw_issuer(ctx, created["id"])
     assert "TOPSECRET" not in config
     assert sealed is not None
     assert "TOPSECRET" not in sealed
-    assert open_secrets(sealed, ctx.runtime.sealer) == {"token": "s.TOPSECRET"}
+    assert open_secrets(sealed, ctx.runtime.sealer) == {"eab_hmac_key": "TOPSECRET"}
 
 
 async def test_mask_on_update_keeps_the_stored_secret(
     api: httpx.AsyncClient, ctx: AppContext
 ) -> None:
     """Sending `********` back (as a form would) keeps the token; a new value replaces it."""
-    created = (await api.post("/api/v1/issuers", json=VAULT)).json()
-    masked = {"address": "https://vault2.example.com", "token": "********"}
+    created = (await api.post("/api/v1/issuers", json=ACME)).json()
+    masked = {
+        **PUBLIC,
+        "directory_url": "https://acme2.example.com/dir",
+        "eab_hmac_key": "********",
+    }
     response = await api.patch(f"/api/v1/issuers/{created['id']}", json={"config": masked})
     assert response.status_code == 200
     _, sealed = await _raw_issuer(ctx, created["id"])
-    assert open_secrets(sealed, ctx.runtime.sealer) == {"token": "s.TOPSECRET"}
-    await api.patch(f"/api/v1/issuers/{created['id']}", json={"config": {"token": "s.NEW"}})
+    assert open_secrets(sealed, ctx.runtime.sealer) == {"eab_hmac_key": "TOPSECRET"}
+    await api.patch(
+        f"/api/v1/issuers/{created['id']}", json={"config": {**PUBLIC, "eab_hmac_key": "NEW"}}
+    )
     _, sealed = await _raw_issuer(ctx, created["id"])
-    assert open_secrets(sealed, ctx.runtime.sealer) == {"token": "s.NEW"}
+    assert open_secrets(sealed, ctx.runtime.sealer) == {"eab_hmac_key": "NEW"}
 
 
 async def test_mask_without_stored_value_is_400(api: httpx.AsyncClient) -> None:
     """A mask on create has nothing to keep and is refused naming the field."""
-    body = {**VAULT, "config": {"token": "********"}}
+    body = {**ACME, "config": {**PUBLIC, "eab_hmac_key": "********"}}
     response = await api.post("/api/v1/issuers", json=body)
     assert response.status_code == 400
-    assert response.json()["field"] == "config.token"
+    assert response.json()["field"] == "config.eab_hmac_key"
 
 
 async def test_secret_never_reaches_the_audit_trail(api: httpx.AsyncClient) -> None:
     """The issuer_created audit row carries the mask, not the token."""
-    await api.post("/api/v1/issuers", json=VAULT)
+    await api.post("/api/v1/issuers", json=ACME)
     rows = (await api.get("/api/v1/audit?action=issuer_created")).json()["data"]
     assert len(rows) == 1
     assert "TOPSECRET" not in str(rows[0])
-    assert rows[0]["details"]["config"]["token"] == "[REDACTED]"
+    assert rows[0]["details"]["config"]["eab_hmac_key"] == "[REDACTED]"
 
 
 async def test_target_secrets_are_masked_too(api: httpx.AsyncClient) -> None:
@@ -93,14 +111,14 @@ async def test_nested_and_connector_style_secrets_are_sealed(
         "webhook_url": "https://hooks.example.com/T/B/X",
     }
     created = (
-        await api.post("/api/v1/issuers", json={"name": "s", "type": "OpenSSL", "config": config})
+        await api.post("/api/v1/targets", json={"name": "s", "type": "File", "config": config})
     ).json()
     assert created["config"] == {
         "auth": {"user": "svc", "password": "********"},
         "routing_key": "********",
         "webhook_url": "********",
     }
-    raw_config, sealed = await _raw_issuer(ctx, created["id"])
+    raw_config, sealed = await _raw_row(ctx, "deployment_targets", created["id"])
     assert "pw1" not in raw_config
     assert open_secrets(sealed, ctx.runtime.sealer) == {
         "auth.password": "pw1",

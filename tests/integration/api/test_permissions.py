@@ -70,6 +70,8 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     **_crud(f"{V1}/certificates"),
     ("POST", f"{V1}/notification-channels/{{resource_id}}/test"): WRITE,
     ("POST", f"{V1}/notification-channels/environment/{{channel}}/test"): WRITE,
+    ("POST", f"{V1}/issuers/{{issuer_id}}/test"): WRITE,
+    ("GET", "/.well-known/acme-challenge/{token}"): PUBLIC,
     ("GET", f"{V1}/notifications"): READ,
     ("GET", f"{V1}/notifications/{{resource_id}}"): READ,
     ("POST", f"{V1}/notifications/{{resource_id}}/read"): WRITE,

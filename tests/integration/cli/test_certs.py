@@ -221,7 +221,7 @@ async def test_import_table_summarises(cli: Cli, tmp_path: Path) -> None:
         ["c-broken.pem", "failed"],
     ]
     assert [r[3] for r in table[:2]] == ["web.example.com", "vpn.example.com"]
-    assert "2 created, 1 failed" in lines(run.stdout)
+    assert "2 created, 0 skipped, 1 failed" in lines(run.stdout)
 
 
 async def test_import_one_file_with_owner_fields(
@@ -244,7 +244,10 @@ async def test_import_one_file_with_owner_fields(
 async def test_import_empty_folder_is_refused(cli: Cli, tmp_path: Path) -> None:
     """A folder without certificates is a usage error."""
     run = await cli("certs", "import", str(tmp_path))
-    assert (run.code, run.stderr) == (2, f"error: no *.pem or *.crt files in {tmp_path}\n")
+    assert (run.code, run.stderr) == (
+        2,
+        f"error: no *.pem, *.crt or *.cer files in {tmp_path}\n",
+    )
 
 
 async def test_revoke_answers_the_revoked_certificate(cli: Cli, api: httpx.AsyncClient) -> None:

@@ -64,7 +64,7 @@ async def test_bulk_action_without_a_ticked_certificate_is_refused(signed_in: Si
 async def test_new_issuer_is_created_from_its_type_form(
     ctx: AppContext, estate: Estate, signed_in: SignedIn
 ) -> None:
-    """The ACME form creates an issuer with its typed config and its secret sealed."""
+    """The ACME form creates a (disabled) issuer with its typed config and its secret sealed."""
     browser = await signed_in("operator")
     form = await browser.get("/issuers/new", type="ACME")
     answer = await browser.post(
@@ -72,11 +72,11 @@ async def test_new_issuer_is_created_from_its_type_form(
         {
             "type": "ACME",
             "name": "Let's Encrypt",
-            "enabled": "1",
             "config.directory_url": "https://acme.invalid/directory",
             "config.email": "pki@example.com",
+            "config.terms_agreed": "true",
             "config.eab_hmac_key": "hmac-secret",
-            "config.challenge_type": "dns-01",
+            "config.challenge_type": "http-01",
         },
     )
     created = await ctx.issuers.search(
@@ -88,8 +88,9 @@ async def test_new_issuer_is_created_from_its_type_form(
     assert dict(issuer.config) == {
         "directory_url": "https://acme.invalid/directory",
         "email": "pki@example.com",
+        "terms_agreed": "true",
         "eab_hmac_key": "********",
-        "challenge_type": "dns-01",
+        "challenge_type": "http-01",
     }
 
 
@@ -99,7 +100,7 @@ async def test_issuer_form_errors_are_shown(
     """A number field holding text is named on the re-shown form; nothing is created."""
     answer = await (await signed_in("operator")).post(
         "/issuers",
-        {"type": "OpenSSL", "name": "Script CA", "config.timeout_seconds": "soon"},
+        {"type": "ACME", "name": "Slow CA", "config.order_timeout_seconds": "soon"},
     )
     listed = await ctx.issuers.search(SYSTEM_CALLER, request=PageRequest(), sort=SortKey("name"))
     assert answer.status_code == 400
@@ -149,3 +150,56 @@ async def test_agent_is_retired_with_a_reason(ctx: AppContext, signed_in: Signed
     assert "web-1" in listed.text
     assert answer.headers["location"] == "/agents?flash=retired"
     assert (agent.retired_reason, agent.status) == ("host decommissioned", AgentStatus.OFFLINE)
+
+
+async def test_test_connection_shows_the_result_on_the_issuer_page(
+    ctx: AppContext, estate: Estate, signed_in: SignedIn
+) -> None:
+    """The issuer page's Test connection button runs the test and shows its outcome."""
+    browser = await signed_in("operator")
+    [local] = (
+        await ctx.issuers.search(SYSTEM_CALLER, request=PageRequest(), sort=SortKey("name"))
+    ).items
+    page = await browser.get(f"/issuers/{local.id}")
+    assert f'action="/issuers/{local.id}/test"' in page.text
+    answer = await browser.post(f"/issuers/{local.id}/test", {})
+    assert answer.status_code == 200
+    result = re.search(r'data-testid="issuer-test-result">([^<]*)<', answer.text)
+    assert result is not None
+    assert result.group(1).startswith("Connection test passed: local CA CN=")
+    after = await ctx.issuers.get(SYSTEM_CALLER, local.id)
+    assert after.test_status == "passed"
+
+
+async def test_a_viewer_sees_no_test_connection_button(
+    ctx: AppContext, estate: Estate, signed_in: SignedIn
+) -> None:
+    """Testing records a result, so only writers get the button."""
+    [local] = (
+        await ctx.issuers.search(SYSTEM_CALLER, request=PageRequest(), sort=SortKey("name"))
+    ).items
+    page = await (await signed_in("viewer")).get(f"/issuers/{local.id}")
+    assert "/test" not in page.text
+
+
+async def test_the_issuer_list_shows_non_text_config_values(
+    ctx: AppContext, estate: Estate, signed_in: SignedIn
+) -> None:
+    """Booleans and numbers in a config (terms_agreed, order_timeout_seconds) are listed."""
+    await ctx.issuers.create(
+        SYSTEM_CALLER,
+        {
+            "name": "LE",
+            "type": "ACME",
+            "enabled": False,
+            "config": {
+                "directory_url": "https://acme.invalid/dir",
+                "terms_agreed": True,
+                "order_timeout_seconds": 120,
+            },
+        },
+    )
+    page = await (await signed_in("viewer")).get("/issuers")
+    assert page.status_code == 200
+    assert "terms_agreed=True" in page.text
+    assert "order_timeout_seconds=120" in page.text

@@ -336,7 +336,12 @@ async def test_issuer_secret_left_masked_is_kept(
         {
             "name": "ACME",
             "type": "ACME",
-            "config": {"directory_url": "https://acme.invalid/dir", "eab_hmac_key": "s3cret"},
+            "enabled": False,
+            "config": {
+                "directory_url": "https://acme.invalid/dir",
+                "terms_agreed": True,
+                "eab_hmac_key": "s3cret",
+            },
         },
     )
     browser = await signed_in("operator")
@@ -345,8 +350,8 @@ async def test_issuer_secret_left_masked_is_kept(
         f"/issuers/{issuer.id}",
         {
             "name": "ACME",
-            "enabled": "1",
             "config.directory_url": "https://acme.invalid/v2",
+            "config.terms_agreed": "true",
             "config.eab_hmac_key": "********",
         },
     )
@@ -355,6 +360,7 @@ async def test_issuer_secret_left_masked_is_kept(
     assert answer.status_code == 303
     assert dict(after.config) == {
         "directory_url": "https://acme.invalid/v2",
+        "terms_agreed": "true",
         "eab_hmac_key": "********",
     }
     assert open_secrets(after.sealed_secrets, ctx.runtime.sealer) == {"eab_hmac_key": "s3cret"}

@@ -12,15 +12,18 @@ import structlog
 
 from certctl.bootstrap import AppContext
 from certctl.clock import FrozenClock
+from certctl.connectors.issuers.base import IssuanceRefused
 from certctl.domain.access import SYSTEM_CALLER
-from certctl.domain.certificates import CertificateVersion, ManagedCertificate
 from certctl.domain.jobs import JobFilter, JobStatus
 from certctl.domain.listing import PageRequest, SortKey
-from certctl.errors import CAUnavailable
+from certctl.errors import CAUnavailable, ConnectorError
+from certctl.services.issuance import IssuanceService
+from certctl.services.issuers import IssuerConnectors
 from certctl.services.jobs import JobService
 from certctl.services.notifications import NotificationFilter
+from certctl.testing.issuers import ScriptedIssuer
 
-from .conftest import MakeCert, approval_profile
+from .conftest import MakeCert, approval_profile, csr_for
 
 
 async def _job(ctx: AppContext, job_id: str) -> Any:
@@ -42,36 +45,18 @@ async def _events(ctx: AppContext, cert_id: str) -> list[tuple[str, str, str]]:
     return sorted((e.kind.value, e.channel, e.status.value) for e in page.items)
 
 
-class FailingPki:
-    """A CA that is down: every issuance raises CAUnavailable (retryable)."""
-
-    def __init__(self) -> None:
-        self.calls = 0
-
-    async def issue_from_csr(
-        self, caller: object, cert_id: str, csr_pem: str, *, ttl_seconds: int | None = None
-    ) -> tuple[ManagedCertificate, CertificateVersion]:
-        self.calls += 1
-        raise CAUnavailable("the CA answered 503")
-
-
-class BuggyPki:
-    """A CA call with a programming error in it: every issuance raises TypeError."""
-
-    def __init__(self) -> None:
-        self.calls = 0
-
-    async def issue_from_csr(
-        self, caller: object, cert_id: str, csr_pem: str, *, ttl_seconds: int | None = None
-    ) -> tuple[ManagedCertificate, CertificateVersion]:
-        self.calls += 1
-        raise TypeError("unsupported operand type(s) for +: 'int' and 'str'")
+def _with_issuer(ctx: AppContext, issuer_id: str, connector: ScriptedIssuer) -> JobService:
+    """A server-keygen job service whose issuer `issuer_id` is the scripted CA."""
+    connectors = IssuerConnectors(
+        ctx.runtime, ctx.pki, allow_private=True, pinned={issuer_id: connector}
+    )
+    return JobService(ctx.runtime, IssuanceService(ctx.runtime, connectors), keygen_mode="server")
 
 
 @pytest.fixture
 def server_keygen(ctx: AppContext) -> JobService:
     """The job service with demo server-side key generation."""
-    return JobService(ctx.runtime, ctx.pki, keygen_mode="server")
+    return JobService(ctx.runtime, ctx.issuance, keygen_mode="server")
 
 
 async def test_server_keygen_completes_a_renewal_with_a_new_version(
@@ -134,7 +119,7 @@ async def test_an_expired_lease_is_reclaimed_as_a_new_attempt(
     """A worker that claimed a job and died leaves it Running; after the lease it is retaken."""
     cert = await make_cert()
     job_id = await _renew(api, cert["id"])
-    crashed = JobService(ctx.runtime, ctx.pki)
+    crashed = JobService(ctx.runtime, ctx.issuance)
     started = await crashed.claim()
     assert [(j.id, j.attempts, j.lease_owner) for j in started] == [(job_id, 1, crashed.node_id)]
     assert (await ctx.jobs.process_due()).claimed == 0  # lease still held
@@ -152,7 +137,7 @@ async def test_a_reclaimed_job_out_of_attempts_fails(
     policy = await api.post("/api/v1/renewal-policies", json={"name": "once", "max_retries": 0})
     cert = await make_cert(renewal_policy_id=policy.json()["id"])
     job_id = await _renew(api, cert["id"])
-    await JobService(ctx.runtime, ctx.pki).claim()
+    await JobService(ctx.runtime, ctx.issuance).claim()
     clock.advance(timedelta(minutes=6))
     summary = await ctx.jobs.process_due()
     assert (summary.claimed, summary.failed) == (1, 1)
@@ -162,7 +147,11 @@ async def test_a_reclaimed_job_out_of_attempts_fails(
 
 
 async def test_failed_attempts_back_off_then_fail_at_max_attempts(
-    api: httpx.AsyncClient, make_cert: MakeCert, ctx: AppContext, clock: FrozenClock
+    api: httpx.AsyncClient,
+    make_cert: MakeCert,
+    ctx: AppContext,
+    clock: FrozenClock,
+    issuer_id: str,
 ) -> None:
     """Attempts increment, retries wait interval x 2^(n-1), the last failure is final."""
     policy = await api.post(
@@ -171,8 +160,8 @@ async def test_failed_attempts_back_off_then_fail_at_max_attempts(
     )
     cert = await make_cert(renewal_policy_id=policy.json()["id"])
     job_id = await _renew(api, cert["id"])
-    down = FailingPki()
-    service = JobService(ctx.runtime, down, keygen_mode="server")  # type: ignore[arg-type]
+    down = ScriptedIssuer(failure=CAUnavailable("the CA answered 503"))
+    service = _with_issuer(ctx, issuer_id, down)
     waits = []
     for _ in range(3):
         summary = await service.process_due()
@@ -183,7 +172,7 @@ async def test_failed_attempts_back_off_then_fail_at_max_attempts(
             assert (await service.process_due()).claimed == 0  # not due yet
             clock.set(job.scheduled_at)
     assert waits == [timedelta(seconds=60), timedelta(seconds=120)]
-    assert down.calls == 3
+    assert len(down.requests) == 3
     assert (job.status, job.attempts, job.max_attempts) == (JobStatus.FAILED, 3, 3)
     assert job.last_error == "CAUnavailable: the CA answered 503 (gave up after 3 attempts)"
     after = (await api.get(f"/api/v1/certificates/{cert['id']}")).json()
@@ -194,25 +183,59 @@ async def test_failed_attempts_back_off_then_fail_at_max_attempts(
     ]
 
 
-async def test_an_issuer_without_a_connector_fails_at_once(
-    api: httpx.AsyncClient, ctx: AppContext
+async def test_a_refusal_by_the_ca_fails_the_job_at_once(
+    api: httpx.AsyncClient, make_cert: MakeCert, ctx: AppContext, issuer_id: str
 ) -> None:
-    """A failure no retry can fix (no connector for the issuer type) is final on attempt 1."""
-    issuer = await api.post(
-        "/api/v1/issuers",
-        json={"name": "acme", "type": "ACME", "config": {"directory_url": "https://acme.test/dir"}},
+    """A failure no retry can fix (the CA refused the order) is final on attempt 1."""
+    cert = await make_cert()
+    job_id = await _renew(api, cert["id"])
+    refusing = ScriptedIssuer(
+        failure=IssuanceRefused(
+            "authorization of web.example.com is invalid: urn:ietf:params:acme:error:dns: NXDOMAIN",
+            connector="ACME",
+        )
     )
-    assert issuer.status_code == 201, issuer.text
-    cert = await api.post(
-        "/api/v1/certificates",
-        json={"name": "le", "common_name": "le.example.com", "issuer_id": issuer.json()["id"]},
-    )
-    job_id = await _renew(api, cert.json()["id"])
-    summary = await ctx.jobs.process_due()
+    summary = await _with_issuer(ctx, issuer_id, refusing).process_due()
     assert (summary.claimed, summary.failed, summary.retried) == (1, 1, 0)
     job = await _job(ctx, job_id)
     assert (job.status, job.attempts) == (JobStatus.FAILED, 1)
-    assert job.last_error == "issuer type ACME has no issuing connector in this version"
+    assert job.last_error == (
+        "authorization of web.example.com is invalid: urn:ietf:params:acme:error:dns: NXDOMAIN"
+    )
+
+
+async def test_a_rate_limit_retries_no_sooner_than_retry_after(
+    api: httpx.AsyncClient, make_cert: MakeCert, ctx: AppContext, clock: FrozenClock, issuer_id: str
+) -> None:
+    """A CA's Retry-After longer than the backoff sets when the next attempt runs."""
+    cert = await make_cert()
+    job_id = await _renew(api, cert["id"])
+    limited = ScriptedIssuer(
+        failure=ConnectorError("rateLimited: too many orders", connector="ACME", retry_after=7200)
+    )
+    summary = await _with_issuer(ctx, issuer_id, limited).process_due()
+    assert (summary.claimed, summary.retried) == (1, 1)
+    job = await _job(ctx, job_id)
+    assert (job.status, job.scheduled_at - clock.now()) == (JobStatus.PENDING, timedelta(hours=2))
+
+
+async def test_an_order_saved_by_one_attempt_is_handed_to_the_next(
+    api: httpx.AsyncClient, make_cert: MakeCert, ctx: AppContext, clock: FrozenClock, issuer_id: str
+) -> None:
+    """What the connector journaled is stored on the job and given back as `resume`, with its CSR."""
+    cert = await make_cert()
+    job_id = await _renew(api, cert["id"])
+    state = {"order_url": "https://ca.test/order/1", "csr_pem": csr_for("web")}
+    flaky = ScriptedIssuer(failure=CAUnavailable("the CA answered 503"), journal_states=[state])
+    service = _with_issuer(ctx, issuer_id, flaky)
+    await service.process_due()
+    job = await _job(ctx, job_id)
+    assert job.order_state == state
+    clock.set(job.scheduled_at)
+    flaky.journal_states.clear()
+    await service.process_due()
+    assert [dict(r.resume) for r in flaky.requests] == [{}, state]
+    assert flaky.requests[1].csr_pem == state["csr_pem"]
 
 
 @pytest.mark.parametrize(
@@ -349,13 +372,17 @@ async def test_the_renewal_loop_runs_the_scan(api: httpx.AsyncClient, make_cert:
 
 
 async def test_a_programming_error_fails_the_job_at_once_and_is_logged(
-    api: httpx.AsyncClient, make_cert: MakeCert, ctx: AppContext, clock: FrozenClock
+    api: httpx.AsyncClient,
+    make_cert: MakeCert,
+    ctx: AppContext,
+    clock: FrozenClock,
+    issuer_id: str,
 ) -> None:
     """A bug is not a retryable failure: the job fails on its first attempt, visibly and logged."""
     cert = await make_cert()
     job_id = await _renew(api, cert["id"])
-    buggy = BuggyPki()
-    service = JobService(ctx.runtime, buggy, keygen_mode="server")  # type: ignore[arg-type]
+    buggy = ScriptedIssuer(failure=TypeError("unsupported operand type(s) for +: 'int' and 'str'"))
+    service = _with_issuer(ctx, issuer_id, buggy)
     with structlog.testing.capture_logs() as logs:
         summary = await service.process_due()
     assert (summary.claimed, summary.retried, summary.failed, summary.crashed) == (1, 0, 1, 1)
@@ -371,7 +398,7 @@ async def test_a_programming_error_fails_the_job_at_once_and_is_logged(
     ]
     clock.advance(timedelta(days=1))
     assert (await service.process_due()).claimed == 0
-    assert buggy.calls == 1
+    assert len(buggy.requests) == 1
     assert await _events(ctx, cert["id"]) == [
         ("renewal_failed", "Email", "pending"),
         ("renewal_failed", "Webhook", "pending"),

@@ -80,6 +80,8 @@ def live_server(tmp_path: Path) -> Iterator[LiveServer]:
         "CERTCTL_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/live.db",
         "CERTCTL_API_KEYS_NAMED": NAMED_KEYS,
         "CERTCTL_SCHEDULER_ENABLED": "false",
+        # A local CA issuer seals its key: the issuer tools need one.
+        "CERTCTL_CONFIG_ENCRYPTION_KEY": "live-server-encryption-key-0123456789",
     }
     with serving_logged(env, tmp_path) as (url, _):
         yield LiveServer(url=url, workdir=tmp_path)

@@ -29,6 +29,8 @@ TOOLS = {
     "search_audit",
     "verify_audit",
     "list_agents",
+    "list_issuers",
+    "test_issuer",
 }
 
 
@@ -50,7 +52,7 @@ async def _call(session: ClientSession, tool: str, **arguments: Any) -> CallTool
 
 
 async def test_lists_exactly_the_certctl_tools(live_server: LiveServer) -> None:
-    """The server offers the fourteen tools; revoking is marked destructive, lists read-only."""
+    """The server offers the eighteen tools; revoking is marked destructive, lists read-only."""
     async with live_server.mcp() as session:
         tools = {t.name: t for t in (await session.list_tools()).tools}
     assert set(tools) == TOOLS
@@ -211,3 +213,17 @@ async def test_unknown_certificate_is_a_tool_error(live_server: LiveServer) -> N
     problem = unfence(text_of(result).partition("\n")[2])
     assert isinstance(problem, dict)
     assert (problem["status"], problem["detail"]) == (404, "certificate 'mc-nope' not found")
+
+
+async def test_test_issuer_reaches_the_ca_and_records_the_result(live_server: LiveServer) -> None:
+    """`test_issuer` answers the API's verdict; the issuer's test status becomes passed."""
+    created = live_server.api(
+        "POST", "/issuers", json={"name": "Local", "type": "GenericCA", "config": {}}
+    )
+    async with live_server.mcp(role="operator") as session:
+        listed = answer_of(await _call(session, "list_issuers"))
+        verdict = answer_of(await _call(session, "test_issuer", issuer_id=created["id"]))
+    assert [i["id"] for i in listed["data"]] == [created["id"]]
+    assert verdict["ok"] is True
+    assert verdict["detail"].startswith("local CA CN=Local valid until ")
+    assert live_server.api("GET", f"/issuers/{created['id']}")["test_status"] == "passed"

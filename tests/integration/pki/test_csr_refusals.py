@@ -90,7 +90,7 @@ async def test_each_refused_csr_is_a_422_naming_its_rule(api: httpx.AsyncClient,
         "csr_pem",
     )
     versions = await api.get(f"/api/v1/certificates/{cert_id}/versions")
-    assert versions.json() == []
+    assert versions.json()["data"] == []
 
 
 async def test_issued_leaf_keeps_the_declared_names(api: httpx.AsyncClient) -> None:

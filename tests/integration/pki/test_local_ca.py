@@ -264,8 +264,8 @@ async def test_crl_loop_regenerates_with_increasing_number(
 ) -> None:
     """The crl loop signs a new CRL for every local CA, numbering monotonically."""
     issuer_id = await _local_issuer(api)
-    first = await ctx.pki.regenerate_all()
-    second = await ctx.pki.regenerate_all()
+    first = await ctx.revocation.regenerate_all()
+    second = await ctx.revocation.regenerate_all()
     assert first == {
         "generated": 1,
         "published_revocations": 0,

@@ -13,7 +13,7 @@ from structlog.testing import capture_logs
 
 from certctl.bootstrap import AppContext
 from certctl.clock import FrozenClock
-from certctl.services.pki import CRLPublishFailed
+from certctl.services.revocation import CRLPublishFailed
 
 HOST = "web.example.com"
 END = "-----END CERTIFICATE-----\n"
@@ -161,7 +161,7 @@ async def test_crl_publish_failure_is_logged_kept_and_retried_by_the_loop(
     ]
     assert await _unpublished(ctx, cert_id) == [False, False]
     with pytest.raises(CRLPublishFailed) as caught:
-        await ctx.pki.regenerate_all()
+        await ctx.revocation.regenerate_all()
     assert caught.value.summary["failed"] == {
         issuer_id: f"NotFound: crl {issuer_id!r} not found (2 revocations unpublished)"
     }
@@ -174,6 +174,6 @@ async def test_crl_publish_failure_is_logged_kept_and_retried_by_the_loop(
     states = {s["name"]: s for s in (await api.get("/api/v1/admin/loops")).json()}
     assert states["crl"]["last_outcome"] == "error"
     await _crl_state(ctx, issuer_id, remove=False)
-    result = await ctx.pki.regenerate_all()
+    result = await ctx.revocation.regenerate_all()
     assert (result["published_revocations"], result["crl_numbers"]) == (2, {issuer_id: 8})
     assert await _unpublished(ctx, cert_id) == [True, True]

@@ -12,6 +12,8 @@ from certctl.api.dashboard.rendering import DashboardRoute, render
 from certctl.api.dashboard.session import Visitor, VisitorDep, WriteFormDep
 from certctl.api.schemas.inventory import IssuerIn, IssuerPatch, OwnerIn, TeamIn
 from certctl.bootstrap import AppContext
+from certctl.connectors.issuers.base import ConnectionCheck
+from certctl.connectors.issuers.registry import CONFIG_MODELS
 from certctl.domain.access import Permission
 from certctl.domain.inventory import Issuer, IssuerType
 from certctl.errors import InvalidRequest
@@ -104,7 +106,7 @@ async def issuer_list(request: Request, who: VisitorDep) -> Response:
         title="Issuers",
         active="issuers",
         issuers=issuers,
-        types=[t.value for t in IssuerType],
+        types=[t.value for t in CONFIG_MODELS],
     )
 
 
@@ -119,6 +121,7 @@ async def _issuer_page(
     errors: dict[str, str] | None = None,
     message: str = "",
     status: int = 200,
+    test_result: ConnectionCheck | None = None,
 ) -> Response:
     fields = issuer_forms.fields_for(kind, config)
     return render(
@@ -134,6 +137,7 @@ async def _issuer_page(
         errors=errors or {},
         message=message,
         editable=who.can(Permission.WRITE),
+        test_result=test_result,
     )
 
 
@@ -188,6 +192,25 @@ async def issuer_create(request: Request, who: VisitorDep, form: WriteFormDep) -
             status=400,
         )
     return RedirectResponse(f"/issuers/{created.id}?flash=created", status_code=303)
+
+
+@router.post("/issuers/{issuer_id}/test")
+async def issuer_test(
+    request: Request, who: VisitorDep, form: WriteFormDep, issuer_id: str
+) -> Response:
+    """Test connection: reach the CA with the stored config and show what happened."""
+    ctx: AppContext = request.app.state.ctx
+    issuer, check = await ctx.issuer_tests.test(who.caller, issuer_id)
+    values = {"name": issuer.name, "enabled": issuer.enabled}
+    return await _issuer_page(
+        request,
+        who,
+        kind=issuer.type,
+        issuer=issuer,
+        values=values,
+        config=dict(issuer.config),
+        test_result=check,
+    )
 
 
 @router.post("/issuers/{issuer_id}")

@@ -142,7 +142,9 @@ async def certificate_bulk(request: Request, who: VisitorDep, form: WriteFormDep
     elif action == "revoke":
         who.principal.require(Permission.ADMIN)
         found, total = await resolve_criteria(ctx.runtime, criteria)
-        result = await ctx.pki.bulk_revoke(who.caller, found, total, forms.text(form, "reason"))
+        result = await ctx.revocation.bulk_revoke(
+            who.caller, found, total, forms.text(form, "reason")
+        )
     else:
         raise InvalidRequest("choose renew or revoke", field="action")
     return render(

@@ -138,7 +138,7 @@ async def bulk_revoke(ctx: ContextDep, who: CallerDep, body: BulkRevokeIn) -> Bu
     """Revoke the matched certificates (admin only); already revoked ones are skipped."""
     who.principal.require(Permission.ADMIN)
     ids, total = await resolve_criteria(ctx.runtime, _criteria(body))
-    return _bulk_out(await ctx.pki.bulk_revoke(who, ids, total, body.reason))
+    return _bulk_out(await ctx.revocation.bulk_revoke(who, ids, total, body.reason))
 
 
 @agents.get("", name="list_agents", response_model=PageOut[AgentOut])

@@ -55,13 +55,13 @@ async def revoke_certificate(
 ) -> CertificateOut:
     """Revoke every unexpired version of the certificate (409 when already revoked); its
     CA's CRL is regenerated right after."""
-    return CertificateOut.model_validate(await ctx.pki.revoke(who, resource_id, body.reason))
+    return CertificateOut.model_validate(await ctx.revocation.revoke(who, resource_id, body.reason))
 
 
 @router.get("/crl", name="json_crl", response_model=CRLOut)
 async def json_crl(ctx: ContextDep, who: CallerDep) -> CRLOut:
     """Every revoked serial, as JSON."""
-    listing = await ctx.pki.listing(who)
+    listing = await ctx.revocation.listing(who)
     entries = [
         CRLEntryOut(
             serial_number=e.serial_number,
@@ -98,7 +98,7 @@ async def ca_chain(ctx: ContextDep, issuer_id: str) -> Response:
 @public.get("/crl/{issuer_id}", name="der_crl", responses={200: {"content": {CRL_TYPE: {}}}})
 async def der_crl(ctx: ContextDep, request: Request, issuer_id: str) -> Response:
     """The DER CRL of a local CA; `If-None-Match` with the current ETag answers 304."""
-    der, state = await ctx.pki.crl(issuer_id)
+    der, state = await ctx.revocation.crl(issuer_id)
     headers = {"Cache-Control": CRL_CACHE_CONTROL, "ETag": state.etag or ""}
     if state.next_update is not None:
         headers["Expires"] = state.next_update.strftime("%a, %d %b %Y %H:%M:%S GMT")
@@ -126,7 +126,7 @@ async def ocsp_get(ctx: ContextDep, issuer_id: str, encoded: str) -> Response:
         der = base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
     except (binascii.Error, ValueError):
         return Response(malformed_response(), media_type=OCSP_RESPONSE_TYPE)
-    return Response(await ctx.pki.ocsp(issuer_id, der), media_type=OCSP_RESPONSE_TYPE)
+    return Response(await ctx.ocsp.ocsp(issuer_id, der), media_type=OCSP_RESPONSE_TYPE)
 
 
 @public.post(
@@ -139,4 +139,4 @@ async def ocsp_post(ctx: ContextDep, request: Request, issuer_id: str) -> Respon
     body = await request.body()
     if not body or len(body) > MAX_OCSP_REQUEST:
         return Response(malformed_response(), media_type=OCSP_RESPONSE_TYPE)
-    return Response(await ctx.pki.ocsp(issuer_id, body), media_type=OCSP_RESPONSE_TYPE)
+    return Response(await ctx.ocsp.ocsp(issuer_id, body), media_type=OCSP_RESPONSE_TYPE)

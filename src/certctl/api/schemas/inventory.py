@@ -167,3 +167,11 @@ class AgentGroupOut(Out):
     member_agent_ids: list[str]
     created_at: datetime
     updated_at: datetime
+
+
+class IssuerTestOut(Out):
+    """The outcome of `POST /issuers/{id}/test`."""
+
+    ok: bool
+    detail: str
+    issuer: IssuerOut

@@ -252,7 +252,12 @@ def list_versions(
 def import_certificates(
     path: Annotated[
         Path,
-        typer.Argument(exists=True, help="A PEM file, or a folder: every *.pem and *.crt in it."),
+        typer.Argument(
+            exists=True,
+            help="A PEM file, or a folder searched recursively: certbot live/<name>/ and "
+            "acme.sh <domain>/ folders, and loose *.pem, *.crt and *.cer files. Private keys "
+            "are never read.",
+        ),
     ],
     environment: EnvironmentOpt = None,
     owner: OwnerOpt = None,
@@ -263,7 +268,7 @@ def import_certificates(
     output: OutputOpt = Output.TABLE,
     ca_bundle: CaBundleOpt = None,
 ) -> None:
-    """Import PEM certificates (leaf first, then its chain) from a file or a folder."""
+    """Import certificates (leaf first, then its chain) from a file or a folder tree."""
     options = ClientOptions(server, api_key, output, ca_bundle)
     fields = {
         "environment": environment,

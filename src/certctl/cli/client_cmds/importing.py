@@ -1,4 +1,5 @@
-"""`certs import`: every PEM file of a folder through the API, with a progress bar and summary."""
+"""`certs import`: a PEM file or a folder tree (certbot, acme.sh or loose PEM files) through the
+API, with a progress bar and a summary of what was created, skipped and why, and what failed."""
 
 from __future__ import annotations
 
@@ -13,62 +14,65 @@ from rich.table import Table
 from rich.text import Text
 
 from certctl.cli.client_cmds import render
+from certctl.cli.client_cmds.import_layouts import Unit, discover
 from certctl.cli.client_cmds.session import ClientOptions, err, fail, open_client, out
 from certctl.client import CertctlClient, ClientError
 from certctl.client.models import Certificate
+from certctl.errors import InvalidRequest
+from certctl.pki.facts import read_pem
 
 SUFFIXES = (".pem", ".crt")
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """What happened to one file: the certificate it created, or why it failed."""
+    """What happened to one unit: the certificate it created, or why it was skipped or failed."""
 
     file: Path
     certificate: Certificate | None = None
     status: int | None = None
     detail: str = ""
+    skipped: bool = False
 
     def as_json(self) -> dict[str, Any]:
         """The outcome as the JSON summary lists it."""
         if self.certificate is not None:
             return {"file": str(self.file), "certificate": self.certificate}
+        if self.skipped:
+            return {"file": str(self.file), "reason": self.detail}
         return {"file": str(self.file), "status": self.status, "detail": self.detail}
 
 
-def pem_files(path: Path) -> list[Path]:
-    """The file itself, or a folder's *.pem and *.crt files in name order."""
-    if path.is_file():
-        return [path]
-    return sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES)
-
-
 def import_paths(options: ClientOptions, path: Path, fields: Mapping[str, str | None]) -> None:
-    """Import every file under ``path`` and print what was created and what failed."""
-    files = pem_files(path)
-    if not files:
-        fail(f"no *.pem or *.crt files in {path}", code=2)
+    """Import every certificate under ``path`` and print what was created, skipped, failed."""
+    units, skips = discover(path)
+    if not units and not skips:
+        fail(f"no *.pem, *.crt or *.cer files in {path}", code=2)
     try:
-        outcomes = asyncio.run(_import_all(options, files, fields))
+        outcomes = asyncio.run(_import_all(options, units, fields))
     except ClientError as exc:  # the server could not be reached at all
         fail(exc.message)
-    failed = [o for o in outcomes if o.certificate is None]
+    outcomes += [Outcome(s.path, detail=s.reason, skipped=True) for s in skips]
+    created = [o for o in outcomes if o.certificate is not None]
+    skipped = [o for o in outcomes if o.skipped]
+    failed = [o for o in outcomes if o.certificate is None and not o.skipped]
     if options.json:
         render.print_json(
             {
-                "created": [o.as_json() for o in outcomes if o.certificate is not None],
+                "created": [o.as_json() for o in created],
+                "skipped": [o.as_json() for o in skipped],
                 "failed": [o.as_json() for o in failed],
             }
         )
     else:
         out.print(outcome_table(outcomes))
-        out.print(f"{len(outcomes) - len(failed)} created, {len(failed)} failed")
+        out.print(f"{len(created)} created, {len(skipped)} skipped, {len(failed)} failed")
     if failed:
-        fail(f"{len(failed)} of {len(outcomes)} files were not imported")
+        fail(f"{len(failed)} of {len(created) + len(failed)} files were not imported")
 
 
 async def _import_all(
-    options: ClientOptions, files: Sequence[Path], fields: Mapping[str, str | None]
+    options: ClientOptions, units: Sequence[Unit], fields: Mapping[str, str | None]
 ) -> list[Outcome]:
     outcomes: list[Outcome] = []
     columns = (
@@ -79,23 +83,41 @@ async def _import_all(
     )
     async with open_client(options) as client:
         with Progress(*columns, console=err, transient=True) as progress:
-            task = progress.add_task("", total=len(files))
-            for file in files:
-                progress.update(task, description=file.name)
-                outcomes.append(await _import_one(client, file, fields))
+            task = progress.add_task("", total=len(units))
+            for unit in units:
+                progress.update(task, description=unit.files[0].name)
+                outcomes.append(await _import_one(client, unit, fields))
                 progress.advance(task)
     return outcomes
 
 
-async def _import_one(
-    client: CertctlClient, file: Path, fields: Mapping[str, str | None]
-) -> Outcome:
+def _read(unit: Unit) -> str:
+    return "".join(path.read_text(encoding="utf-8") for path in unit.files)
+
+
+def _ca_alone(pem: str) -> bool:
+    """A CA certificate on its own (an intermediate or root file) is no managed certificate."""
     try:
-        pem = await asyncio.to_thread(file.read_text, encoding="utf-8")
+        facts, _ = read_pem(pem)
+    except InvalidRequest:
+        return False  # the server names what is wrong with it
+    return facts.is_ca
+
+
+async def _import_one(
+    client: CertctlClient, unit: Unit, fields: Mapping[str, str | None]
+) -> Outcome:
+    file = unit.files[0]
+    try:
+        pem = await asyncio.to_thread(_read, unit)
     except (OSError, UnicodeDecodeError) as exc:
         return Outcome(file, detail=f"cannot read a PEM text file: {exc}")
+    if unit.layout == "pem" and _ca_alone(pem):
+        return Outcome(
+            file, detail="a CA certificate alone is not a managed certificate", skipped=True
+        )
     try:
-        created = await client.import_certificate(pem, **fields)
+        created = await client.import_certificate(pem, name=unit.name, **fields)
     except ClientError as exc:
         if exc.status is None:
             raise
@@ -104,7 +126,7 @@ async def _import_one(
 
 
 def outcome_table(outcomes: Sequence[Outcome]) -> Table:
-    """One row per file: created (with the certificate) or failed (with the reason)."""
+    """One row per file: created (with the certificate), skipped or failed (with the reason)."""
     table = render.listing(
         "Import", ["File", "Result", "Certificate", "Name or error"], whole=("Certificate",)
     )
@@ -113,6 +135,10 @@ def outcome_table(outcomes: Sequence[Outcome]) -> Table:
         if cert is not None:
             table.add_row(
                 outcome.file.name, Text("created", style="green"), cert["id"], cert["name"]
+            )
+        elif outcome.skipped:
+            table.add_row(
+                outcome.file.name, Text("skipped", style="yellow"), render.DASH, outcome.detail
             )
         else:
             table.add_row(

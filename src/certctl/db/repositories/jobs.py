@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -108,6 +109,12 @@ class JobRepository(Repository[Job]):
         stmt = select(JobRow).where(JobRow.id == job_id).with_for_update()
         row = (await self.session.scalars(stmt)).first()
         return None if row is None else self.decode(row)
+
+    async def set_order_state(self, job_id: str, state: Mapping[str, Any]) -> None:
+        """Record where the job's order stands (written alone: the job row is leased)."""
+        await self.session.execute(
+            update(JobRow).where(JobRow.id == job_id).values(order_state=dict(state))
+        )
 
     async def search(self, *, request: PageRequest, filters: JobFilter, sort: SortKey) -> Page[Job]:
         """One page of jobs."""

@@ -17,9 +17,14 @@ def test_fields_are_the_types_then_the_stored_extras() -> None:
     assert names == [
         ("directory_url", "url"),
         ("email", "email"),
+        ("terms_agreed", "select"),
         ("eab_kid", "text"),
         ("eab_hmac_key", "text"),
         ("challenge_type", "select"),
+        ("dns_resolver", "text"),
+        ("ca_bundle_pem", "textarea"),
+        ("profile", "text"),
+        ("order_timeout_seconds", "number"),
         ("retries", "number"),
         ("zone", "text"),
     ]

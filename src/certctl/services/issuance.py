@@ -1,0 +1,185 @@
+"""Issuance through the issuer seam: check the CSR against the profile, call the issuer's
+connector, store the new version. Every issuer type goes through here."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from certctl.connectors.issuers.base import IssueRequest, OrderJournal
+from certctl.db.uow import UnitOfWork
+from certctl.domain.access import Caller, Permission
+from certctl.domain.certificates import CertificateStatus, CertificateVersion, ManagedCertificate
+from certctl.domain.ids import new_id
+from certctl.domain.inventory import Issuer
+from certctl.domain.policies import CertificateProfile
+from certctl.errors import InvalidRequest
+from certctl.pki.csr import check_csr, parse_csr
+from certctl.pki.facts import read_pem
+from certctl.pki.issuance import DEFAULT_TTL
+from certctl.services.audit import record
+from certctl.services.issuers import IssuerConnectors
+from certctl.services.pki import config_days
+from certctl.services.runtime import Runtime
+
+_FINAL = frozenset({CertificateStatus.REVOKED, CertificateStatus.ARCHIVED})
+
+
+class _NoJournal:
+    """A one-shot issuance (an operator's CSR) has no job to record progress on."""
+
+    async def save(self, state: Mapping[str, Any]) -> None:
+        """Nothing to keep."""
+
+
+class IssuanceService:
+    """Issue a certificate version from a CSR through the certificate's issuer."""
+
+    def __init__(self, runtime: Runtime, connectors: IssuerConnectors) -> None:
+        self.runtime = runtime
+        self.connectors = connectors
+
+    async def issue_from_csr(
+        self,
+        caller: Caller,
+        cert_id: str,
+        csr_pem: str,
+        *,
+        ttl_seconds: int | None = None,
+        journal: OrderJournal | None = None,
+        resume: Mapping[str, Any] | None = None,
+    ) -> tuple[ManagedCertificate, CertificateVersion]:
+        """Check a CSR against the profile, have the issuer sign it, store the version."""
+        caller.principal.require(Permission.WRITE)
+        async with self.runtime.db.uow() as uow:
+            cert = await uow.certificates.require(cert_id)
+            _check_issuable(cert)
+            issuer = await _usable_issuer(uow, cert)
+            profile = await certificate_profile(uow, cert)
+            replaces = await _current_pem(uow, cert)
+        connector = await self.connectors.for_issuer(issuer)
+        default_ttl = timedelta(
+            days=config_days(issuer.config, "default_ttl_days", DEFAULT_TTL.days)
+        )
+        requested = ttl_seconds if ttl_seconds is not None else _default_ttl(profile, default_ttl)
+
+        declared = (cert.common_name, *cert.sans)
+
+        def check() -> Any:
+            facts = parse_csr(csr_pem)
+            check_csr(facts, profile, requested_ttl_seconds=requested, declared_names=declared)
+            return facts
+
+        facts = await asyncio.to_thread(check)
+        request = IssueRequest(
+            certificate_id=cert_id,
+            csr_pem=csr_pem,
+            common_name=facts.common_name,
+            names=tuple(facts.dns_names),
+            profile=profile,
+            ttl_seconds=requested,
+            replaces_pem=replaces,
+            resume=dict(resume or {}),
+            csr_facts=facts,
+        )
+        issued = await connector.issue(request, journal or _NoJournal())
+        return await self._store(caller, cert_id, issuer, csr_pem, issued.chain_pem)
+
+    async def _store(
+        self, caller: Caller, cert_id: str, issuer: Issuer, csr_pem: str, chain_pem: str
+    ) -> tuple[ManagedCertificate, CertificateVersion]:
+        """Record the new version and make it the certificate's current one (one transaction)."""
+        leaf, _ = await asyncio.to_thread(read_pem, chain_pem)
+        now = self.runtime.clock.now()
+        async with self.runtime.db.uow() as uow:
+            before = await uow.certificates.require(cert_id)
+            _check_issuable(before)
+            version = CertificateVersion(
+                id=new_id("cv", now),
+                certificate_id=cert_id,
+                serial_number=leaf.serial_number,
+                not_before=leaf.not_before,
+                not_after=leaf.not_after,
+                fingerprint_sha256=leaf.fingerprint_sha256,
+                pem_chain=chain_pem,
+                created_at=now,
+                subject_dn=leaf.subject_dn,
+                issuer_dn=leaf.issuer_dn,
+                key_algorithm=leaf.key_algorithm,
+                key_size=leaf.key_size,
+                csr_pem=csr_pem,
+            )
+            await uow.versions.add(version)
+            after = dataclasses.replace(
+                before,
+                status=CertificateStatus.ACTIVE,
+                expires_at=leaf.not_after,
+                last_renewal_at=now,
+                # The record keeps the names it declares and gains any a profile pattern
+                # allowed beyond them.
+                common_name=before.common_name or leaf.common_name,
+                sans=tuple(dict.fromkeys((*before.sans, *leaf.sans))),
+                updated_at=now,
+            )
+            await uow.certificates.update_own_columns(after)
+            await record(
+                uow,
+                self.runtime,
+                caller=caller,
+                action="certificate_issued",
+                resource_type="certificate",
+                resource_id=cert_id,
+                details={
+                    "issuer_id": issuer.id,
+                    "issuer_type": issuer.type.value,
+                    "version_id": version.id,
+                    "serial_number": version.serial_number,
+                    "not_after": version.not_after.isoformat(),
+                    "previous_status": before.status.value,
+                },
+            )
+        return after, version
+
+
+async def _usable_issuer(uow: UnitOfWork, cert: ManagedCertificate) -> Issuer:
+    issuer = await uow.issuers.get(cert.issuer_id or "")
+    if issuer is None:
+        raise InvalidRequest("the certificate has no issuer", field="issuer_id")
+    if not issuer.enabled:
+        raise InvalidRequest(f"issuer {issuer.id!r} is disabled", field="issuer_id")
+    return issuer
+
+
+async def _current_pem(uow: UnitOfWork, cert: ManagedCertificate) -> str | None:
+    """The chain of the certificate's newest version, which a renewal replaces."""
+    versions = await uow.versions.for_certificate(cert.id)
+    return versions[0].pem_chain if versions else None
+
+
+def _check_issuable(cert: ManagedCertificate) -> None:
+    if cert.status in _FINAL:
+        raise InvalidRequest(
+            f"certificate is {cert.status.value}; it cannot be issued again",
+            field="certificate_id",
+        )
+
+
+async def certificate_profile(uow: UnitOfWork, cert: ManagedCertificate) -> CertificateProfile:
+    """The profile issuance checks against: the certificate's, its policy's, or the default."""
+    if cert.certificate_profile_id:
+        return await uow.profiles.require(cert.certificate_profile_id)
+    if cert.renewal_policy_id:
+        policy = await uow.policies.get(cert.renewal_policy_id)
+        if policy is not None and policy.certificate_profile_id:
+            return await uow.profiles.require(policy.certificate_profile_id)
+    return CertificateProfile(
+        id="default", name="default", created_at=cert.created_at, updated_at=cert.created_at
+    )
+
+
+def _default_ttl(profile: CertificateProfile, issuer_default: timedelta) -> int:
+    default = int(issuer_default.total_seconds())
+    return min(default, profile.max_ttl_seconds) if profile.max_ttl_seconds else default
