@@ -71,6 +71,52 @@ async def _read_request(reader: asyncio.StreamReader) -> RecordedRequest | None:
     return RecordedRequest(method, path, headers, body)
 
 
+class ScriptedServer:
+    """An HTTP server on 127.0.0.1:0 that records each request and answers it by `_answer`.
+
+    Subclasses play one vendor's API (Vault, step-ca) by implementing `_answer`.
+    """
+
+    def __init__(self) -> None:
+        self.requests: list[RecordedRequest] = []
+        self._server: asyncio.Server | None = None
+
+    async def __aenter__(self) -> Self:
+        self._server = await asyncio.start_server(self._serve, LOCALHOST, 0)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        assert self._server is not None
+        self._server.close()
+        with contextlib.suppress(Exception):
+            await self._server.wait_closed()
+
+    @property
+    def url(self) -> str:
+        """The server's base URL."""
+        assert self._server is not None
+        return f"http://{LOCALHOST}:{self._server.sockets[0].getsockname()[1]}"
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            request = await _read_request(reader)
+            if request is None:
+                return
+            self.requests.append(request)
+            writer.write(self._answer(request).encode())
+            await writer.drain()
+        finally:
+            writer.close()
+
+    def _answer(self, request: RecordedRequest) -> _Reply:
+        raise NotImplementedError
+
+
 class RecordingReceiver:
     """An HTTP server recording every request; answers 200 `ok` unless told otherwise.
 

@@ -7,14 +7,11 @@ provisioner key, issuer, audience, root fingerprint and lifetime. Every request 
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import hashlib
 import json
 import time
 from datetime import UTC, datetime
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from josepy import jwk, jws
 
@@ -23,60 +20,27 @@ from certctl.pki.ca import create_root
 from certctl.pki.facts import first_certificate_der
 from certctl.pki.issuance import issue_leaf
 from certctl.pki.keys import generate_key
-from certctl.testing.receivers import LOCALHOST, RecordedRequest, _read_request, _Reply
+from certctl.testing.receivers import RecordedRequest, ScriptedServer, _Reply
 
 
-class FakeStepCA:
+class FakeStepCA(ScriptedServer):
     """step-ca with one JWK provisioner named `provisioner`."""
 
     def __init__(self, provisioner: str = "ops@example.com") -> None:
+        super().__init__()
         self.provisioner = provisioner
         self.key = jwk.JWKEC(key=generate_key("ECDSA-P256"))
-        self.requests: list[RecordedRequest] = []
         self.tokens: list[dict[str, Any]] = []
         self.revoked: list[dict[str, Any]] = []
         self.ca = create_root(
             "Fake step-ca Root", "ECDSA-P256", now=datetime.now(UTC), validity_days=30
         )
         self.fingerprint = hashlib.sha256(first_certificate_der(self.ca.chain_pem)).hexdigest()
-        self._server: asyncio.Server | None = None
 
     @property
     def private_jwk(self) -> str:
         """The provisioner's private JWK as JSON (what the issuer is configured with)."""
         return json.dumps(self.key.to_json())
-
-    async def __aenter__(self) -> Self:
-        self._server = await asyncio.start_server(self._serve, LOCALHOST, 0)
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        assert self._server is not None
-        self._server.close()
-        with contextlib.suppress(Exception):
-            await self._server.wait_closed()
-
-    @property
-    def url(self) -> str:
-        """The CA's base URL."""
-        assert self._server is not None
-        return f"http://{LOCALHOST}:{self._server.sockets[0].getsockname()[1]}"
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            request = await _read_request(reader)
-            if request is None:
-                return
-            self.requests.append(request)
-            writer.write(self._answer(request).encode())
-            await writer.drain()
-        finally:
-            writer.close()
 
     def _answer(self, request: RecordedRequest) -> _Reply:
         if request.method == "GET" and request.path == "/health":

@@ -8,20 +8,17 @@ throwaway local CA and records every request so tests can assert what was sent.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 from datetime import UTC, datetime
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from certctl.domain.policies import CertificateProfile
 from certctl.pki.ca import create_root
 from certctl.pki.issuance import issue_leaf
-from certctl.testing.receivers import LOCALHOST, RecordedRequest, _read_request, _Reply
+from certctl.testing.receivers import RecordedRequest, ScriptedServer, _Reply
 
 
-class FakeVault:
+class FakeVault(ScriptedServer):
     """Vault with one PKI mount and role, token and AppRole auth."""
 
     def __init__(
@@ -33,45 +30,12 @@ class FakeVault:
         approle: tuple[str, str] = ("role-id-1", "secret-id-1"),
         token_ttl: int = 86400,
     ) -> None:
+        super().__init__()
         self.tokens = {token: token_ttl}
         self.mount, self.role, self.approle = mount, role, approle
-        self.requests: list[RecordedRequest] = []
         self.revoked: list[str] = []
         now = datetime.now(UTC)
         self.ca = create_root("Fake Vault Intermediate", "ECDSA-P256", now=now, validity_days=30)
-        self._server: asyncio.Server | None = None
-
-    async def __aenter__(self) -> Self:
-        self._server = await asyncio.start_server(self._serve, LOCALHOST, 0)
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        assert self._server is not None
-        self._server.close()
-        with contextlib.suppress(Exception):
-            await self._server.wait_closed()
-
-    @property
-    def url(self) -> str:
-        """The server's base URL."""
-        assert self._server is not None
-        return f"http://{LOCALHOST}:{self._server.sockets[0].getsockname()[1]}"
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            request = await _read_request(reader)
-            if request is None:
-                return
-            self.requests.append(request)
-            writer.write(self._answer(request).encode())
-            await writer.drain()
-        finally:
-            writer.close()
 
     def _answer(self, request: RecordedRequest) -> _Reply:
         path = request.path.split("?")[0]
