@@ -110,6 +110,8 @@ def test_no_operation_answers_5xx(live_server: str) -> None:
         response = case.call(headers=headers, timeout=30)
         assert response.status_code < 500, f"{case.method} {case.path}: {response.text[:2000]}"
         if response.status_code >= 400:
-            assert response.headers["content-type"] == ["application/problem+json"]
+            assert response.headers["content-type"] == ["application/problem+json"], (
+                f"{case.method} {case.path} {response.status_code}: {response.text[:300]}"
+            )
 
     exercise()

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Response
 from certctl.api.deps import API_PREFIX, CallerDep, ContextDep
 from certctl.api.schemas.common import PROBLEM_RESPONSES
 from certctl.api.schemas.inventory import IssuerOut, IssuerTestOut
+from certctl.errors import NotFound
 from certctl.services.acme import key_authorization
 
 router = APIRouter(prefix=API_PREFIX, tags=["issuers"], responses=PROBLEM_RESPONSES)
@@ -29,5 +30,6 @@ async def acme_http01(ctx: ContextDep, token: str) -> Response:
     """The key authorization of a pending HTTP-01 challenge (RFC 8555 section 8.3)."""
     answer = await key_authorization(ctx.runtime, token)
     if answer is None:
-        return Response(status_code=404, media_type="text/plain")
+        # Like every other error of the API: a problem document (the CA only needs the 404).
+        raise NotFound("acme_challenge", token)
     return Response(answer, media_type="application/octet-stream")
