@@ -128,15 +128,15 @@ def _check_layout(config: TargetConfig) -> None:
             raise InvalidRequest("a File target needs cert_path or pem_path", field="config")
     else:
         required, allowed = {"cert_path", "key_path"}, {"cert_path", "key_path", "chain_path"}
-    for key in PATH_KEYS:
-        if key in required and key not in given:
-            raise InvalidRequest(
-                f"required for a {config.target_type} target", field=f"config.{key}"
-            )
-        if key in given and key not in allowed:
-            raise InvalidRequest(
-                f"not used by a {config.target_type} target", field=f"config.{key}"
-            )
+    missing, foreign = sorted(required - given.keys()), sorted(given.keys() - allowed)
+    if missing:
+        raise InvalidRequest(
+            f"required for a {config.target_type} target", field=f"config.{missing[0]}"
+        )
+    if foreign:
+        raise InvalidRequest(
+            f"not used by a {config.target_type} target", field=f"config.{foreign[0]}"
+        )
     seen: dict[str, str] = {}
     for key, path in given.items():
         if path in seen:

@@ -179,7 +179,7 @@ def test_value_refusals_name_the_key(key: str, value: Any) -> None:
     assert _refused(TargetType.NGINX, {**PAIR, key: value}) == f"config.{key}"
 
 
-@pytest.mark.parametrize("char", sorted(SHELL_METACHARACTERS) + ["\n", "\r", "\t", "\x00", "\x7f"])
+@pytest.mark.parametrize("char", [*sorted(SHELL_METACHARACTERS), "\n", "\r", "\t", "\x00", "\x7f"])
 def test_each_shell_metacharacter_is_refused(char: str) -> None:
     """Every character of the refused set, and control characters, stop a command."""
     raw = {**PAIR, "reload_command": ["systemctl", f"reload{char}nginx"]}
