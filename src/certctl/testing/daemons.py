@@ -10,6 +10,7 @@ validate and reload commands, ready to put in a target config. A missing binary 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -189,9 +190,16 @@ def start_haproxy(workdir: Path, *, pem: str) -> Daemon:
         port=port,
         pid_file=pid_file,
         validate_command=(binary, "-c", "-q", "-f", str(conf)),
-        reload_command=(require_binary("/usr/bin/kill"), "-USR2", str(pid)),
+        reload_command=(_kill_binary(), "-USR2", str(pid)),
         files={"pem_path": combined},
     )
+
+
+def _kill_binary() -> str:
+    found = shutil.which("kill")
+    if found is None:
+        raise DaemonUnavailable("kill (procps) is not installed")
+    return found
 
 
 def stop(daemon: Daemon, timeout: float = 10.0) -> None:

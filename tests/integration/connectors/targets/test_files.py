@@ -191,3 +191,9 @@ print("locked", flush=True)
 time.sleep(0.3)
 pathlib.Path("{released}").touch()
 """
+
+
+def test_a_missing_daemon_binary_fails_rather_than_skips(tmp_path: Path) -> None:
+    """Starting a daemon whose binary is absent raises an assertion error, never a skip."""
+    with pytest.raises(AssertionError, match="/nonexistent/nginx is not installed"):
+        daemons.require_binary("/nonexistent/nginx")
