@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import structlog
+
 from certctl.clock import Clock, SystemClock
 from certctl.connectors.targets import backups
 from certctl.connectors.targets.commands import CommandFailed, run_command
@@ -48,6 +50,7 @@ from certctl.domain.inventory import TargetType
 from certctl.domain.targets import TargetConfig, parse_target_config
 from certctl.errors import InvalidRequest
 
+log = structlog.get_logger("certctl.deploy")
 Sleep = Callable[[float], Awaitable[None]]
 _LOCK_POLL_SECONDS = 0.05
 _locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Lock]] = (
@@ -97,7 +100,26 @@ async def deploy(
     slot = backups.target_slot(backup_dir, [p.path for p in planned])
     run = _Run(parsed, planned, leaf, slot, sleep, clock or SystemClock())
     async with target_lock(slot):
-        return await run.execute()
+        try:
+            outcome = await run.execute()
+        except DeployFailed as exc:
+            log.warning(
+                "deploy.failed",
+                target_type=str(target_type),
+                files=run.files,
+                reason=exc.reason,
+                rolled_back=exc.rolled_back,
+            )
+            raise
+    log.info(
+        "deploy.completed",
+        target_type=str(target_type),
+        files=outcome.files,
+        changed=outcome.changed,
+        leaf_sha256=outcome.leaf_sha256,
+        verified=outcome.verified,
+    )
+    return outcome
 
 
 @contextlib.asynccontextmanager

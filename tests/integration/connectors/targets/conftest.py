@@ -32,6 +32,16 @@ def bundle(pair: ServerPair) -> DeployBundle:
     return DeployBundle(cert_pem=pair.cert_pem, chain_pem=pair.chain_pem, key_pem=pair.key_pem)
 
 
+class RecordingSleep:
+    """An injected sleep that records the delays asked for and returns at once."""
+
+    def __init__(self) -> None:
+        self.delays: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.delays.append(seconds)
+
+
 @dataclass(frozen=True)
 class Site:
     """One running daemon, its target type, the CA that made its first certificate."""

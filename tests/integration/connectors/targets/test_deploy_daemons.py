@@ -9,19 +9,11 @@ from pathlib import Path
 import pytest
 
 from certctl.connectors.targets import DeployBundle, DeployFailed, deploy
+from certctl.domain.inventory import TargetType
 from certctl.testing import daemons
+from certctl.testing.tlscerts import OpensslCA
 
-from .conftest import Site, bundle, fingerprint
-
-
-class RecordingSleep:
-    """An injected sleep that records the delays asked for and returns at once."""
-
-    def __init__(self) -> None:
-        self.delays: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.delays.append(seconds)
+from .conftest import RecordingSleep, Site, bundle, fingerprint
 
 
 def _backups(site: Site) -> list[Path]:
@@ -210,3 +202,28 @@ async def test_without_rollback_on_verify_failure_the_new_files_stay(
         )  # fmt: skip
     assert info.value.rolled_back is False
     assert await site.serves_eventually(fingerprint(second)) == fingerprint(second)
+
+
+async def test_apache_killed_by_a_bad_key_is_brought_back_with_the_old_one(
+    ca: OpensslCA, tmp_path: Path
+) -> None:
+    """apache2 -t passes a mismatched key, the graceful restart then stops Apache; the rollback
+    restores the files and the second graceful starts it serving the previous leaf again."""
+    first = ca.issue("www.deploy.test")
+    daemon = daemons.start_apache(
+        tmp_path / "apache", cert_pem=first.fullchain_pem, key_pem=first.key_pem
+    )
+    try:
+        good, other = ca.issue("www.deploy.test"), ca.issue("www.deploy.test")
+        broken = DeployBundle(good.cert_pem, good.chain_pem, other.key_pem)
+        with pytest.raises(DeployFailed) as info:
+            await deploy(TargetType.APACHE, daemon.target_config(), broken,
+                         backup_dir=tmp_path / "backups")  # fmt: skip
+        assert info.value.rolled_back is True
+        assert info.value.reason == (
+            f"verification failed: {daemon.endpoint}: [Errno 111] Connection refused"
+        )
+        site = Site("apache", TargetType.APACHE, daemon, ca, first, tmp_path)
+        assert await site.serves_eventually(fingerprint(first)) == fingerprint(first)
+    finally:
+        daemons.stop(daemon)

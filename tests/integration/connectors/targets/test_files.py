@@ -15,7 +15,7 @@ from certctl.domain.inventory import TargetType
 from certctl.testing import daemons
 from certctl.testing.tlscerts import OpensslCA
 
-from .conftest import bundle, fingerprint
+from .conftest import RecordingSleep, bundle, fingerprint
 
 NAME = "files.deploy.test"
 
@@ -197,3 +197,36 @@ def test_a_missing_daemon_binary_fails_rather_than_skips(tmp_path: Path) -> None
     """Starting a daemon whose binary is absent raises an assertion error, never a skip."""
     with pytest.raises(AssertionError, match="/nonexistent/nginx is not installed"):
         daemons.require_binary("/nonexistent/nginx")
+
+
+async def test_an_unreachable_endpoint_fails_the_check_and_rolls_back(
+    site: Path, tmp_path: Path, ca: OpensslCA
+) -> None:
+    """Nothing listening at verify_endpoint: five tries with backoff, then the old file is back."""
+    (site / "a.crt").write_text("previous\n")
+    endpoint = f"127.0.0.1:{daemons.free_port()}"
+    sleep = RecordingSleep()
+    config = {"cert_path": str(site / "a.crt"), "verify_endpoint": endpoint}
+    with pytest.raises(DeployFailed) as info:
+        await deploy(TargetType.FILE, config, bundle(ca.issue(NAME)), backup_dir=tmp_path / "b",
+                     sleep=sleep)  # fmt: skip
+    assert sleep.delays == [0.5, 1.0, 2.0, 4.0]
+    assert info.value.reason == f"verification failed: {endpoint}: [Errno 111] Connection refused"
+    assert info.value.rolled_back is True
+    assert (site / "a.crt").read_text() == "previous\n"
+
+
+async def test_current_files_with_a_failing_check_report_without_rolling_back(
+    site: Path, tmp_path: Path, ca: OpensslCA
+) -> None:
+    """Same bytes but the endpoint does not serve them: the failure says the files are current."""
+    pair = ca.issue(NAME)
+    config: dict[str, object] = {"cert_path": str(site / "a.crt")}
+    await deploy(TargetType.FILE, config, bundle(pair), backup_dir=tmp_path / "b")
+    endpoint = f"127.0.0.1:{daemons.free_port()}"
+    with pytest.raises(DeployFailed) as info:
+        await deploy(TargetType.FILE, {**config, "verify_endpoint": endpoint}, bundle(pair),
+                     backup_dir=tmp_path / "b", sleep=RecordingSleep())  # fmt: skip
+    assert info.value.reason.startswith("files are current but verification failed: ")
+    assert info.value.rolled_back is False
+    assert (site / "a.crt").read_text() == pair.cert_pem + pair.chain_pem
