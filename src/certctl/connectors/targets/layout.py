@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 
 from certctl.domain.targets import TargetConfig
@@ -12,11 +13,16 @@ from certctl.pki.facts import first_certificate_der
 # Files holding a private key are created 0600; certificate-only files 0644.
 KEY_FILE_MODE = 0o600
 CERT_FILE_MODE = 0o644
+_CERT_BLOCK = re.compile(r"-----BEGIN CERTIFICATE-----\r?\n.+?-----END CERTIFICATE-----", re.DOTALL)
 
 
 @dataclass(frozen=True)
 class DeployBundle:
-    """What is deployed: the leaf, its chain (issuer first, may be empty) and the private key."""
+    """What is deployed: the leaf, its chain (issuer first, may be empty) and the private key.
+
+    A `cert_pem` holding the chain after the leaf is accepted too: its extra certificates are
+    put in front of `chain_pem`.
+    """
 
     cert_pem: str
     chain_pem: str
@@ -55,7 +61,8 @@ def plan_files(config: TargetConfig, bundle: DeployBundle) -> list[PlannedFile]:
     """
     if "PRIVATE KEY-----" not in bundle.key_pem:
         raise ValueError("the bundle holds no PEM private key")
-    leaf, chain, key = (_ended(p) for p in (bundle.cert_pem, bundle.chain_pem, bundle.key_pem))
+    leaf, extra = _split_leaf(bundle.cert_pem)
+    chain, key = _ended(extra + "\n" + bundle.chain_pem), _ended(bundle.key_pem)
     contents = {
         "key_path": (key, KEY_FILE_MODE),
         "pem_path": (leaf + chain + key, KEY_FILE_MODE),
@@ -68,6 +75,14 @@ def plan_files(config: TargetConfig, bundle: DeployBundle) -> list[PlannedFile]:
         for name, (text, mode) in contents.items()
         if name in paths
     ]
+
+
+def _split_leaf(cert_pem: str) -> tuple[str, str]:
+    """The first certificate block, and any blocks after it (a chain sent along with the leaf)."""
+    blocks = _CERT_BLOCK.findall(cert_pem)
+    if not blocks:
+        return _ended(cert_pem), ""
+    return blocks[0] + "\n", "\n".join(blocks[1:])
 
 
 def _ended(pem: str) -> str:

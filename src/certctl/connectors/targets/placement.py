@@ -136,9 +136,12 @@ def replace(temp: str, path: str) -> None:
 
 def remove(path: str) -> None:
     """Delete a file the deploy created where none existed before."""
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(path)
-    sync_directory(path)
+    try:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+        sync_directory(path)
+    except OSError as exc:
+        raise PlacementFailed(f"cannot remove {path}: {exc.strerror}") from exc
 
 
 def discard(temp: str) -> None:

@@ -230,3 +230,30 @@ async def test_current_files_with_a_failing_check_report_without_rolling_back(
     assert info.value.reason.startswith("files are current but verification failed: ")
     assert info.value.rolled_back is False
     assert (site / "a.crt").read_text() == pair.cert_pem + pair.chain_pem
+
+
+async def test_an_unusable_backup_directory_stops_the_deploy(
+    site: Path, tmp_path: Path, ca: OpensslCA
+) -> None:
+    """Without somewhere to keep the previous files, nothing is replaced."""
+    (site / "a.crt").write_text("previous\n")
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("")
+    with pytest.raises(DeployFailed) as info:
+        await deploy(TargetType.FILE, {"cert_path": str(site / "a.crt")}, bundle(ca.issue(NAME)),
+                     backup_dir=not_a_dir / "backups")  # fmt: skip
+    assert info.value.reason.startswith(f"cannot create backup directory {not_a_dir}/backups/")
+    assert info.value.rolled_back is False
+    assert (site / "a.crt").read_text() == "previous\n"
+
+
+async def test_a_chain_sent_inside_cert_pem_is_split_off(
+    site: Path, tmp_path: Path, ca: OpensslCA
+) -> None:
+    """A leaf-then-chain `cert_pem` fills chain_path with the chain and cert_path with the leaf."""
+    pair = ca.issue(NAME)
+    config = {"cert_path": str(site / "a.crt"), "chain_path": str(site / "chain.pem")}
+    together = DeployBundle(cert_pem=pair.fullchain_pem, chain_pem="", key_pem=pair.key_pem)
+    await deploy(TargetType.FILE, config, together, backup_dir=tmp_path / "b")
+    assert (site / "a.crt").read_text() == pair.cert_pem
+    assert (site / "chain.pem").read_text() == pair.chain_pem
