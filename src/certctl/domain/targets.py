@@ -125,7 +125,9 @@ def _check_layout(config: TargetConfig) -> None:
     elif config.target_type is TargetType.FILE:
         required, allowed = set(), set(PATH_KEYS)
         if not {"cert_path", "pem_path"} & given.keys():
-            raise InvalidRequest("a File target needs cert_path or pem_path", field="config")
+            raise InvalidRequest(
+                "a File target needs cert_path or pem_path", field="config.cert_path"
+            )
     else:
         required, allowed = {"cert_path", "key_path"}, {"cert_path", "key_path", "chain_path"}
     missing, foreign = sorted(required - given.keys()), sorted(given.keys() - allowed)

@@ -120,7 +120,7 @@ def test_numeric_owner_and_three_digit_mode() -> None:
         (TargetType.NGINX, {**PAIR, "pem_path": "/a.pem"}, "config.pem_path"),
         (TargetType.HAPROXY, {}, "config.pem_path"),
         (TargetType.HAPROXY, {**PEM, "cert_path": "/a.crt"}, "config.cert_path"),
-        (TargetType.FILE, {"key_path": "/a.key"}, "config"),
+        (TargetType.FILE, {"key_path": "/a.key"}, "config.cert_path"),
         (TargetType.FILE, {"cert_path": "/a", "key_path": "/a"}, "config.key_path"),
         (TargetType.NGINX, ["cert_path"], "config"),
         (TargetType.NGINX, {**PAIR, "reload_cmd": ["x"]}, "config.reload_cmd"),
