@@ -7,9 +7,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from certctl.db import migrate
 from certctl.db.engine import create_engine, is_sqlite, normalise_url
+from certctl.db.repositories.certificate_reads import CertificateReads
 from certctl.db.uow import UnitOfWork, UnitOfWorkFactory
 
 
@@ -29,6 +31,19 @@ class Database:
     def uow(self) -> UnitOfWork:
         """Open a unit of work (use as `async with db.uow() as uow:`)."""
         return self._uow()
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[Reads]:
+        """Reads outside any transaction (use as `async with db.read() as reads:`).
+
+        On PostgreSQL the connection runs in autocommit: a single-statement read needs no
+        snapshot beyond its own, and skipping BEGIN and COMMIT spares two of its three round
+        trips. Nothing may be written through it.
+        """
+        async with self.engine.connect() as conn:
+            if self.backend == "postgresql":
+                await conn.execution_options(isolation_level="AUTOCOMMIT")
+            yield Reads(conn)
 
     async def upgrade(self) -> None:
         """Apply every pending migration."""
@@ -62,3 +77,10 @@ class Database:
     async def dispose(self) -> None:
         """Close every pooled connection."""
         await self.engine.dispose()
+
+
+class Reads:
+    """The read-only statements available on a transaction-less connection."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.certificates = CertificateReads(conn)
