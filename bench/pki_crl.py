@@ -1,13 +1,25 @@
-"""Part 4 of bench/pki.py: build_crl against openssl ca -gencrl, and regenerate_crl."""
+"""Part 4 of bench/pki.py: build_crl against openssl ca -gencrl, and regenerate_crl.
+
+Run alone, it is part 4 only: `openssl ca -gencrl` and `build_crl` over the same N entries
+(EC P-256 CA), then `regenerate_crl` end to end over N revocation rows, with its ratio to
+openssl measured in the same run:
+
+    .venv/bin/python bench/pki_crl.py --entries 10000 --backend sqlite      # small
+    .venv/bin/python bench/pki_crl.py --backend postgresql                  # 100,000
+"""
 
 from __future__ import annotations
 
+import argparse
 import base64
+import contextlib
 import hashlib
 import json
 import random
 import statistics
 import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -19,13 +31,16 @@ from cryptography.hazmat.primitives import serialization
 
 from pki_common import (
     CERT_COLUMNS,
+    FULL,
     REVOCATION_COLUMNS,
     VERSION_COLUMNS,
+    Databases,
     Sizes,
     bench_settings,
     bulk_insert,
     create_issuer,
     db_cpu,
+    run_async,
 )
 
 # --------------------------------------------------------------------------- part 4
@@ -184,8 +199,8 @@ async def regenerate_part(
 ) -> dict[str, Any]:
     """PkiService.regenerate_crl over N revocation rows, and where its time goes."""
     from certctl.bootstrap import build_context
-    from certctl.domain.revocation import parse_reason
-    from certctl.pki.crl import RevokedEntry, build_crl
+    from certctl.pki.crl import sign_crl, stored_entries
+    from certctl.services.revocation import SHORT_LIVED
 
     ctx = build_context(bench_settings(url))
     try:
@@ -277,15 +292,13 @@ async def regenerate_part(
             t0 = time.perf_counter()
             async with ctx.runtime.db.uow() as uow:
                 ca = await ctx.pki.ca(uow, issuer_id)
-                revoked = await uow.pki.revoked_serials(issuer_id)
+                revoked = await uow.pki.crl_rows(issuer_id)
             steps["fetch"].append(time.perf_counter() - t0)
             t0 = time.perf_counter()
-            rebuilt = [
-                RevokedEntry(r.serial_number, r.revoked_at, parse_reason(r.reason)) for r in revoked
-            ]
+            rebuilt = stored_entries(revoked, min_lifetime=SHORT_LIVED)
             steps["entries"].append(time.perf_counter() - t0)
             t0 = time.perf_counter()
-            build_crl(
+            sign_crl(
                 ca, rebuilt, crl_number=1, this_update=now, next_update=now + timedelta(days=1)
             )
             steps["build"].append(time.perf_counter() - t0)
@@ -316,3 +329,44 @@ async def regenerate_part(
         return row
     finally:
         await ctx.aclose()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Part 4 alone: openssl, build_crl and regenerate_crl over the same entries."""
+    import harness
+
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--entries", type=int, default=100_000, help="revoked entries (100,000)")
+    p.add_argument("--repeat", type=int, default=3, help="runs of each build (3)")
+    p.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
+    args = p.parse_args(argv)
+    if args.entries < 1 or args.repeat < 1:
+        p.error("--entries and --repeat must be positive")
+    sizes = Sizes(
+        **{**FULL, "crl_entries": args.entries, "crl_repeat": args.repeat},
+        concurrency=1,
+        http_concurrency=1,
+        ocsp_concurrency=1,
+        probe_rate=1.0,
+    )
+    print(f"background CPU before the run: {harness.background_load():.0f} % of one core")
+    backends = ("sqlite", "postgresql") if args.backend == "both" else (args.backend,)
+    with contextlib.ExitStack() as stack:
+        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="certctl-crl-")))
+        anchor = crl_vs_openssl(workdir, sizes, "ECDSA-P256")
+        databases = Databases(stack, workdir)
+        for backend in backends:
+            url = databases.create(backend, "certctl_crl")
+            row = run_async(regenerate_part(url, backend, databases.db_pid, sizes))
+            ratio = row["regenerate_s"] / anchor["openssl_s"]
+            print(
+                f"  {backend}: regenerate_crl {row['regenerate_s']:.3f} s"
+                f" (runs {row['regenerate_all_s']}), openssl {anchor['openssl_s']:.3f} s"
+                f" -> {ratio:.2f}x openssl (target <= 1.2x); process CPU"
+                f" {row['bench_cpu_s']:.3f} s, database CPU {row['db_cpu_s']} s"
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
