@@ -20,13 +20,14 @@ class Database:
 
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
         self.url = normalise_url(url)
+        self._backend = "sqlite" if is_sqlite(self.url) else "postgresql"
         self.engine = create_engine(self.url, pool_size=pool_size)
         self._uow = UnitOfWorkFactory(self.engine)
 
     @property
     def backend(self) -> str:
-        """`sqlite` or `postgresql`."""
-        return "sqlite" if is_sqlite(self.url) else "postgresql"
+        """`sqlite` or `postgresql` (parsed once: every read asks)."""
+        return self._backend
 
     def uow(self) -> UnitOfWork:
         """Open a unit of work (use as `async with db.uow() as uow:`)."""
