@@ -43,6 +43,9 @@ from pki_common import (
     run_async,
 )
 
+CRL_RATIO = 1.2  # SPEC C13: within 1.2x of openssl ca -gencrl on the same entries
+CRL_RESULTS = Path(__file__).resolve().parent / "results" / "pki_crl.json"
+
 # --------------------------------------------------------------------------- part 4
 
 
@@ -334,11 +337,13 @@ async def regenerate_part(
 def main(argv: list[str] | None = None) -> int:
     """Part 4 alone: openssl, build_crl and regenerate_crl over the same entries."""
     import harness
+    from pki_report import CRL_COLUMNS, REGENERATE_COLUMNS
 
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--entries", type=int, default=100_000, help="revoked entries (100,000)")
     p.add_argument("--repeat", type=int, default=3, help="runs of each build (3)")
     p.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
+    p.add_argument("--json", type=Path, default=CRL_RESULTS, help=f"results ({CRL_RESULTS})")
     args = p.parse_args(argv)
     if args.entries < 1 or args.repeat < 1:
         p.error("--entries and --repeat must be positive")
@@ -349,22 +354,36 @@ def main(argv: list[str] | None = None) -> int:
         ocsp_concurrency=1,
         probe_rate=1.0,
     )
-    print(f"background CPU before the run: {harness.background_load():.0f} % of one core")
+    report: dict[str, Any] = {
+        "benchmark": "pki_crl",
+        "command": [Path(sys.argv[0]).name, *sys.argv[1:]],
+        "revision": harness.revision(),
+        "machine": harness.machine(),
+        "background_cpu_pct": harness.background_load(),
+    }
+    print(f"background CPU before the run: {report['background_cpu_pct']:.0f} % of one core")
     backends = ("sqlite", "postgresql") if args.backend == "both" else (args.backend,)
     with contextlib.ExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="certctl-crl-")))
         anchor = crl_vs_openssl(workdir, sizes, "ECDSA-P256")
         databases = Databases(stack, workdir)
+        rows = []
         for backend in backends:
             url = databases.create(backend, "certctl_crl")
             row = run_async(regenerate_part(url, backend, databases.db_pid, sizes))
-            ratio = row["regenerate_s"] / anchor["openssl_s"]
-            print(
-                f"  {backend}: regenerate_crl {row['regenerate_s']:.3f} s"
-                f" (runs {row['regenerate_all_s']}), openssl {anchor['openssl_s']:.3f} s"
-                f" -> {ratio:.2f}x openssl (target <= 1.2x); process CPU"
-                f" {row['bench_cpu_s']:.3f} s, database CPU {row['db_cpu_s']} s"
-            )
+            rows.append({**row, "vs_openssl": round(row["regenerate_s"] / anchor["openssl_s"], 2)})
+    report |= {"crl": anchor, "regenerate_crl": rows}
+    print(harness.markdown_table(CRL_COLUMNS, [anchor]))
+    print(harness.markdown_table(REGENERATE_COLUMNS, rows))
+    for row in rows:
+        verdict = "met" if row["vs_openssl"] <= CRL_RATIO else "NOT met"
+        print(
+            f"  C13 regenerate_crl within {CRL_RATIO}x of openssl ca -gencrl ({row['backend']},"
+            f" {row['entries']:,} entries): {row['vs_openssl']:.2f}x -> {verdict}"
+        )
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(report, indent=2, default=str) + "\n")
+    print(f"wrote {args.json}")
     return 0
 
 
