@@ -1,13 +1,25 @@
-"""Part 4 of bench/pki.py: build_crl against openssl ca -gencrl, and regenerate_crl."""
+"""Part 4 of bench/pki.py: build_crl against openssl ca -gencrl, and regenerate_crl.
+
+Run alone, it is part 4 only: `openssl ca -gencrl` and `build_crl` over the same N entries
+(EC P-256 CA), then `regenerate_crl` end to end over N revocation rows, with its ratio to
+openssl measured in the same run:
+
+    .venv/bin/python bench/pki_crl.py --entries 10000 --backend sqlite      # small
+    .venv/bin/python bench/pki_crl.py --backend postgresql                  # 100,000
+"""
 
 from __future__ import annotations
 
+import argparse
 import base64
+import contextlib
 import hashlib
 import json
 import random
 import statistics
 import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -19,14 +31,20 @@ from cryptography.hazmat.primitives import serialization
 
 from pki_common import (
     CERT_COLUMNS,
+    FULL,
     REVOCATION_COLUMNS,
     VERSION_COLUMNS,
+    Databases,
     Sizes,
     bench_settings,
     bulk_insert,
     create_issuer,
     db_cpu,
+    run_async,
 )
+
+CRL_RATIO = 1.2  # SPEC C13: within 1.2x of openssl ca -gencrl on the same entries
+CRL_RESULTS = Path(__file__).resolve().parent / "results" / "pki_crl.json"
 
 # --------------------------------------------------------------------------- part 4
 
@@ -184,8 +202,8 @@ async def regenerate_part(
 ) -> dict[str, Any]:
     """PkiService.regenerate_crl over N revocation rows, and where its time goes."""
     from certctl.bootstrap import build_context
-    from certctl.domain.revocation import parse_reason
-    from certctl.pki.crl import RevokedEntry, build_crl
+    from certctl.pki.crl import sign_crl, stored_entries
+    from certctl.services.revocation import SHORT_LIVED
 
     ctx = build_context(bench_settings(url))
     try:
@@ -277,15 +295,13 @@ async def regenerate_part(
             t0 = time.perf_counter()
             async with ctx.runtime.db.uow() as uow:
                 ca = await ctx.pki.ca(uow, issuer_id)
-                revoked = await uow.pki.revoked_serials(issuer_id)
+                revoked = await uow.pki.crl_rows(issuer_id)
             steps["fetch"].append(time.perf_counter() - t0)
             t0 = time.perf_counter()
-            rebuilt = [
-                RevokedEntry(r.serial_number, r.revoked_at, parse_reason(r.reason)) for r in revoked
-            ]
+            rebuilt = stored_entries(revoked, min_lifetime=SHORT_LIVED)
             steps["entries"].append(time.perf_counter() - t0)
             t0 = time.perf_counter()
-            build_crl(
+            sign_crl(
                 ca, rebuilt, crl_number=1, this_update=now, next_update=now + timedelta(days=1)
             )
             steps["build"].append(time.perf_counter() - t0)
@@ -316,3 +332,60 @@ async def regenerate_part(
         return row
     finally:
         await ctx.aclose()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Part 4 alone: openssl, build_crl and regenerate_crl over the same entries."""
+    import harness
+    from pki_report import CRL_COLUMNS, REGENERATE_COLUMNS
+
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--entries", type=int, default=100_000, help="revoked entries (100,000)")
+    p.add_argument("--repeat", type=int, default=3, help="runs of each build (3)")
+    p.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
+    p.add_argument("--json", type=Path, default=CRL_RESULTS, help=f"results ({CRL_RESULTS})")
+    args = p.parse_args(argv)
+    if args.entries < 1 or args.repeat < 1:
+        p.error("--entries and --repeat must be positive")
+    sizes = Sizes(
+        **{**FULL, "crl_entries": args.entries, "crl_repeat": args.repeat},
+        concurrency=1,
+        http_concurrency=1,
+        ocsp_concurrency=1,
+        probe_rate=1.0,
+    )
+    report: dict[str, Any] = {
+        "benchmark": "pki_crl",
+        "command": [Path(sys.argv[0]).name, *sys.argv[1:]],
+        "revision": harness.revision(),
+        "machine": harness.machine(),
+        "background_cpu_pct": harness.background_load(),
+    }
+    print(f"background CPU before the run: {report['background_cpu_pct']:.0f} % of one core")
+    backends = ("sqlite", "postgresql") if args.backend == "both" else (args.backend,)
+    with contextlib.ExitStack() as stack:
+        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="certctl-crl-")))
+        anchor = crl_vs_openssl(workdir, sizes, "ECDSA-P256")
+        databases = Databases(stack, workdir)
+        rows = []
+        for backend in backends:
+            url = databases.create(backend, "certctl_crl")
+            row = run_async(regenerate_part(url, backend, databases.db_pid, sizes))
+            rows.append({**row, "vs_openssl": round(row["regenerate_s"] / anchor["openssl_s"], 2)})
+    report |= {"crl": anchor, "regenerate_crl": rows}
+    print(harness.markdown_table(CRL_COLUMNS, [anchor]))
+    print(harness.markdown_table(REGENERATE_COLUMNS, rows))
+    for row in rows:
+        verdict = "met" if row["vs_openssl"] <= CRL_RATIO else "NOT met"
+        print(
+            f"  C13 regenerate_crl within {CRL_RATIO}x of openssl ca -gencrl ({row['backend']},"
+            f" {row['entries']:,} entries): {row['vs_openssl']:.2f}x -> {verdict}"
+        )
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(report, indent=2, default=str) + "\n")
+    print(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

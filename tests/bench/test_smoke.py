@@ -28,6 +28,7 @@ SMOKE = {
         2,
     ),
     "expiry_scan": ("--certs 300", "| phase ", 2),
+    "pki_crl": ("--entries 200 --repeat 1", "| backend ", 1),
     "pki": (
         "--quick --leaves 20 --concurrency 4 --http-certs 60 --http-concurrency 4"
         " --duration 0.3 --warmup 0.1 --crl-entries 200 --crl-repeat 1 --anchor-seconds 0.05"

@@ -7,9 +7,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from certctl.db import migrate
 from certctl.db.engine import create_engine, is_sqlite, normalise_url
+from certctl.db.repositories.certificate_reads import CertificateReads
 from certctl.db.uow import UnitOfWork, UnitOfWorkFactory
 
 
@@ -18,17 +20,31 @@ class Database:
 
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
         self.url = normalise_url(url)
+        self._backend = "sqlite" if is_sqlite(self.url) else "postgresql"
         self.engine = create_engine(self.url, pool_size=pool_size)
         self._uow = UnitOfWorkFactory(self.engine)
 
     @property
     def backend(self) -> str:
-        """`sqlite` or `postgresql`."""
-        return "sqlite" if is_sqlite(self.url) else "postgresql"
+        """`sqlite` or `postgresql` (parsed once: every read asks)."""
+        return self._backend
 
     def uow(self) -> UnitOfWork:
         """Open a unit of work (use as `async with db.uow() as uow:`)."""
         return self._uow()
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[Reads]:
+        """Reads outside any transaction (use as `async with db.read() as reads:`).
+
+        On PostgreSQL the connection runs in autocommit: a single-statement read needs no
+        snapshot beyond its own, and skipping BEGIN and COMMIT spares two of its three round
+        trips. Nothing may be written through it.
+        """
+        async with self.engine.connect() as conn:
+            if self.backend == "postgresql":
+                await conn.execution_options(isolation_level="AUTOCOMMIT")
+            yield Reads(conn)
 
     async def upgrade(self) -> None:
         """Apply every pending migration."""
@@ -62,3 +78,10 @@ class Database:
     async def dispose(self) -> None:
         """Close every pooled connection."""
         await self.engine.dispose()
+
+
+class Reads:
+    """The read-only statements available on a transaction-less connection."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.certificates = CertificateReads(conn)

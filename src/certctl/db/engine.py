@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
@@ -48,6 +48,19 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _probe_on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """Prove a pooled PostgreSQL connection alive with one trivial statement.
+
+    SQLAlchemy's pre-ping wraps its probe in BEGIN and ROLLBACK, three round trips before
+    every unit of work; one is enough outside pgbouncer's transaction mode. A failure makes
+    the pool drop the connection and check out (or open) another.
+    """
+    try:
+        dbapi_connection.run_async(lambda conn: conn.execute("SELECT 1"))
+    except Exception as exc:
+        raise DisconnectionError(f"pooled connection is gone: {type(exc).__name__}") from exc
+
+
 def private_sqlite_file(url: str) -> None:
     """Create the SQLite file owner-only (0600), or tighten one that is readable by others.
 
@@ -79,10 +92,8 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(
-        url,
-        pool_size=pool_size,
-        max_overflow=pool_size,
-        pool_pre_ping=True,
-        hide_parameters=True,
+    engine = create_async_engine(
+        url, pool_size=pool_size, max_overflow=pool_size, hide_parameters=True
     )
+    event.listen(engine.sync_engine.pool, "checkout", _probe_on_checkout)
+    return engine

@@ -32,15 +32,9 @@ class Revocation:
     issuer_notified: bool = False
 
 
-@dataclass(frozen=True)
-class RevokedSerial:
-    """A revocation with the revoked version's validity (short-lived ones stay off CRLs)."""
-
-    serial_number: str
-    reason: str
-    revoked_at: datetime
-    not_before: datetime | None
-    not_after: datetime | None
+StoredRevocation = tuple[str, str | None, datetime, datetime | None, datetime | None]
+"""A revocation as CRLs read it: serial (hex), reason value, revocation time, and the revoked
+version's not-before and not-after (None when the version is unknown)."""
 
 
 @dataclass(frozen=True)

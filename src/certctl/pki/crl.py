@@ -7,14 +7,15 @@ builder at once (`add_revoked_certificate` copies the list on every call: quadra
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from certctl.domain.revocation import RevocationReason
+from certctl.domain.pki import StoredRevocation
+from certctl.domain.revocation import RevocationReason, parse_reason
 from certctl.errors import InvalidRequest
 from certctl.pki.ca import LocalCA
 
@@ -37,6 +38,10 @@ _ENTRY_EXTENSIONS: dict[RevocationReason, list[x509.Extension[x509.ExtensionType
     for reason, flag in _FLAGS.items()
 }
 _NO_EXTENSIONS: list[x509.Extension[x509.ExtensionType]] = []
+_STORED_EXTENSIONS = {
+    reason.value: _ENTRY_EXTENSIONS.get(reason, []) for reason in RevocationReason
+}
+_STORED_EXTENSIONS[""] = _NO_EXTENSIONS
 
 
 def reason_flag(reason: RevocationReason) -> x509.ReasonFlags | None:
@@ -80,12 +85,58 @@ def build_crl(
     next_update: datetime,
 ) -> bytes:
     """Return the DER CRL listing `entries`, with CRL number and authority key identifier."""
+    return sign_crl(
+        ca,
+        _revoked(entries),
+        crl_number=crl_number,
+        this_update=this_update,
+        next_update=next_update,
+    )
+
+
+def stored_entries(
+    rows: Iterable[StoredRevocation], *, min_lifetime: timedelta
+) -> list[x509.RevokedCertificate]:
+    """CRL entries straight from stored revocation rows, short-lived versions left out.
+
+    A version valid for less than `min_lifetime` is never listed (it expires before a
+    revocation would matter); one whose validity is unknown is. Serials and reasons are
+    checked as they are converted, without building a RevokedEntry per row first: at
+    100,000 rows that object alone cost a quarter of the CRL's time. Times may be naive
+    (UTC, as SQLite returns them) or aware.
+    """
+    new = x509.RevokedCertificateBuilder
+    extensions = _STORED_EXTENSIONS
+    revoked = []
+    for serial_hex, reason, revoked_at, not_before, not_after in rows:
+        if (
+            not_before is not None
+            and not_after is not None
+            and not_after - not_before < min_lifetime
+        ):
+            continue
+        found = extensions.get(reason or "")
+        if found is None:  # not a reason value: parse_reason refuses it, naming it
+            found = _ENTRY_EXTENSIONS.get(parse_reason(reason), _NO_EXTENSIONS)
+        revoked.append(new(serial_from_hex(serial_hex), revoked_at, found).build())
+    return revoked
+
+
+def sign_crl(
+    ca: LocalCA,
+    revoked: list[x509.RevokedCertificate],
+    *,
+    crl_number: int,
+    this_update: datetime,
+    next_update: datetime,
+) -> bytes:
+    """The DER CRL of already built entries, with CRL number and authority key identifier."""
     if not 0 <= crl_number < MAX_SERIAL:  # RFC 5280 5.2.3: at most 20 octets
         raise InvalidRequest("CRL number must be 0 to 2^159 - 1", field="crl_number")
     if next_update <= this_update:
         raise InvalidRequest("nextUpdate must be after thisUpdate", field="next_update")
     builder = (
-        x509.CertificateRevocationListBuilder(revoked_certificates=_revoked(entries))
+        x509.CertificateRevocationListBuilder(revoked_certificates=revoked)
         .issuer_name(ca.certificate.subject)
         .last_update(this_update)
         .next_update(next_update)

@@ -155,16 +155,19 @@ class CertificateService:
     async def get(self, caller: Caller, cert_id: str) -> ManagedCertificate:
         """One certificate with its target ids."""
         caller.principal.require(Permission.READ)
-        async with self.runtime.db.uow() as uow:
-            return await uow.certificates.require(cert_id)
+        async with self.runtime.db.read() as reads:
+            found = await reads.certificates.get(cert_id)
+        if found is None:
+            raise NotFound(RESOURCE, cert_id)
+        return found
 
     async def search(
         self, caller: Caller, *, request: PageRequest, sort: SortKey, filters: CertificateFilter
     ) -> Page[ManagedCertificate]:
         """One filtered, sorted page of certificates."""
         caller.principal.require(Permission.READ)
-        async with self.runtime.db.uow() as uow:
-            return await uow.certificates.search(request=request, sort=sort, filters=filters)
+        async with self.runtime.db.read() as reads:
+            return await reads.certificates.page(request=request, sort=sort, filters=filters)
 
     async def update(
         self, caller: Caller, cert_id: str, changes: Mapping[str, Any]

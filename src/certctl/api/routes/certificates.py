@@ -17,6 +17,7 @@ from certctl.api.schemas.certificates import (
     CertificatePatch,
     ImportOut,
     VersionOut,
+    certificate_page_json,
 )
 from certctl.api.schemas.common import PROBLEM_RESPONSES, PageOut
 from certctl.api.schemas.routing import AlertRouteOut
@@ -104,7 +105,7 @@ async def list_certificates(
     include_archived: bool = False,
     expires_within_days: ExpiresWithin = None,
     sort: Annotated[str | None, Query(description="Field, `-` prefix for descending.")] = None,
-) -> PageOut[CertificateOut]:
+) -> Response:
     """List certificates with filters, sorting and paging (Archived hidden unless asked)."""
     filters = CertificateFilter(
         statuses=_statuses(status),
@@ -127,7 +128,8 @@ async def list_certificates(
     page = await ctx.certificates.search(
         who, request=paging, sort=parse_sort(sort, SORT_FIELDS, default_sort), filters=filters
     )
-    return PageOut[CertificateOut].of(page, CertificateOut)
+    # The hottest read (SPEC C13): encoded once, straight from the rows (see the schema).
+    return Response(certificate_page_json(page), media_type="application/json")
 
 
 @router.post("", name="create_certificate", status_code=201, response_model=CertificateOut)

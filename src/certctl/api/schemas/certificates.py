@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from pydantic import Field
+from pydantic_core import to_json
 
 from certctl.api.schemas.common import In, Line, Out, ResourceId
-from certctl.domain.certificates import CertificateSource, CertificateStatus
+from certctl.domain.certificates import CertificateSource, CertificateStatus, ManagedCertificate
+from certctl.domain.listing import Page
 
 CertName = str
 Sans = list[Line]
@@ -111,3 +113,20 @@ class ImportOut(Out):
 
     certificate: CertificateOut
     version: VersionOut
+
+
+_OUT_FIELDS = tuple(CertificateOut.model_fields)
+
+
+def certificate_page_json(page: Page[ManagedCertificate]) -> bytes:
+    """`page` as the JSON of PageOut[CertificateOut], byte for byte, without the models.
+
+    The rows come typed from the database, so validating 50 of them into models and then
+    serialising the models costs twice what serialising them does: each certificate's
+    CertificateOut fields go straight to pydantic's encoder instead, which renders
+    datetimes, enums and tuples exactly as the models would.
+    """
+    data = [{name: getattr(cert, name) for name in _OUT_FIELDS} for cert in page.items]
+    return to_json(
+        {"data": data, "total": page.total, "page": page.page, "per_page": page.per_page}
+    )

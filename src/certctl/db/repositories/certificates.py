@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, insert, or_, select
+from sqlalchemy import delete, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from certctl.db.models import (
@@ -19,6 +19,7 @@ from certctl.db.models import (
     TeamRow,
 )
 from certctl.db.repositories.base import Codec, Repository
+from certctl.db.repositories.certificate_reads import CertificateReads, certificate_filter
 from certctl.domain.certificates import (
     CertificateFilter,
     CertificateSource,
@@ -49,18 +50,7 @@ class CertificateRepository(Repository[ManagedCertificate]):
         )
 
     async def get(self, resource_id: str) -> ManagedCertificate | None:
-        row = await self.session.get(ManagedCertificateRow, resource_id)
-        if row is None:
-            return None
-        return self.codec.from_row(row, target_ids=await self._target_ids(resource_id))
-
-    async def _target_ids(self, certificate_id: str) -> tuple[str, ...]:
-        stmt = (
-            select(CertificateTargetRow.target_id)
-            .where(CertificateTargetRow.certificate_id == certificate_id)
-            .order_by(CertificateTargetRow.target_id)
-        )
-        return tuple((await self.session.scalars(stmt)).all())
+        return await CertificateReads(await self.session.connection()).get(resource_id)
 
     def decode(self, row: Any) -> ManagedCertificate:
         return self.codec.from_row(row, target_ids=())
@@ -100,16 +90,8 @@ class CertificateRepository(Repository[ManagedCertificate]):
         self, *, request: PageRequest, sort: SortKey, filters: CertificateFilter
     ) -> Page[ManagedCertificate]:
         """One page of certificates matching `filters`, each with its target ids."""
-        found = await self.page(request=request, sort=sort, q=filters.q, where=_clauses(filters))
-        ids = [c.id for c in found.items]
-        if not ids:
-            return found
-        stmt = select(CertificateTargetRow).where(CertificateTargetRow.certificate_id.in_(ids))
-        links: dict[str, list[str]] = {}
-        for link in (await self.session.scalars(stmt)).all():
-            links.setdefault(link.certificate_id, []).append(link.target_id)
-        items = [replace(c, target_ids=tuple(sorted(links.get(c.id, [])))) for c in found.items]
-        return Page(items=items, total=found.total, page=found.page, per_page=found.per_page)
+        reads = CertificateReads(await self.session.connection())
+        return await reads.page(request=request, sort=sort, filters=filters)
 
     async def count_by_status(self) -> dict[str, int]:
         """Number of certificates per status."""
@@ -153,12 +135,11 @@ class CertificateRepository(Repository[ManagedCertificate]):
     ) -> tuple[list[str], int]:
         """Ids of up to `limit` certificates matching `filters` (oldest expiry first), and the count."""
         row = ManagedCertificateRow
-        clauses = _clauses(filters)
-        if filters.q:
-            clauses.append(self.search_clause(filters.q))
-        total = await self.session.scalar(select(func.count()).select_from(row).where(*clauses))
+        clauses, params = certificate_filter(filters)
+        count = select(func.count()).select_from(row).where(*clauses)
+        total = await self.session.scalar(count, params)
         stmt = select(row.id).where(*clauses).order_by(row.expires_at, row.id).limit(limit)
-        return list((await self.session.scalars(stmt)).all()), int(total or 0)
+        return list((await self.session.scalars(stmt, params)).all()), int(total or 0)
 
 
 class VersionRepository(Repository[CertificateVersion]):
@@ -183,26 +164,6 @@ class VersionRepository(Repository[CertificateVersion]):
         )
         row = await self.session.scalar(stmt)
         return None if row is None else self.decode(row)
-
-
-def _clauses(f: CertificateFilter) -> list[ColumnElement[bool]]:
-    row = ManagedCertificateRow
-    clauses: list[ColumnElement[bool]] = []
-    for name in ("environment", "owner_id", "team_id", "issuer_id", "renewal_policy_id", "source"):
-        value = getattr(f, name)
-        if value is not None:
-            clauses.append(getattr(row, name) == value)
-    if f.certificate_profile_id is not None:
-        clauses.append(row.certificate_profile_id == f.certificate_profile_id)
-    if f.statuses:
-        clauses.append(row.status.in_([s.value for s in f.statuses]))
-    elif not f.include_archived:
-        clauses.append(row.status != CertificateStatus.ARCHIVED.value)
-    if f.expires_before is not None:
-        clauses.append(row.expires_at < f.expires_before)
-    if f.expires_after is not None:
-        clauses.append(row.expires_at > f.expires_after)
-    return clauses
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,55 @@
+"""Pooled PostgreSQL connections are probed in one statement; reads run outside transactions."""
+
+from __future__ import annotations
+
+import asyncpg
+import pytest
+from sqlalchemy import text
+
+from certctl.db.database import Database
+from certctl.testing.postgres import ThrowawayCluster
+
+# Both are PostgreSQL behaviours: SQLite has no pool probe and no server transactions.
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.parametrize("backend", ["postgresql"], indirect=True),
+]
+
+TRANSACTION_ID = text("SELECT txid_current()")
+
+
+async def test_connection_killed_by_the_server_is_replaced_at_checkout(
+    database_url: str, pg_cluster: ThrowawayCluster
+) -> None:
+    """A pooled connection whose backend was terminated is dropped and the read succeeds."""
+    db = Database(database_url, pool_size=1)
+    try:
+        async with db.engine.connect() as conn:
+            first = await conn.scalar(text("SELECT pg_backend_pid()"))
+        admin = await asyncpg.connect(pg_cluster.admin_url)
+        try:
+            assert await admin.fetchval("SELECT pg_terminate_backend($1)", first) is True
+        finally:
+            await admin.close()
+        async with db.read() as reads:
+            assert await reads.certificates.get("mc-none") is None
+            second = await reads.certificates.conn.scalar(text("SELECT pg_backend_pid()"))
+    finally:
+        await db.dispose()
+    assert second != first
+
+
+async def test_reads_run_each_statement_in_its_own_transaction(database_url: str) -> None:
+    """db.read() is autocommit: a later statement does not share the first one's transaction."""
+    db = Database(database_url)
+    try:
+        async with db.read() as reads:
+            assert await reads.certificates.get("mc-none") is None
+            first = await reads.certificates.conn.scalar(TRANSACTION_ID)
+            second = await reads.certificates.conn.scalar(TRANSACTION_ID)
+        async with db.engine.connect() as conn:  # the default: one transaction until commit
+            same = [await conn.scalar(TRANSACTION_ID), await conn.scalar(TRANSACTION_ID)]
+    finally:
+        await db.dispose()
+    assert second > first
+    assert same[0] == same[1]
