@@ -113,6 +113,8 @@ class IssuanceService:
                 csr_pem=csr_pem,
             )
             await uow.versions.add(version)
+            # The new version has its own ARI certID: its window is asked for afresh.
+            await uow.renewal_info.forget(cert_id)
             after = dataclasses.replace(
                 before,
                 status=CertificateStatus.ACTIVE,

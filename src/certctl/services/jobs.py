@@ -52,6 +52,7 @@ from certctl.domain.jobs import (
 )
 from certctl.domain.listing import Page, PageRequest, SortKey
 from certctl.domain.policies import CertificateProfile, RenewalPolicy
+from certctl.domain.renewal_info import renewal_due
 from certctl.errors import (
     CertctlError,
     Conflict,
@@ -66,6 +67,7 @@ from certctl.services.alerts import all_policies
 from certctl.services.audit import record
 from certctl.services.issuance import IssuanceService, certificate_profile
 from certctl.services.lifecycle import enqueue_lifecycle
+from certctl.services.renewal_info import RenewalInfoService
 from certctl.services.runtime import Runtime
 
 log = structlog.get_logger("certctl.jobs")
@@ -110,6 +112,9 @@ class RenewalScanSummary:
     awaiting_approval: int = 0
     not_due: int = 0
     declined: int = 0
+    ari_checked: int = 0
+    ari_failed: int = 0
+    ari_due: int = 0
 
 
 @dataclass
@@ -165,6 +170,7 @@ class JobService:
         self.extra_recipients = tuple(extra_recipients)
         self.lease = lease
         self.node_id = _node_id()
+        self.renewal_info = RenewalInfoService(runtime, issuance.connectors)
 
     # --- Reading ---------------------------------------------------------------------------
 
@@ -202,7 +208,13 @@ class JobService:
         return job
 
     async def _open_job(
-        self, uow: UnitOfWork, caller: Caller, cert: ManagedCertificate, *, trigger: str
+        self,
+        uow: UnitOfWork,
+        caller: Caller,
+        cert: ManagedCertificate,
+        *,
+        trigger: str,
+        scheduled_at: datetime | None = None,
     ) -> Job | None:
         """Insert an issuing job (None when one is already open) and mark the certificate."""
         now = self.runtime.clock.now()
@@ -218,7 +230,7 @@ class JobService:
             created_at=now,
             updated_at=now,
             status_changed_at=now,
-            scheduled_at=now,
+            scheduled_at=max(now, scheduled_at or now),
             requested_by=caller.principal.name,
             max_attempts=(policy.max_retries if policy else 3) + 1,
             retry_interval_seconds=policy.retry_interval_seconds if policy else 3600,
@@ -734,10 +746,16 @@ class JobService:
 
     # --- Renewal scan ----------------------------------------------------------------------
 
-    async def scan_renewals(self) -> RenewalScanSummary:
-        """Queue a Renewal job for each auto-renewed certificate inside its renewal window."""
+    async def scan_renewals(self, *, lookahead: timedelta = timedelta(0)) -> RenewalScanSummary:
+        """Queue a Renewal job for each auto-renewed certificate inside its renewal window.
+
+        An ACME CA's suggested window (RFC 9773) replaces the policy's window for the
+        certificates it answered for; the job is queued for the moment chosen in it when that
+        moment comes before the next scan (`lookahead`).
+        """
         now = self.runtime.clock.now()
         summary = RenewalScanSummary()
+        await self._refresh_renewal_info(summary)
         async with self.runtime.db.uow() as uow:
             policies = await all_policies(uow)
             horizon = max(
@@ -746,15 +764,26 @@ class JobService:
             rows = await uow.certificates.renewal_candidates(
                 until=now + timedelta(days=horizon), statuses=_RENEWABLE
             )
-        due = [
-            cert_id
-            for cert_id, policy_id, expires_at in rows
-            if _due(policies, policy_id, expires_at, now)
-        ]
-        summary.candidates = len(rows)
-        summary.not_due = len(rows) - len(due)
-        for start in range(0, len(due), SCAN_CHUNK):
-            chunk = due[start : start + SCAN_CHUNK]
+            windows = await uow.renewal_info.for_certificates([row[0] for row in rows])
+            ari_rows = await uow.renewal_info.due(until=now + lookahead, statuses=_RENEWABLE)
+        # When each due certificate's job may run: now, or the moment chosen in its window.
+        due: dict[str, datetime] = {}
+        for cert_id, policy_id, expires_at in rows:
+            ari = windows.get(cert_id)
+            policy_due = _due(policies, policy_id, expires_at, now)
+            if renewal_due(policy_due=policy_due, ari=ari, now=now, lookahead=lookahead):
+                usable = ari is not None and ari.usable
+                due[cert_id] = ari.renew_at if usable and ari and ari.renew_at else now
+        for cert_id, policy_id, renew_at in ari_rows:
+            policy = policies.get(policy_id or "")
+            if policy is None or policy.auto_renew:
+                due.setdefault(cert_id, renew_at)
+        summary.ari_due = len({row[0] for row in ari_rows} & set(due))
+        summary.candidates = len(set(due) | {row[0] for row in rows})
+        summary.not_due = summary.candidates - len(due)
+        ids = list(due)
+        for start in range(0, len(ids), SCAN_CHUNK):
+            chunk = ids[start : start + SCAN_CHUNK]
             async with self.runtime.db.uow() as uow:
                 latest = await uow.jobs.latest_issuing_status(chunk)
                 for cert_id in chunk:
@@ -768,7 +797,13 @@ class JobService:
                         summary.declined += 1
                         continue
                     cert = await uow.certificates.require(cert_id)
-                    job = await self._open_job(uow, SYSTEM_CALLER, cert, trigger="renewal_scan")
+                    job = await self._open_job(
+                        uow,
+                        SYSTEM_CALLER,
+                        cert,
+                        trigger="renewal_scan",
+                        scheduled_at=due[cert_id],
+                    )
                     if job is None:
                         summary.already_open += 1
                     elif job.status is JobStatus.AWAITING_APPROVAL:
@@ -777,6 +812,15 @@ class JobService:
                     else:
                         summary.created += 1
         return summary
+
+    async def _refresh_renewal_info(self, summary: RenewalScanSummary) -> None:
+        """Ask ACME CAs for their renewal windows; a failure here never stops renewals."""
+        try:
+            checks = await self.renewal_info.refresh(_RENEWABLE)
+        except Exception:
+            log.exception("ari.refresh_failed")
+            return
+        summary.ari_checked, summary.ari_failed = checks.checked, checks.failed
 
     # --- Bulk ------------------------------------------------------------------------------
 

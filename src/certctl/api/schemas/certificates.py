@@ -8,6 +8,7 @@ from pydantic import Field
 
 from certctl.api.schemas.common import In, Line, Out, ResourceId
 from certctl.domain.certificates import CertificateSource, CertificateStatus
+from certctl.domain.renewal_info import RenewalInfoState
 
 CertName = str
 Sans = list[Line]
@@ -62,6 +63,40 @@ class CertificateImport(In):
     environment: Line | None = Field(default=None, max_length=64)
 
 
+class RenewalInfoOut(Out):
+    """What the ACME CA last said about renewing the certificate (RFC 9773)."""
+
+    ari_cert_id: str
+    window_start: datetime | None
+    window_end: datetime | None
+    explanation_url: str | None
+    renew_at: datetime | None = Field(
+        description="The moment chosen in the window; the renewal job is queued for it."
+    )
+    checked_at: datetime
+    next_check_at: datetime = Field(description="Not asked again before (Retry-After).")
+    ari_last_error: str | None = Field(
+        description="Why the last check failed; the policy's renewal window applies meanwhile."
+    )
+
+    @classmethod
+    def of(cls, state: RenewalInfoState | None) -> RenewalInfoOut | None:
+        """The output of a stored state (None when the CA was never asked)."""
+        if state is None:
+            return None
+        window = state.window
+        return cls(
+            ari_cert_id=state.ari_cert_id,
+            window_start=window.start if window else None,
+            window_end=window.end if window else None,
+            explanation_url=window.explanation_url if window else None,
+            renew_at=state.renew_at,
+            checked_at=state.checked_at,
+            next_check_at=state.next_check_at,
+            ari_last_error=state.last_error,
+        )
+
+
 class CertificateOut(Out):
     """A managed certificate."""
 
@@ -86,6 +121,10 @@ class CertificateOut(Out):
     revocation_reason: str | None
     created_at: datetime
     updated_at: datetime
+    renewal_info: RenewalInfoOut | None = Field(
+        default=None,
+        description="ACME renewal information (RFC 9773); given when one certificate is read.",
+    )
 
 
 class VersionOut(Out):
