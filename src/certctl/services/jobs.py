@@ -33,6 +33,7 @@ from certctl.domain.certificates import (
     status_for_expiry,
 )
 from certctl.domain.ids import new_id
+from certctl.domain.inventory import IssuerType
 from certctl.domain.jobs import (
     BULK_LIMIT,
     DEFAULT_LEASE,
@@ -79,6 +80,9 @@ DEFAULT_WINDOW_DAYS = 30
 # Certificates the renewal scan renews; Failed ones wait for a person (manual renew).
 _RENEWABLE = (CertificateStatus.ACTIVE, CertificateStatus.EXPIRING, CertificateStatus.EXPIRED)
 _FINAL = frozenset({CertificateStatus.REVOKED, CertificateStatus.ARCHIVED})
+# Issuers that sign within the CSR request (in a worker thread, in milliseconds); every other
+# CA's order runs in the job processor.
+_ISSUED_IN_REQUEST = frozenset({IssuerType.GENERIC_CA})
 
 
 @dataclass
@@ -344,16 +348,19 @@ class JobService:
 
     async def submit_csr(
         self, caller: Caller, cert_id: str, csr_pem: str, *, ttl_seconds: int | None = None
-    ) -> tuple[ManagedCertificate, CertificateVersion]:
+    ) -> tuple[ManagedCertificate, CertificateVersion] | Job:
         """Issue from a submitted CSR and complete the certificate's open issuing job.
 
-        A profile that requires approval issues only for an approved job.
+        A profile that requires approval issues only for an approved job. A remote CA's order
+        is left to the job processor: the CSR is checked, stored on the job, and the job
+        returned (its retries, backoff and lease then apply); the local CA signs at once.
         """
         caller.principal.require(Permission.WRITE)
         async with self.runtime.db.uow() as uow:
             cert = await uow.certificates.require(cert_id)
             job = await uow.jobs.open_issuing(cert_id)
             profile = await certificate_profile(uow, cert)
+            issuer = await uow.issuers.get(cert.issuer_id) if cert.issuer_id else None
         if job is not None and job.status is JobStatus.AWAITING_APPROVAL:
             raise Conflict(f"job {job.id!r} awaits approval; submit the CSR once it is approved")
         if job is None and profile.requires_approval:
@@ -361,10 +368,44 @@ class JobService:
                 "the certificate's profile requires approval: request a renewal "
                 "(POST /certificates/{id}/renew) and have it approved first"
             )
+        if issuer is not None and IssuerType(issuer.type) not in _ISSUED_IN_REQUEST:
+            return await self._queue_csr(caller, cert_id, csr_pem, ttl_seconds)
         cert, version = await self._issue(caller, cert_id, csr_pem, ttl_seconds)
         if job is not None:
             await self._complete(job.id, caller, version, expect_owner=None)
         return cert, version
+
+    async def _queue_csr(
+        self, caller: Caller, cert_id: str, csr_pem: str, ttl_seconds: int | None
+    ) -> Job:
+        """Check the CSR now, store it on the open issuing job (opened if none) and make the
+        job runnable; the processor then runs the CA's order."""
+        await self.issuance.prepare(caller, cert_id, csr_pem, ttl_seconds=ttl_seconds)
+        now = self.runtime.clock.now()
+        async with self.runtime.db.uow() as uow:
+            opened = await uow.jobs.open_issuing(cert_id)
+            if opened is None:
+                cert = await uow.certificates.require(cert_id)
+                opened = await self._open_job(uow, caller, cert, trigger="csr")
+                if opened is None:  # lost a race with another request or the scan
+                    raise Conflict("certificate already has an open issuance or renewal job")
+            job = await self._lock(uow, opened.id)
+            if job.status not in (JobStatus.PENDING, JobStatus.AWAITING_CSR) or (
+                job.order_state or {}
+            ).get("csr_pem"):
+                raise Conflict(
+                    f"job {job.id!r} is {job.status.value} and already has its CSR; "
+                    "wait for it to finish or cancel it"
+                )
+            state = {**(job.order_state or {}), "csr_pem": csr_pem}
+            after = (
+                transition(job, JobStatus.PENDING, now, scheduled_at=now, order_state=state)
+                if job.status is JobStatus.AWAITING_CSR
+                else dataclasses.replace(job, scheduled_at=now, updated_at=now, order_state=state)
+            )
+            await uow.jobs.update(after)
+            await self._audit(uow, caller, "job_csr_received", after)
+        return after
 
     # --- Processor -------------------------------------------------------------------------
 
