@@ -85,8 +85,17 @@ class RenewalInfoService:
             issuer = await uow.issuers.get(cert.issuer_id or "")
             versions = await uow.versions.for_certificate(cert_id)
             previous = await uow.renewal_info.get(cert_id)
-        if issuer is None or not versions:
+        if issuer is None:
             return None
+        if not versions:
+            # Registered by hand with no certificate to name: looked at again in a day, so
+            # it does not hold a place in every scan's batch.
+            state = RenewalInfoState(
+                cert_id, "", now, now + MAX_RETRY_AFTER, last_error="no issued version to ask about"
+            )
+            async with self.runtime.db.uow() as uow:
+                await uow.renewal_info.save(state)
+            return state
         pem = versions[0].pem_chain
         ari_id = ""
         try:

@@ -28,6 +28,8 @@ class RenewalInfoCA(ScriptedServer):
         self.explanation_url: str | None = None
         self.retry_after: str | None = None
         self.status = 200
+        self.advertise = True
+        """Whether the directory lists renewalInfo (False: a CA without ARI)."""
         self.orders: list[dict[str, Any]] = []
 
     def renewal_info_requests(self) -> list[str]:
@@ -60,8 +62,8 @@ class RenewalInfoCA(ScriptedServer):
             "newOrder": f"{base}/order",
             "revokeCert": f"{base}/revoke",
             "keyChange": f"{base}/key-change",
-            "renewalInfo": f"{base}/renewal-info",
             "meta": {"termsOfService": f"{base}/terms"},
+            **({"renewalInfo": f"{base}/renewal-info"} if self.advertise else {}),
         }
 
     def _renewal_info(self) -> _Reply:

@@ -195,3 +195,54 @@ async def test_the_renewal_order_names_the_certificate_it_replaces(
             "replaces": cert.cert_id,
         }
     ]
+
+
+async def test_a_ca_without_renewal_info_leaves_the_policy_in_charge(
+    api: httpx.AsyncClient, ctx: AppContext, clock: FrozenClock, ari_ca: RenewalInfoCA
+) -> None:
+    """A directory without renewalInfo: no ARI request, the fact is kept for a day, the
+    30-day policy window renews a certificate with 20 days left, and no `replaces` is sent."""
+    ari_ca.advertise = False
+    cert = await managed(api, ctx, ari_ca, days_left=20)
+    summary = await ctx.jobs.scan_renewals()
+    assert (summary.ari_checked, summary.ari_failed, summary.created) == (1, 0, 1)
+    assert ari_ca.renewal_info_requests() == []
+    state = await ctx.jobs.renewal_info.get(cert.id)
+    assert state is not None
+    assert (state.window, state.last_error) == (None, None)
+    assert state.next_check_at == clock.now() + timedelta(days=1)
+    processor = JobService(ctx.runtime, ctx.issuance, keygen_mode="server")
+    assert (await processor.process_due()).failed == 1
+    assert [set(order) for order in ari_ca.orders] == [{"identifiers"}]
+
+
+async def test_a_certificate_without_a_version_is_not_asked_about_every_scan(
+    api: httpx.AsyncClient, ctx: AppContext, clock: FrozenClock, ari_ca: RenewalInfoCA
+) -> None:
+    """A hand-registered certificate (no issued version) is noted once and skipped for a day."""
+    issuer = await api.post(
+        "/api/v1/issuers",
+        json={
+            "name": "ari",
+            "type": "ACME",
+            "config": {"directory_url": f"{ari_ca.url}/dir", "terms_agreed": True},
+        },
+    )
+    expires = (clock.now() + timedelta(days=60)).isoformat()
+    created = await api.post(
+        "/api/v1/certificates",
+        json={
+            "name": "hand",
+            "common_name": "hand.example.com",
+            "issuer_id": issuer.json()["id"],
+            "status": "Active",
+            "expires_at": expires,
+        },
+    )
+    assert created.status_code == 201, created.text
+    assert (await ctx.jobs.scan_renewals()).ari_checked == 1
+    assert (await ctx.jobs.scan_renewals()).ari_checked == 0
+    state = await ctx.jobs.renewal_info.get(created.json()["id"])
+    assert state is not None
+    assert state.last_error == "no issued version to ask about"
+    assert ari_ca.renewal_info_requests() == []
