@@ -17,10 +17,10 @@ from email.utils import parsedate_to_datetime
 from certctl.errors import InvalidRequest
 
 DEFAULT_RETRY_AFTER = timedelta(hours=6)
-"""How long to wait before asking again when the CA sends no Retry-After (section 4.3.3)."""
+"""How long to wait before asking again when the CA sends no Retry-After (section 4.3)."""
 MIN_RETRY_AFTER = timedelta(minutes=1)
 MAX_RETRY_AFTER = timedelta(days=1)
-"""Section 4.3.3 advises limits on the checking interval: under a minute counts as a minute,
+"""Section 4.3 advises limits on the checking interval: under a minute counts as a minute,
 over a day as a day (a CA cannot silence the checks for weeks, nor have them hammer it)."""
 RETRY_AFTER_ERROR = timedelta(hours=1)
 """How long to wait after a failed check when the CA said nothing about it."""
