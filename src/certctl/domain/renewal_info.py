@@ -85,10 +85,12 @@ def parse_renewal_info(document: object) -> SuggestedWindow:
     if not isinstance(window, Mapping):
         raise InvalidRequest("the RenewalInfo has no suggestedWindow", field="suggestedWindow")
     explanation = document.get("explanationURL")
+    # Shown as a link on the dashboard: only an http(s) URL is kept (no javascript: URLs).
+    web = isinstance(explanation, str) and explanation.startswith(("https://", "http://"))
     return SuggestedWindow(
         start=_rfc3339(window.get("start"), "start"),
         end=_rfc3339(window.get("end"), "end"),
-        explanation_url=explanation if isinstance(explanation, str) else None,
+        explanation_url=explanation if web and isinstance(explanation, str) else None,
     )
 
 

@@ -84,15 +84,17 @@ def test_parse_a_renewal_info_answer() -> None:
     )
 
 
-def test_an_explanation_url_that_is_not_a_string_is_dropped() -> None:
-    """A non-string explanationURL is ignored, the window kept."""
+@pytest.mark.parametrize("url", [7, "javascript:alert(1)", "ftp://ca.example/why"])
+def test_an_explanation_url_that_is_not_a_web_url_is_dropped(url: object) -> None:
+    """An explanationURL that is not an http(s) URL is ignored, the window kept."""
     window = parse_renewal_info(
         {
             "suggestedWindow": {"start": "2025-01-02T04:00:00z", "end": "2025-01-03T04:00:00Z"},
-            "explanationURL": 7,
+            "explanationURL": url,
         }
     )
     assert window.explanation_url is None
+    assert window.start == datetime(2025, 1, 2, 4, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(
