@@ -6,7 +6,7 @@ and the renderers parse the few times they show.
 
 from __future__ import annotations
 
-from typing import Any, Generic, TypedDict, TypeVar
+from typing import Any, Generic, NotRequired, TypedDict, TypeVar
 
 T = TypeVar("T")
 
@@ -18,6 +18,19 @@ class Page(TypedDict, Generic[T]):
     total: int
     page: int
     per_page: int
+
+
+class RenewalInfo(TypedDict):
+    """What a certificate's ACME CA last said about renewing it (RFC 9773)."""
+
+    ari_cert_id: str
+    window_start: str | None
+    window_end: str | None
+    explanation_url: str | None
+    renew_at: str | None
+    checked_at: str
+    next_check_at: str
+    ari_last_error: str | None
 
 
 class Certificate(TypedDict):
@@ -44,6 +57,7 @@ class Certificate(TypedDict):
     revocation_reason: str | None
     created_at: str
     updated_at: str
+    renewal_info: NotRequired[RenewalInfo | None]
 
 
 class RouteStep(TypedDict):

@@ -437,3 +437,18 @@ class AcmeChallengeRow(Base):
     key_authorization: Mapped[str] = mapped_column(Text)
     issuer_id: Mapped[str] = mapped_column(ForeignKey("issuers.id", ondelete="CASCADE"))
     created_at: Mapped[datetime]
+
+
+class CertificateRenewalInfoRow(Base):
+    __tablename__ = "certificate_renewal_info"
+    certificate_id: Mapped[str] = mapped_column(
+        ForeignKey("managed_certificates.id", ondelete="CASCADE"), primary_key=True
+    )
+    ari_cert_id: Mapped[str] = mapped_column(String(255))
+    checked_at: Mapped[datetime]
+    next_check_at: Mapped[datetime] = mapped_column(index=True)
+    window_start: Mapped[datetime | None]
+    window_end: Mapped[datetime | None]
+    explanation_url: Mapped[str | None] = mapped_column(Text)
+    renew_at: Mapped[datetime | None] = mapped_column(index=True)
+    last_error: Mapped[str | None] = mapped_column(Text)

@@ -23,6 +23,7 @@ from certctl.db.repositories.jobs import JobRepository
 from certctl.db.repositories.notifications import NotificationRepository, channels
 from certctl.db.repositories.pki import PkiRepository
 from certctl.db.repositories.ratelimits import RateLimitRepository
+from certctl.db.repositories.renewal_info import RenewalInfoRepository
 from certctl.db.repositories.revocation_notices import RevocationNoticeRepository
 from certctl.db.repositories.users import SessionRepository, UserRepository
 
@@ -55,6 +56,7 @@ class UnitOfWork:
         self.acme = AcmeRepository(session)
         self.revocation_notices = RevocationNoticeRepository(session)
         self.rate_limits = RateLimitRepository(session)
+        self.renewal_info = RenewalInfoRepository(session)
 
     async def __aenter__(self) -> UnitOfWork:
         return self

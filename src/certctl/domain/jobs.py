@@ -44,7 +44,8 @@ TRANSITIONS: Mapping[JobStatus, frozenset[JobStatus]] = {
     J.AWAITING_APPROVAL: frozenset({J.PENDING, J.CANCELLED, J.FAILED}),
     # Running -> Pending is a retry after a failed attempt or a reclaimed lease.
     J.RUNNING: frozenset({J.AWAITING_CSR, J.COMPLETED, J.FAILED, J.PENDING, J.CANCELLED}),
-    J.AWAITING_CSR: frozenset({J.RUNNING, J.COMPLETED, J.CANCELLED, J.FAILED}),
+    # AwaitingCSR -> Pending: a CSR for a remote CA, whose order the processor runs.
+    J.AWAITING_CSR: frozenset({J.PENDING, J.RUNNING, J.COMPLETED, J.CANCELLED, J.FAILED}),
     J.COMPLETED: frozenset(),
     J.FAILED: frozenset(),
     J.CANCELLED: frozenset(),

@@ -117,7 +117,8 @@ class CertctlTools:
         )
 
     async def get_certificate(self, certificate_id: CertificateId) -> str:
-        """One certificate with every field (status, expiry, SANs, owner, revocation)."""
+        """One certificate with every field (status, expiry, SANs, owner, revocation) and what
+        its ACME CA last said about renewing it (renewal_info, RFC 9773)."""
         return await answer(self.client.get_certificate(certificate_id))
 
     async def certificate_versions(

@@ -64,6 +64,11 @@ def mint_leaf(
         .not_valid_before(not_before)
         .not_valid_after(not_after)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        # RFC 5280 4.2.1.1; ACME renewal information names a certificate by it (RFC 9773).
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.key.public_key()),
+            critical=False,
+        )
     )
     if sans:  # RFC 5280 4.2.1.6: a SAN extension must hold at least one name
         builder = builder.add_extension(

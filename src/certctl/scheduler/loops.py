@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import timedelta
 from typing import Any
 
 from certctl.bootstrap import AppContext
@@ -18,7 +19,9 @@ CRL_INTERVAL = 3600.0
 async def renewal(ctx: AppContext) -> dict[str, Any]:
     """Expiry scan (status changes, alert decisions into the outbox), then renewal jobs."""
     alerts = asdict(await ctx.alerts.scan())
-    return {**alerts, "renewals": asdict(await ctx.jobs.scan_renewals())}
+    # Jobs for moments chosen in ACME renewal windows are queued up to the next scan.
+    lookahead = timedelta(seconds=ctx.settings.scheduler_renewal_check_interval)
+    return {**alerts, "renewals": asdict(await ctx.jobs.scan_renewals(lookahead=lookahead))}
 
 
 async def job_processor(ctx: AppContext) -> dict[str, Any]:

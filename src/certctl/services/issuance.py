@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-from certctl.connectors.issuers.base import IssueRequest, OrderJournal
+from certctl.connectors.issuers.base import IssuerConnector, IssueRequest, OrderJournal
 from certctl.db.uow import UnitOfWork
 from certctl.domain.access import Caller, Permission
 from certctl.domain.certificates import CertificateStatus, CertificateVersion, ManagedCertificate
@@ -53,6 +53,23 @@ class IssuanceService:
         resume: Mapping[str, Any] | None = None,
     ) -> tuple[ManagedCertificate, CertificateVersion]:
         """Check a CSR against the profile, have the issuer sign it, store the version."""
+        issuer, connector, request = await self.prepare(
+            caller, cert_id, csr_pem, ttl_seconds=ttl_seconds, resume=resume
+        )
+        issued = await connector.issue(request, journal or _NoJournal())
+        return await self._store(caller, cert_id, issuer, csr_pem, issued.chain_pem)
+
+    async def prepare(
+        self,
+        caller: Caller,
+        cert_id: str,
+        csr_pem: str,
+        *,
+        ttl_seconds: int | None = None,
+        resume: Mapping[str, Any] | None = None,
+    ) -> tuple[Issuer, IssuerConnector, IssueRequest]:
+        """Everything short of calling the CA: the certificate is issuable, its issuer usable
+        and its connector configured, the CSR obeys the profile (422 names the broken rule)."""
         caller.principal.require(Permission.WRITE)
         async with self.runtime.db.uow() as uow:
             cert = await uow.certificates.require(cert_id)
@@ -85,8 +102,7 @@ class IssuanceService:
             resume=dict(resume or {}),
             csr_facts=facts,
         )
-        issued = await connector.issue(request, journal or _NoJournal())
-        return await self._store(caller, cert_id, issuer, csr_pem, issued.chain_pem)
+        return issuer, connector, request
 
     async def _store(
         self, caller: Caller, cert_id: str, issuer: Issuer, csr_pem: str, chain_pem: str
@@ -113,6 +129,8 @@ class IssuanceService:
                 csr_pem=csr_pem,
             )
             await uow.versions.add(version)
+            # The new version has its own ARI certID: its window is asked for afresh.
+            await uow.renewal_info.forget(cert_id)
             after = dataclasses.replace(
                 before,
                 status=CertificateStatus.ACTIVE,

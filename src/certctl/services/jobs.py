@@ -33,6 +33,7 @@ from certctl.domain.certificates import (
     status_for_expiry,
 )
 from certctl.domain.ids import new_id
+from certctl.domain.inventory import IssuerType
 from certctl.domain.jobs import (
     BULK_LIMIT,
     DEFAULT_LEASE,
@@ -52,6 +53,7 @@ from certctl.domain.jobs import (
 )
 from certctl.domain.listing import Page, PageRequest, SortKey
 from certctl.domain.policies import CertificateProfile, RenewalPolicy
+from certctl.domain.renewal_info import renewal_due
 from certctl.errors import (
     CertctlError,
     Conflict,
@@ -66,6 +68,7 @@ from certctl.services.alerts import all_policies
 from certctl.services.audit import record
 from certctl.services.issuance import IssuanceService, certificate_profile
 from certctl.services.lifecycle import enqueue_lifecycle
+from certctl.services.renewal_info import RenewalInfoService
 from certctl.services.runtime import Runtime
 
 log = structlog.get_logger("certctl.jobs")
@@ -77,6 +80,9 @@ DEFAULT_WINDOW_DAYS = 30
 # Certificates the renewal scan renews; Failed ones wait for a person (manual renew).
 _RENEWABLE = (CertificateStatus.ACTIVE, CertificateStatus.EXPIRING, CertificateStatus.EXPIRED)
 _FINAL = frozenset({CertificateStatus.REVOKED, CertificateStatus.ARCHIVED})
+# Issuers that sign within the CSR request (in a worker thread, in milliseconds); every other
+# CA's order runs in the job processor.
+_ISSUED_IN_REQUEST = frozenset({IssuerType.GENERIC_CA})
 
 
 @dataclass
@@ -110,6 +116,9 @@ class RenewalScanSummary:
     awaiting_approval: int = 0
     not_due: int = 0
     declined: int = 0
+    ari_checked: int = 0
+    ari_failed: int = 0
+    ari_due: int = 0
 
 
 @dataclass
@@ -165,6 +174,7 @@ class JobService:
         self.extra_recipients = tuple(extra_recipients)
         self.lease = lease
         self.node_id = _node_id()
+        self.renewal_info = RenewalInfoService(runtime, issuance.connectors)
 
     # --- Reading ---------------------------------------------------------------------------
 
@@ -202,7 +212,13 @@ class JobService:
         return job
 
     async def _open_job(
-        self, uow: UnitOfWork, caller: Caller, cert: ManagedCertificate, *, trigger: str
+        self,
+        uow: UnitOfWork,
+        caller: Caller,
+        cert: ManagedCertificate,
+        *,
+        trigger: str,
+        scheduled_at: datetime | None = None,
     ) -> Job | None:
         """Insert an issuing job (None when one is already open) and mark the certificate."""
         now = self.runtime.clock.now()
@@ -218,7 +234,7 @@ class JobService:
             created_at=now,
             updated_at=now,
             status_changed_at=now,
-            scheduled_at=now,
+            scheduled_at=max(now, scheduled_at or now),
             requested_by=caller.principal.name,
             max_attempts=(policy.max_retries if policy else 3) + 1,
             retry_interval_seconds=policy.retry_interval_seconds if policy else 3600,
@@ -332,16 +348,19 @@ class JobService:
 
     async def submit_csr(
         self, caller: Caller, cert_id: str, csr_pem: str, *, ttl_seconds: int | None = None
-    ) -> tuple[ManagedCertificate, CertificateVersion]:
+    ) -> tuple[ManagedCertificate, CertificateVersion] | Job:
         """Issue from a submitted CSR and complete the certificate's open issuing job.
 
-        A profile that requires approval issues only for an approved job.
+        A profile that requires approval issues only for an approved job. A remote CA's order
+        is left to the job processor: the CSR is checked, stored on the job, and the job
+        returned (its retries, backoff and lease then apply); the local CA signs at once.
         """
         caller.principal.require(Permission.WRITE)
         async with self.runtime.db.uow() as uow:
             cert = await uow.certificates.require(cert_id)
             job = await uow.jobs.open_issuing(cert_id)
             profile = await certificate_profile(uow, cert)
+            issuer = await uow.issuers.get(cert.issuer_id) if cert.issuer_id else None
         if job is not None and job.status is JobStatus.AWAITING_APPROVAL:
             raise Conflict(f"job {job.id!r} awaits approval; submit the CSR once it is approved")
         if job is None and profile.requires_approval:
@@ -349,10 +368,44 @@ class JobService:
                 "the certificate's profile requires approval: request a renewal "
                 "(POST /certificates/{id}/renew) and have it approved first"
             )
+        if issuer is not None and IssuerType(issuer.type) not in _ISSUED_IN_REQUEST:
+            return await self._queue_csr(caller, cert_id, csr_pem, ttl_seconds)
         cert, version = await self._issue(caller, cert_id, csr_pem, ttl_seconds)
         if job is not None:
             await self._complete(job.id, caller, version, expect_owner=None)
         return cert, version
+
+    async def _queue_csr(
+        self, caller: Caller, cert_id: str, csr_pem: str, ttl_seconds: int | None
+    ) -> Job:
+        """Check the CSR now, store it on the open issuing job (opened if none) and make the
+        job runnable; the processor then runs the CA's order."""
+        await self.issuance.prepare(caller, cert_id, csr_pem, ttl_seconds=ttl_seconds)
+        now = self.runtime.clock.now()
+        async with self.runtime.db.uow() as uow:
+            opened = await uow.jobs.open_issuing(cert_id)
+            if opened is None:
+                cert = await uow.certificates.require(cert_id)
+                opened = await self._open_job(uow, caller, cert, trigger="csr")
+                if opened is None:  # lost a race with another request or the scan
+                    raise Conflict("certificate already has an open issuance or renewal job")
+            job = await self._lock(uow, opened.id)
+            if job.status not in (JobStatus.PENDING, JobStatus.AWAITING_CSR) or (
+                job.order_state or {}
+            ).get("csr_pem"):
+                raise Conflict(
+                    f"job {job.id!r} is {job.status.value} and already has its CSR; "
+                    "wait for it to finish or cancel it"
+                )
+            state = {**(job.order_state or {}), "csr_pem": csr_pem}
+            after = (
+                transition(job, JobStatus.PENDING, now, scheduled_at=now, order_state=state)
+                if job.status is JobStatus.AWAITING_CSR
+                else dataclasses.replace(job, scheduled_at=now, updated_at=now, order_state=state)
+            )
+            await uow.jobs.update(after)
+            await self._audit(uow, caller, "job_csr_received", after)
+        return after
 
     # --- Processor -------------------------------------------------------------------------
 
@@ -734,10 +787,16 @@ class JobService:
 
     # --- Renewal scan ----------------------------------------------------------------------
 
-    async def scan_renewals(self) -> RenewalScanSummary:
-        """Queue a Renewal job for each auto-renewed certificate inside its renewal window."""
+    async def scan_renewals(self, *, lookahead: timedelta = timedelta(0)) -> RenewalScanSummary:
+        """Queue a Renewal job for each auto-renewed certificate inside its renewal window.
+
+        An ACME CA's suggested window (RFC 9773) replaces the policy's window for the
+        certificates it answered for; the job is queued for the moment chosen in it when that
+        moment comes before the next scan (`lookahead`).
+        """
         now = self.runtime.clock.now()
         summary = RenewalScanSummary()
+        await self._refresh_renewal_info(summary)
         async with self.runtime.db.uow() as uow:
             policies = await all_policies(uow)
             horizon = max(
@@ -746,15 +805,26 @@ class JobService:
             rows = await uow.certificates.renewal_candidates(
                 until=now + timedelta(days=horizon), statuses=_RENEWABLE
             )
-        due = [
-            cert_id
-            for cert_id, policy_id, expires_at in rows
-            if _due(policies, policy_id, expires_at, now)
-        ]
-        summary.candidates = len(rows)
-        summary.not_due = len(rows) - len(due)
-        for start in range(0, len(due), SCAN_CHUNK):
-            chunk = due[start : start + SCAN_CHUNK]
+            windows = await uow.renewal_info.for_certificates([row[0] for row in rows])
+            ari_rows = await uow.renewal_info.due(until=now + lookahead, statuses=_RENEWABLE)
+        # When each due certificate's job may run: now, or the moment chosen in its window.
+        due: dict[str, datetime] = {}
+        for cert_id, policy_id, expires_at in rows:
+            ari = windows.get(cert_id)
+            policy_due = _due(policies, policy_id, expires_at, now)
+            if renewal_due(policy_due=policy_due, ari=ari, now=now, lookahead=lookahead):
+                usable = ari is not None and ari.usable
+                due[cert_id] = ari.renew_at if usable and ari and ari.renew_at else now
+        for cert_id, policy_id, renew_at in ari_rows:
+            policy = policies.get(policy_id or "")
+            if policy is None or policy.auto_renew:
+                due.setdefault(cert_id, renew_at)
+        summary.ari_due = len({row[0] for row in ari_rows} & set(due))
+        summary.candidates = len(set(due) | {row[0] for row in rows})
+        summary.not_due = summary.candidates - len(due)
+        ids = list(due)
+        for start in range(0, len(ids), SCAN_CHUNK):
+            chunk = ids[start : start + SCAN_CHUNK]
             async with self.runtime.db.uow() as uow:
                 latest = await uow.jobs.latest_issuing_status(chunk)
                 for cert_id in chunk:
@@ -768,7 +838,13 @@ class JobService:
                         summary.declined += 1
                         continue
                     cert = await uow.certificates.require(cert_id)
-                    job = await self._open_job(uow, SYSTEM_CALLER, cert, trigger="renewal_scan")
+                    job = await self._open_job(
+                        uow,
+                        SYSTEM_CALLER,
+                        cert,
+                        trigger="renewal_scan",
+                        scheduled_at=due[cert_id],
+                    )
                     if job is None:
                         summary.already_open += 1
                     elif job.status is JobStatus.AWAITING_APPROVAL:
@@ -777,6 +853,15 @@ class JobService:
                     else:
                         summary.created += 1
         return summary
+
+    async def _refresh_renewal_info(self, summary: RenewalScanSummary) -> None:
+        """Ask ACME CAs for their renewal windows; a failure here never stops renewals."""
+        try:
+            checks = await self.renewal_info.refresh(_RENEWABLE)
+        except Exception:
+            log.exception("ari.refresh_failed")
+            return
+        summary.ari_checked, summary.ari_failed = checks.checked, checks.failed
 
     # --- Bulk ------------------------------------------------------------------------------
 

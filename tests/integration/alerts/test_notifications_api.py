@@ -58,6 +58,9 @@ async def test_run_loop_returns_the_scan_summary(
             "awaiting_approval": 0,
             "not_due": 0,
             "declined": 0,
+            "ari_checked": 0,
+            "ari_failed": 0,
+            "ari_due": 0,
         },
     }
     loops = {

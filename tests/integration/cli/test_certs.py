@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+
+from certctl.bootstrap import AppContext
+from certctl.domain.renewal_info import RenewalInfoState, SuggestedWindow
 
 from .conftest import Cli, fields, import_cert, leaf_pem, lines, rows
 
@@ -324,3 +328,33 @@ async def test_renew_table_names_the_job(cli: Cli, api: httpx.AsyncClient) -> No
         "Pending",
         web["id"],
     )
+
+
+async def test_get_table_shows_the_acme_renewal_window(
+    cli: Cli, api: httpx.AsyncClient, ctx: AppContext
+) -> None:
+    """`certs get` shows the stored ARI window, the chosen moment, the next check and error."""
+    cert = await import_cert(api, "web.example.com", days_left=60)
+    now = ctx.runtime.clock.now()
+    window = SuggestedWindow(now + timedelta(days=10), now + timedelta(days=12), "https://ca/why")
+    state = RenewalInfoState(
+        cert["id"], "a.b", now, now + timedelta(hours=6), window, now + timedelta(days=11)
+    )
+    async with ctx.runtime.db.uow() as uow:
+        await uow.renewal_info.save(state)
+    run = await cli("certs", "get", cert["id"], role="viewer")
+    shown = fields(run.stdout)
+    assert shown["ARI window"] == (
+        "2026-06-11 12:00 UTC (in 10 d) to 2026-06-13 12:00 UTC (in 12 d)"
+    )
+    assert shown["ARI explanation"] == "https://ca/why"
+    assert shown["ARI renew at"] == "2026-06-12 12:00 UTC (in 11 d)"
+    assert shown["ARI next check"].startswith("2026-06-01 18:00 UTC")
+    assert shown["ARI last error"] == "—"
+
+
+async def test_get_table_has_no_ari_rows_without_a_check(cli: Cli, api: httpx.AsyncClient) -> None:
+    """A certificate whose CA was never asked shows no ARI rows."""
+    cert = await import_cert(api, "web.example.com", days_left=60)
+    run = await cli("certs", "get", cert["id"], role="viewer")
+    assert [name for name in fields(run.stdout) if name.startswith("ARI")] == []

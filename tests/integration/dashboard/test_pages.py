@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import re
+from datetime import timedelta
 
 from certctl.bootstrap import AppContext
 from certctl.domain.access import SYSTEM_CALLER
@@ -14,6 +15,7 @@ from certctl.domain.certificates import CertificateStatus
 from certctl.domain.jobs import Job, JobFilter, JobStatus
 from certctl.domain.listing import PageRequest, SortKey
 from certctl.domain.notifications import NotificationStatus
+from certctl.domain.renewal_info import RenewalInfoState, SuggestedWindow
 from certctl.services.secrets import open_secrets
 
 from .conftest import Estate, SignedIn, make_user
@@ -444,3 +446,33 @@ async def _jobs(ctx: AppContext, filters: JobFilter) -> list[Job]:
         SYSTEM_CALLER, request=PageRequest(), filters=filters, sort=SortKey("created_at")
     )
     return list(page.items)
+
+
+async def test_the_certificate_page_shows_the_acme_renewal_window(
+    ctx: AppContext, estate: Estate, signed_in: SignedIn
+) -> None:
+    """The detail page shows the CA's suggested window, the chosen moment and a failed check."""
+    cert = await estate.certificate("web", 60)
+    now = ctx.runtime.clock.now()
+    window = SuggestedWindow(now + timedelta(days=10), now + timedelta(days=12), "https://ca/why")
+    state = RenewalInfoState(
+        cert.id, "a.b", now, now + timedelta(hours=6), window, now + timedelta(days=11)
+    )
+    async with ctx.runtime.db.uow() as uow:
+        await uow.renewal_info.save(state)
+    html = (await (await signed_in("viewer")).get(f"/certificates/{cert.id}")).text
+    assert re.search(
+        r'data-testid="ari-window">2026-06-11 12:00 UTC to 2026-06-13 12:00 UTC · '
+        r'<a href="https://ca/why"',
+        html,
+    )
+    assert 'data-testid="ari-renew-at">2026-06-12 12:00 UTC <span class="muted">' in html
+    assert 'data-testid="ari-error"' not in html
+    failed = RenewalInfoState(
+        cert.id, "a.b", now, now + timedelta(hours=1), last_error="renewalInfo answered HTTP 500"
+    )
+    async with ctx.runtime.db.uow() as uow:
+        await uow.renewal_info.save(failed)
+    html = (await (await signed_in("viewer")).get(f"/certificates/{cert.id}")).text
+    assert 'data-testid="ari-error">renewalInfo answered HTTP 500 <span' in html
+    assert 'data-testid="ari-window">—</dd>' in html

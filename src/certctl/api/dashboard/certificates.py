@@ -222,6 +222,7 @@ async def certificate_detail(request: Request, who: VisitorDep, cert_id: str) ->
         renewable=bool(cert.issuer_id)
         and not any(j.is_open and j.type in ISSUING for j in jobs.items),
         jobs=jobs.items,
+        ari=await ctx.jobs.renewal_info.get(cert_id),
     )
 
 

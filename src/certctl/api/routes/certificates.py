@@ -16,6 +16,7 @@ from certctl.api.schemas.certificates import (
     CertificateOut,
     CertificatePatch,
     ImportOut,
+    RenewalInfoOut,
     VersionOut,
     certificate_page_json,
 )
@@ -157,8 +158,10 @@ async def import_certificate(
 
 @router.get("/{resource_id}", name="get_certificate", response_model=CertificateOut)
 async def get_certificate(ctx: ContextDep, who: CallerDep, resource_id: str) -> CertificateOut:
-    """One certificate."""
-    return CertificateOut.model_validate(await ctx.certificates.get(who, resource_id))
+    """One certificate, with what its ACME CA last said about renewing it (RFC 9773)."""
+    out = CertificateOut.model_validate(await ctx.certificates.get(who, resource_id))
+    out.renewal_info = RenewalInfoOut.of(await ctx.jobs.renewal_info.get(resource_id))
+    return out
 
 
 async def update_certificate(

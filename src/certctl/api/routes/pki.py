@@ -9,11 +9,14 @@ import base64
 import binascii
 
 from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
 
 from certctl.api.deps import API_PREFIX, CallerDep, ContextDep
 from certctl.api.schemas.certificates import CertificateOut, VersionOut
 from certctl.api.schemas.common import PROBLEM_RESPONSES
+from certctl.api.schemas.jobs import JobOut
 from certctl.api.schemas.pki import CRLEntryOut, CRLOut, CSRIn, IssuedOut, RevokeIn
+from certctl.domain.jobs import Job
 from certctl.pki.ocsp import malformed_response
 
 router = APIRouter(prefix=API_PREFIX, tags=["certificates"], responses=PROBLEM_RESPONSES)
@@ -32,15 +35,30 @@ MAX_OCSP_REQUEST = 16384
     name="issue_from_csr",
     status_code=201,
     response_model=IssuedOut,
+    responses={
+        202: {
+            "model": JobOut,
+            "description": "A remote CA's certificate (ACME, Vault, step-ca, script): the CSR "
+            "passed the profile checks and is stored on the issuing job, which the job "
+            "processor runs (Location names the job).",
+        }
+    },
 )
 async def issue_from_csr(
     ctx: ContextDep, who: CallerDep, resource_id: str, body: CSRIn
-) -> IssuedOut:
+) -> IssuedOut | Response:
     """Issue a new version from a CSR, checked against the certificate's profile (422 names
-    the broken rule)."""
-    cert, version = await ctx.jobs.submit_csr(
+    the broken rule): the local CA signs at once (201); another CA's order is queued (202)."""
+    outcome = await ctx.jobs.submit_csr(
         who, resource_id, body.csr_pem, ttl_seconds=body.ttl_seconds
     )
+    if isinstance(outcome, Job):
+        return JSONResponse(
+            JobOut.model_validate(outcome).model_dump(mode="json"),
+            status_code=202,
+            headers={"Location": f"{API_PREFIX}/jobs/{outcome.id}"},
+        )
+    cert, version = outcome
     return IssuedOut(
         certificate=CertificateOut.model_validate(cert),
         version=VersionOut.model_validate(version),

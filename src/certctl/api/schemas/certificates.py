@@ -10,6 +10,7 @@ from pydantic_core import to_json
 from certctl.api.schemas.common import In, Line, Out, ResourceId
 from certctl.domain.certificates import CertificateSource, CertificateStatus, ManagedCertificate
 from certctl.domain.listing import Page
+from certctl.domain.renewal_info import RenewalInfoState
 
 CertName = str
 Sans = list[Line]
@@ -64,6 +65,40 @@ class CertificateImport(In):
     environment: Line | None = Field(default=None, max_length=64)
 
 
+class RenewalInfoOut(Out):
+    """What the ACME CA last said about renewing the certificate (RFC 9773)."""
+
+    ari_cert_id: str
+    window_start: datetime | None
+    window_end: datetime | None
+    explanation_url: str | None
+    renew_at: datetime | None = Field(
+        description="The moment chosen in the window; the renewal job is queued for it."
+    )
+    checked_at: datetime
+    next_check_at: datetime = Field(description="Not asked again before (Retry-After).")
+    ari_last_error: str | None = Field(
+        description="Why the last check failed; the policy's renewal window applies meanwhile."
+    )
+
+    @classmethod
+    def of(cls, state: RenewalInfoState | None) -> RenewalInfoOut | None:
+        """The output of a stored state (None when the CA was never asked)."""
+        if state is None:
+            return None
+        window = state.window
+        return cls(
+            ari_cert_id=state.ari_cert_id,
+            window_start=window.start if window else None,
+            window_end=window.end if window else None,
+            explanation_url=window.explanation_url if window else None,
+            renew_at=state.renew_at,
+            checked_at=state.checked_at,
+            next_check_at=state.next_check_at,
+            ari_last_error=state.last_error,
+        )
+
+
 class CertificateOut(Out):
     """A managed certificate."""
 
@@ -88,6 +123,10 @@ class CertificateOut(Out):
     revocation_reason: str | None
     created_at: datetime
     updated_at: datetime
+    renewal_info: RenewalInfoOut | None = Field(
+        default=None,
+        description="ACME renewal information (RFC 9773); given when one certificate is read.",
+    )
 
 
 class VersionOut(Out):
@@ -115,7 +154,8 @@ class ImportOut(Out):
     version: VersionOut
 
 
-_OUT_FIELDS = tuple(CertificateOut.model_fields)
+# Fields read from the row; `renewal_info` is only filled on a single read, null in lists.
+_OUT_FIELDS = tuple(name for name in CertificateOut.model_fields if name != "renewal_info")
 
 
 def certificate_page_json(page: Page[ManagedCertificate]) -> bytes:
@@ -126,7 +166,10 @@ def certificate_page_json(page: Page[ManagedCertificate]) -> bytes:
     CertificateOut fields go straight to pydantic's encoder instead, which renders
     datetimes, enums and tuples exactly as the models would.
     """
-    data = [{name: getattr(cert, name) for name in _OUT_FIELDS} for cert in page.items]
+    data = [
+        {**{name: getattr(cert, name) for name in _OUT_FIELDS}, "renewal_info": None}
+        for cert in page.items
+    ]
     return to_json(
         {"data": data, "total": page.total, "page": page.page, "per_page": page.per_page}
     )

@@ -28,7 +28,7 @@ from certctl.cli.client_cmds.session import (
     now,
 )
 from certctl.client import CertificateCriteria
-from certctl.client.models import AlertRoute, Certificate, Page, Version
+from certctl.client.models import AlertRoute, Certificate, Page, RenewalInfo, Version
 
 app = typer.Typer(help="Managed certificates.", no_args_is_help=True)
 
@@ -152,8 +152,27 @@ def certificate_details(cert: Certificate, at: datetime) -> Table:
         ("Revoked", revoked),
         ("Created", render.stamp(cert["created_at"], at)),
         ("Updated", render.stamp(cert["updated_at"], at)),
+        *renewal_info_rows(cert.get("renewal_info"), at),
     ]
     return render.details(f"Certificate {cert['id']}", rows)
+
+
+def renewal_info_rows(info: RenewalInfo | None, at: datetime) -> list[tuple[str, RenderableType]]:
+    """The ACME CA's suggested renewal window (RFC 9773), when it was asked."""
+    if info is None:
+        return []
+    window = render.DASH
+    if info["window_start"] and info["window_end"]:
+        window = (
+            f"{render.stamp(info['window_start'], at)} to {render.stamp(info['window_end'], at)}"
+        )
+    return [
+        ("ARI window", window),
+        ("ARI explanation", render.text(info["explanation_url"])),
+        ("ARI renew at", render.stamp(info["renew_at"], at)),
+        ("ARI next check", render.stamp(info["next_check_at"], at)),
+        ("ARI last error", render.text(info["ari_last_error"])),
+    ]
 
 
 @app.command("get")

@@ -20,6 +20,12 @@ from josepy.jwa import ES256
 from josepy.jwk import JWKEC
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from certctl.connectors.issuers.acme_ari import (
+    fetch_window,
+    new_order,
+    renewal_info_url,
+    replaces_id,
+)
 from certctl.connectors.issuers.acme_network import (
     KIND,
     RetryingNetwork,
@@ -244,7 +250,11 @@ class AcmeIssuer:
         if isinstance(order_url, str) and order_url:
             order = await self._run(_resume_order, client, order_url, csr_pem)
         else:
-            order = await self._run(client.new_order, csr_pem.encode(), self.config.profile or None)
+            # A renewal names the certificate it replaces (RFC 9773 section 5).
+            replaces = replaces_id(client.directory, request.replaces_pem)
+            order = await self._run(
+                new_order, client, csr_pem.encode(), self.config.profile or None, replaces
+            )
             await journal.save({"order_url": order.uri, "csr_pem": csr_pem, "step": "authorizing"})
         # The `acme` package compares its deadlines with naive local time.
         deadline = dt.datetime.now() + dt.timedelta(  # noqa: DTZ005
@@ -392,8 +402,23 @@ class AcmeIssuer:
         return acme_client.ClientV2.get_directory(self.config.directory_url, net)
 
     async def renewal_window(self, certificate_pem: str) -> RenewalWindow | None:
-        """Debian's pebble has no ARI; this issuer suggests no window of its own."""
-        return None
+        """The CA's suggested window (RFC 9773), None when its directory has no renewalInfo."""
+        await check_url_async(
+            self.config.directory_url,
+            allow_private=self.allow_private,
+            field="config.directory_url",
+        )
+        directory = await self._run(self._directory)
+        base = renewal_info_url(directory)
+        if base is None:
+            return None
+        return await fetch_window(
+            base,
+            certificate_pem,
+            ca_bundle_pem=self.config.ca_bundle_pem,
+            allow_private=self.allow_private,
+            limit_seconds=self.timeout,
+        )
 
     async def _run(self, func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run one blocking `acme` exchange in a worker thread, translating its errors."""

@@ -58,7 +58,8 @@ class RenewalWindow:
 
     start: datetime
     end: datetime
-    retry_after: datetime | None = None
+    retry_after: str | None = None
+    """The answer's Retry-After header as sent (seconds or an HTTP date, RFC 9110 10.2.3)."""
     explanation_url: str | None = None
 
 
