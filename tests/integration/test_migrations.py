@@ -41,6 +41,10 @@ TABLES = {
     "dashboard_sessions",
     "audit_chain_head",
     "rate_limits",
+    "discovered_certificates",
+    "discovery_scans",
+    "discovered_endpoints",
+    "target_drift",
 }
 
 

@@ -19,6 +19,12 @@ from certctl.db.repositories.certificates import (
     VersionRepository,
     alert_candidates,
 )
+from certctl.db.repositories.discovery import (
+    DiscoveryRepository,
+    DriftRepository,
+    EndpointRepository,
+    ScanRepository,
+)
 from certctl.db.repositories.jobs import JobRepository
 from certctl.db.repositories.notifications import NotificationRepository, channels
 from certctl.db.repositories.pki import PkiRepository
@@ -55,6 +61,10 @@ class UnitOfWork:
         self.acme = AcmeRepository(session)
         self.revocation_notices = RevocationNoticeRepository(session)
         self.rate_limits = RateLimitRepository(session)
+        self.discoveries = DiscoveryRepository(session)
+        self.discovery_scans = ScanRepository(session)
+        self.discovered_endpoints = EndpointRepository(session)
+        self.drift = DriftRepository(session)
 
     async def __aenter__(self) -> UnitOfWork:
         return self
