@@ -110,7 +110,13 @@ class DriftService:
         endpoint: VerifyEndpoint,
         served: str,
     ) -> str:
-        versions = await uow.versions.for_certificate(cert_id)
+        # The current version is the one issued last: a local CA backdates not_before, so an
+        # imported older certificate may start later than its renewal.
+        versions = sorted(
+            await uow.versions.for_certificate(cert_id),
+            key=lambda v: (v.created_at, v.not_before),
+            reverse=True,
+        )
         if not versions:
             return "matching"
         expected = versions[0].fingerprint_sha256

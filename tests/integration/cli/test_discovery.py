@@ -64,7 +64,7 @@ async def test_claim_then_show_and_summary(cli: Cli, reported: list[str]) -> Non
     leaf = reported[0]
     run = await cli("discovery", "claim", leaf, "--environment", "prod", role="operator")
     assert run.code == 0
-    assert run.stdout.startswith(f"claimed {leaf} as certificate mc-")
+    assert run.stdout.startswith("claimed: certificate mc-")
     shown = fields((await cli("discovery", "show", leaf, role="viewer")).stdout)
     assert (shown["Status"], shown["Common name"], shown["Serial"]) == ("Claimed", "cli.test", "2a")
     summary = (await cli("discovery", "summary", "--output", "json")).json()

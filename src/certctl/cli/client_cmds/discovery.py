@@ -177,7 +177,7 @@ def claim_discovery(
     render.emit(
         options,
         claimed,
-        lambda: f"claimed {discovery_id} as certificate {cert['id']} ({cert['status']})",
+        lambda: f"claimed: certificate {cert['id']} ({cert['status']})",
     )
 
 
@@ -250,7 +250,7 @@ def drift_table(found: list[Drift], at: datetime) -> Table:
         "Drift",
         ["Certificate", "Target", "Endpoint", "Kind", "Since"],
         whole=("Certificate", "Target"),
-        drop=("Since",),
+        drop=("Since", "Endpoint"),
     )
     for item in found:
         table.add_row(
