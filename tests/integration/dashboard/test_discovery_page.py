@@ -111,7 +111,8 @@ async def test_the_scan_form_runs_a_scan_of_loopback(
     html = (await browser.get("/discovery")).text
     assert "served.test" in html
     assert re.search(
-        r"127\.0\.0\.1/32 : \d+</td><td><span class=\"badge badge-ok\">Completed", html
+        r'127\.0\.0\.1/32 : \d+</td><td data-label="Status"><span class="badge badge-ok">Completed',
+        html,
     )
 
 
