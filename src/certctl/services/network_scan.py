@@ -134,9 +134,31 @@ class NetworkScanService:
             scan = await uow.discovery_scans.take_pending(scan_id)
         if scan is None:
             return None
-        networks = parse_scan_targets(scan.cidrs)
-        served = await self._probe_all(plan_probes(networks, scan.ports), scan.server_name)
-        return await self._finish(scan, served)
+        try:
+            networks = parse_scan_targets(scan.cidrs)
+            served = await self._probe_all(plan_probes(networks, scan.ports), scan.server_name)
+            return await self._finish(scan, served)
+        except Exception as exc:
+            # A scan that cannot finish says so instead of staying Running for ever.
+            log.exception("discovery.scan_failed", scan_id=scan.id)
+            return await self._failed(scan, f"{type(exc).__name__}: {exc}"[:2000])
+
+    async def _failed(self, scan: DiscoveryScan, error: str) -> DiscoveryScan:
+        failed = dataclasses.replace(
+            scan, status=ScanStatus.FAILED, finished_at=self.runtime.clock.now(), error=error
+        )
+        async with self.runtime.db.uow() as uow:
+            await uow.discovery_scans.update(failed)
+            await record(
+                uow,
+                self.runtime,
+                caller=SYSTEM_CALLER,
+                action="discovery_scan_failed",
+                resource_type="discovery_scan",
+                resource_id=scan.id,
+                details={"error": error},
+            )
+        return failed
 
     async def _probe_all(
         self, planned: Sequence[tuple[str, int]], server_name: str | None

@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from certctl.bootstrap import AppContext
+from certctl.connectors.tlsprobe import ServedChain
 from certctl.domain.access import SYSTEM_CALLER
 from certctl.errors import InvalidRequest
 from certctl.services.network_scan import NetworkScanService, ScanLimits
@@ -116,3 +117,21 @@ async def test_an_operator_scans_and_a_viewer_cannot(make_client: object, port: 
     body = {"cidrs": ["127.0.0.1"], "ports": [port]}
     assert (await viewer.post("/api/v1/discovery-scans", json=body)).status_code == 403
     assert (await viewer.get("/api/v1/discovery-scans")).status_code == 200
+
+
+async def test_a_scan_that_cannot_finish_ends_failed_with_the_error(ctx: AppContext) -> None:
+    """A prober that breaks (not a refused connection) leaves the scan Failed, not Running."""
+
+    async def broken(host: str, port: int, **_: object) -> ServedChain:
+        raise RuntimeError(f"resolver gone while probing {host}:{port}")
+
+    service = NetworkScanService(ctx.runtime, ScanLimits(allow_private=True), prober=broken)
+    scan = await service.start(SYSTEM_CALLER, ["127.0.0.1"], [443])
+    done = await service.run(scan.id)
+    assert done is not None
+    assert (done.status.value, done.error) == (
+        "Failed",
+        "RuntimeError: resolver gone while probing 127.0.0.1:443",
+    )
+    stored, _ = await service.get(SYSTEM_CALLER, scan.id)
+    assert stored.status.value == "Failed"
