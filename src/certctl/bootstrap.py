@@ -21,6 +21,8 @@ from certctl.services.alerts import AlertService
 from certctl.services.apikeys import ApiKeyService
 from certctl.services.audit import AuditService
 from certctl.services.certificates import CertificateService
+from certctl.services.discovery import DiscoveryService
+from certctl.services.drift import DriftService
 from certctl.services.inventory import InventoryService
 from certctl.services.issuance import IssuanceService
 from certctl.services.issuers import (
@@ -30,6 +32,7 @@ from certctl.services.issuers import (
     IssuerTests,
 )
 from certctl.services.jobs import JobService
+from certctl.services.network_scan import NetworkScanService, ScanLimits
 from certctl.services.notifications import NotificationService
 from certctl.services.ocsp import OcspService
 from certctl.services.pki import PkiService
@@ -85,6 +88,9 @@ class AppContext:
     agents: AgentService
     users: UserService
     rate_limits: RateLimiter
+    discovery: DiscoveryService
+    network_scans: NetworkScanService
+    drift: DriftService
 
     @property
     def clock(self) -> Clock:
@@ -169,6 +175,21 @@ def build_context(settings: Settings, *, clock: Clock | None = None) -> AppConte
                 base_seconds=settings.signin_backoff_base_seconds,
                 cap_seconds=settings.signin_backoff_max_seconds,
             ),
+        ),
+        discovery=DiscoveryService(runtime, certificates),
+        network_scans=NetworkScanService(
+            runtime,
+            ScanLimits(
+                concurrency=settings.discovery_scan_concurrency,
+                timeout_seconds=settings.discovery_probe_timeout_seconds,
+                allow_private=settings.allow_private_targets,
+            ),
+        ),
+        drift=DriftService(
+            runtime,
+            allow_private=settings.allow_private_targets,
+            timeout_seconds=settings.discovery_probe_timeout_seconds,
+            extra_recipients=tuple(settings.extra_recipients()),
         ),
     )
 

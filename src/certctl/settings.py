@@ -85,6 +85,12 @@ class Settings(BaseSettings):
     scheduler_job_processor_interval: float = Field(default=30, gt=0)
     scheduler_job_timeout_interval: float = Field(default=600, gt=0)
     audit_verify_interval: float = Field(default=3600, gt=0)
+    # Discovery and drift (C8): network scans and drift checks probe with these bounds; the
+    # SSRF guard allows loopback and private ranges only with CERTCTL_ALLOW_PRIVATE_TARGETS.
+    discovery_scan_interval: float = Field(default=30, gt=0)
+    discovery_scan_concurrency: int = Field(default=64, ge=1, le=1024)
+    discovery_probe_timeout_seconds: float = Field(default=3.0, gt=0, le=60)
+    drift_check_interval: float = Field(default=3600, gt=0)
 
     # Rate limits (C10): per API key after authentication, per client address for failed
     # authentications and failed sign-ins, and a per-account sign-in back-off. 0 = off.

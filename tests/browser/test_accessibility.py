@@ -45,6 +45,7 @@ def _pages(server: LiveServer) -> list[str]:
         f"/issuers/{ids['issuer']}",
         "/targets",
         "/agents",
+        "/discovery",
         "/audit",
         "/settings/channels",
     ]

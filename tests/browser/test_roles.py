@@ -97,6 +97,7 @@ MAIN_PAGES = (
     "/issuers/iss-local",
     "/targets",
     "/agents",
+    "/discovery",
     "/audit",
     "/settings/channels",
 )

@@ -18,6 +18,7 @@ GUIDES = (
     "docs/dashboard.md",
     "docs/operations.md",
     "docs/agents.md",
+    "docs/discovery.md",
 )
 
 

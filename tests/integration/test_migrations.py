@@ -42,6 +42,10 @@ TABLES = {
     "audit_chain_head",
     "rate_limits",
     "certificate_renewal_info",
+    "discovered_certificates",
+    "discovery_scans",
+    "discovered_endpoints",
+    "target_drift",
 }
 
 

@@ -16,7 +16,16 @@ from certctl.api import dashboard, problems
 from certctl.api.bodies import JsonDepthGuard
 from certctl.api.deps import API_PREFIX
 from certctl.api.middleware import RequestMiddleware
-from certctl.api.routes import admin, certificates, inventory, issuers, jobs, notifications, pki
+from certctl.api.routes import (
+    admin,
+    certificates,
+    discovery,
+    inventory,
+    issuers,
+    jobs,
+    notifications,
+    pki,
+)
 from certctl.bootstrap import AppContext
 from certctl.scheduler.loops import build_scheduler
 
@@ -71,6 +80,9 @@ def create_app(ctx: AppContext) -> FastAPI:
     app.include_router(notifications.channels)
     app.include_router(notifications.admin)
     app.include_router(admin.probes)
+    app.include_router(discovery.discoveries)
+    app.include_router(discovery.scans)
+    app.include_router(discovery.drift)
     _mount_docs(app)
     dashboard.install(app)
     # Inside RequestMiddleware: the body limit applies first and refusals carry the request id.

@@ -24,6 +24,11 @@ from certctl.client.models import (
     AuditVerification,
     BulkResult,
     Certificate,
+    Claimed,
+    Discovery,
+    DiscoveryScan,
+    DiscoverySummary,
+    Drift,
     Imported,
     Issuer,
     IssuerTest,
@@ -337,6 +342,65 @@ class CertctlClient:
         return cast(Agent, await self._call("POST", path, body={"reason": reason}))
 
     # Stats
+
+    # Discovery (C8)
+
+    async def list_discoveries(
+        self,
+        *,
+        status: str | None = None,
+        source: str | None = None,
+        agent_id: str | None = None,
+        scan_id: str | None = None,
+        q: str | None = None,
+        sort: str | None = None,
+        page: int = 1,
+        per_page: int = 50,
+    ) -> Page[Discovery]:
+        """One page of discovered certificates."""
+        params: dict[str, Any] = {"status": status, "source": source, "agent_id": agent_id}
+        params |= {"scan_id": scan_id, "q": q, "sort": sort, "page": page, "per_page": per_page}
+        return cast(Page[Discovery], await self._call("GET", "/discoveries", params=params))
+
+    async def get_discovery(self, discovery_id: str) -> Discovery:
+        """One discovery with its PEM and the endpoints that served it."""
+        return cast(Discovery, await self._call("GET", f"/discoveries/{_seg(discovery_id)}"))
+
+    async def discovery_summary(self) -> DiscoverySummary:
+        """Discovery counts by status, agent and scan."""
+        return cast(DiscoverySummary, await self._call("GET", "/discoveries/summary"))
+
+    async def claim_discovery(self, discovery_id: str, fields: Mapping[str, Any]) -> Claimed:
+        """Make a discovery a managed certificate."""
+        path = f"/discoveries/{_seg(discovery_id)}/claim"
+        return cast(Claimed, await self._call("POST", path, body=_present(fields)))
+
+    async def dismiss_discovery(self, discovery_id: str, *, reason: str) -> Discovery:
+        """Mark a discovery as not to be managed."""
+        path = f"/discoveries/{_seg(discovery_id)}/dismiss"
+        return cast(Discovery, await self._call("POST", path, body={"reason": reason}))
+
+    async def start_discovery_scan(
+        self, cidrs: Sequence[str], ports: Sequence[int], *, server_name: str | None = None
+    ) -> DiscoveryScan:
+        """Request a network scan."""
+        body = _present({"cidrs": list(cidrs), "ports": list(ports), "server_name": server_name})
+        return cast(DiscoveryScan, await self._call("POST", "/discovery-scans", body=body))
+
+    async def get_discovery_scan(self, scan_id: str) -> DiscoveryScan:
+        """One scan with the endpoints it found."""
+        return cast(DiscoveryScan, await self._call("GET", f"/discovery-scans/{_seg(scan_id)}"))
+
+    async def list_discovery_scans(
+        self, *, page: int = 1, per_page: int = 50
+    ) -> Page[DiscoveryScan]:
+        """Network scans, newest first."""
+        params = {"page": page, "per_page": per_page}
+        return cast(Page[DiscoveryScan], await self._call("GET", "/discovery-scans", params=params))
+
+    async def list_drift(self) -> list[Drift]:
+        """Open drifts."""
+        return cast(list[Drift], await self._call("GET", "/drift"))
 
     async def summary(self) -> Summary:
         """The dashboard counts."""

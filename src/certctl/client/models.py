@@ -288,3 +288,82 @@ class IssuerTest(TypedDict):
     ok: bool
     detail: str
     issuer: Issuer
+
+
+class Discovery(TypedDict, total=False):
+    """A certificate found on a host or endpoint, with its triage state."""
+
+    id: str
+    source: str
+    status: str
+    agent_id: str | None
+    scan_id: str | None
+    location: str
+    index_in_file: int
+    fingerprint_sha256: str
+    common_name: str
+    sans: list[str]
+    issuer_dn: str
+    serial_number: str
+    not_before: str
+    not_after: str
+    key_algorithm: str
+    key_size: int
+    is_ca: bool
+    managed_certificate_id: str | None
+    dismissed_reason: str | None
+    triaged_by: str | None
+    last_seen_at: str
+    pem: str
+    endpoints: list[dict[str, Any]]
+
+
+class DiscoverySummary(TypedDict):
+    """Discovery counts for triage."""
+
+    total: int
+    by_status: dict[str, int]
+    expiring_within_30_days: int
+    expired: int
+    by_agent: dict[str, int]
+    by_scan: dict[str, int]
+
+
+class Claimed(TypedDict):
+    """What a claim created."""
+
+    certificate: Certificate
+    version: Version
+    discovery: Discovery
+
+
+class DiscoveryScan(TypedDict, total=False):
+    """A network scan."""
+
+    id: str
+    cidrs: list[str]
+    ports: list[int]
+    status: str
+    requested_by: str
+    addresses: int
+    probed: int
+    endpoints_found: int
+    certificates_found: int
+    started_at: str
+    finished_at: str | None
+    endpoints: list[dict[str, Any]]
+
+
+class Drift(TypedDict):
+    """An open drift on a certificate-target mapping."""
+
+    certificate_id: str
+    target_id: str
+    endpoint: str
+    server_name: str | None
+    kind: str
+    served_fingerprint: str
+    expected_fingerprint: str
+    job_id: str | None
+    detected_at: str
+    last_checked_at: str

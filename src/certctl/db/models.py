@@ -452,3 +452,103 @@ class CertificateRenewalInfoRow(Base):
     explanation_url: Mapped[str | None] = mapped_column(Text)
     renew_at: Mapped[datetime | None] = mapped_column(index=True)
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class DiscoveredCertificateRow(Base):
+    """A certificate found on a host (agent) or endpoint (network scan), with its triage (C8)."""
+
+    __tablename__ = "discovered_certificates"
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    source: Mapped[str] = mapped_column(String(16))
+    # The agent's id, or "network" for a server-side scan: part of the de-duplication key.
+    reporter: Mapped[str] = mapped_column(String(128))
+    location: Mapped[str] = mapped_column(String(1024))
+    index_in_file: Mapped[int] = mapped_column(Integer, default=0)
+    fingerprint_sha256: Mapped[str] = mapped_column(String(64))
+    common_name: Mapped[str] = mapped_column(String(255), default="")
+    sans: Mapped[Any] = mapped_column(json_type())
+    subject_dn: Mapped[str] = mapped_column(Text, default="")
+    issuer_dn: Mapped[str] = mapped_column(Text, default="")
+    serial_number: Mapped[str] = mapped_column(String(64))
+    not_before: Mapped[datetime]
+    not_after: Mapped[datetime]
+    key_algorithm: Mapped[str] = mapped_column(String(32), default="")
+    key_size: Mapped[int] = mapped_column(Integer, default=0)
+    is_ca: Mapped[bool] = mapped_column(Boolean, default=False)
+    format: Mapped[str] = mapped_column(String(8))
+    pem: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16))
+    scan_id: Mapped[str | None] = mapped_column(String(128))
+    managed_certificate_id: Mapped[str | None] = mapped_column(
+        ForeignKey("managed_certificates.id", ondelete="SET NULL")
+    )
+    dismissed_reason: Mapped[str | None] = mapped_column(Text)
+    triaged_by: Mapped[str | None] = mapped_column(String(200))
+    triaged_at: Mapped[datetime | None]
+    first_seen_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+
+    __table_args__ = (
+        UniqueConstraint(
+            "fingerprint_sha256", "reporter", "location", name="uq_discovered_certificates_key"
+        ),
+        Index("ix_discovered_certificates_status", "status", "not_after"),
+    )
+
+
+class DiscoveryScanRow(Base):
+    """A server-side network scan (C8)."""
+
+    __tablename__ = "discovery_scans"
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    cidrs: Mapped[Any] = mapped_column(json_type())
+    ports: Mapped[Any] = mapped_column(json_type())
+    server_name: Mapped[str | None] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(16))
+    requested_by: Mapped[str] = mapped_column(String(200))
+    addresses: Mapped[int] = mapped_column(Integer, default=0)
+    probed: Mapped[int] = mapped_column(Integer, default=0)
+    endpoints_found: Mapped[int] = mapped_column(Integer, default=0)
+    certificates_found: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+
+
+class DiscoveredEndpointRow(Base):
+    """A TLS endpoint a scan found and the chain it served (C8)."""
+
+    __tablename__ = "discovered_endpoints"
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    scan_id: Mapped[str] = mapped_column(
+        ForeignKey("discovery_scans.id", ondelete="CASCADE"), index=True
+    )
+    host: Mapped[str] = mapped_column(String(255))
+    port: Mapped[int] = mapped_column(Integer)
+    server_name: Mapped[str | None] = mapped_column(String(255))
+    chain_pem: Mapped[str] = mapped_column(Text)
+    leaf_fingerprint_sha256: Mapped[str] = mapped_column(String(64))
+    discovery_id: Mapped[str | None] = mapped_column(
+        ForeignKey("discovered_certificates.id", ondelete="SET NULL")
+    )
+    discovered_at: Mapped[datetime]
+
+
+class TargetDriftRow(Base):
+    """An open drift: the target's endpoint serves something other than the current version."""
+
+    __tablename__ = "target_drift"
+    certificate_id: Mapped[str] = mapped_column(
+        ForeignKey("managed_certificates.id", ondelete="CASCADE"), primary_key=True
+    )
+    target_id: Mapped[str] = mapped_column(
+        ForeignKey("deployment_targets.id", ondelete="CASCADE"), primary_key=True
+    )
+    endpoint: Mapped[str] = mapped_column(String(300))
+    server_name: Mapped[str | None] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(16))
+    served_fingerprint: Mapped[str] = mapped_column(String(64))
+    expected_fingerprint: Mapped[str] = mapped_column(String(64))
+    job_id: Mapped[str | None] = mapped_column(String(128))
+    detected_at: Mapped[datetime]
+    last_checked_at: Mapped[datetime]

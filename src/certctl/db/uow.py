@@ -19,6 +19,12 @@ from certctl.db.repositories.certificates import (
     VersionRepository,
     alert_candidates,
 )
+from certctl.db.repositories.discovery import (
+    DiscoveryRepository,
+    DriftRepository,
+    EndpointRepository,
+    ScanRepository,
+)
 from certctl.db.repositories.jobs import JobRepository
 from certctl.db.repositories.notifications import NotificationRepository, channels
 from certctl.db.repositories.pki import PkiRepository
@@ -57,6 +63,10 @@ class UnitOfWork:
         self.revocation_notices = RevocationNoticeRepository(session)
         self.rate_limits = RateLimitRepository(session)
         self.renewal_info = RenewalInfoRepository(session)
+        self.discoveries = DiscoveryRepository(session)
+        self.discovery_scans = ScanRepository(session)
+        self.discovered_endpoints = EndpointRepository(session)
+        self.drift = DriftRepository(session)
 
     async def __aenter__(self) -> UnitOfWork:
         return self

@@ -94,6 +94,7 @@ class TargetConfig:
     verify_endpoint: str | None = None
     verify_server_name: str | None = None
     rollback_on_verify_failure: bool = True
+    redeploy_on_drift: bool = False
     backups: int = 3
     owner: str | None = None
     group: str | None = None
@@ -271,6 +272,7 @@ _READERS: Mapping[str, Callable[[Any, str], Any]] = {
     "verify_endpoint": _endpoint,
     "verify_server_name": _server_name,
     "rollback_on_verify_failure": _flag,
+    "redeploy_on_drift": _flag,
     "backups": _backups,
     "owner": _account,
     "group": _account,

@@ -65,6 +65,16 @@ async def audit_verify(ctx: AppContext) -> dict[str, Any]:
     }
 
 
+async def discovery_scans(ctx: AppContext) -> dict[str, Any]:
+    """Run network scans still Pending (requested while no runner took them, or before a restart)."""
+    return await ctx.network_scans.run_pending()
+
+
+async def drift(ctx: AppContext) -> dict[str, Any]:
+    """Re-probe every deployed endpoint and record, notify and maybe redeploy drifts (C8)."""
+    return asdict(await ctx.drift.check_all())
+
+
 def build_scheduler(ctx: AppContext) -> Scheduler:
     """The server's loops with their configured intervals."""
     settings = ctx.settings
@@ -100,6 +110,13 @@ def build_scheduler(ctx: AppContext) -> Scheduler:
             lambda: job_timeouts(ctx),
         ),
         Loop("audit_verify", settings.audit_verify_interval, lambda: audit_verify(ctx)),
+        Loop(
+            "discovery_scans",
+            settings.discovery_scan_interval,
+            lambda: discovery_scans(ctx),
+            timeout=DISPATCH_TIMEOUT,
+        ),
+        Loop("drift", settings.drift_check_interval, lambda: drift(ctx), timeout=DISPATCH_TIMEOUT),
     ]
     return Scheduler(
         loops, clock=ctx.clock, metrics=ctx.metrics, leader_lock=ctx.runtime.db.leader_lock

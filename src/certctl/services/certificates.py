@@ -104,52 +104,63 @@ class CertificateService:
     ) -> tuple[ManagedCertificate, CertificateVersion]:
         """Create a certificate and its first version from the certificate's own facts."""
         caller.principal.require(Permission.WRITE)
+        async with self.runtime.db.uow() as uow:
+            return await self.import_in(uow, caller, pem, fields, action="certificate_imported")
+
+    async def import_in(
+        self,
+        uow: UnitOfWork,
+        caller: Caller,
+        pem: str,
+        fields: Mapping[str, Any],
+        *,
+        action: str,
+        source: CertificateSource = CertificateSource.IMPORT,
+    ) -> tuple[ManagedCertificate, CertificateVersion]:
+        """`import_pem` inside the caller's unit of work (a discovery claim uses it)."""
         facts, chain = read_pem(pem)
         now = self.runtime.clock.now()
-        async with self.runtime.db.uow() as uow:
-            existing = await uow.versions.by_fingerprint(facts.fingerprint_sha256)
-            if existing is not None:
-                raise Conflict(
-                    f"this certificate is already managed as {existing.certificate_id!r}"
-                )
-            policy = await _policy(uow, fields.get("renewal_policy_id"))
-            window = policy.renewal_window_days if policy else 30
-            values = {
-                "name": fields.get("name") or facts.common_name or facts.fingerprint_sha256[:16],
-                "common_name": facts.common_name,
-                "sans": facts.sans,
-                "expires_at": facts.not_after,
-                "status": status_for_expiry(facts.not_after, now, window),
-                "source": CertificateSource.IMPORT,
-                **{k: v for k, v in _freeze(fields).items() if k != "name" and v is not None},
-            }
-            cert = await self._insert(
-                uow,
-                caller,
-                values,
-                action="certificate_imported",
-                now=now,
-                details={
-                    "serial_number": facts.serial_number,
-                    "fingerprint_sha256": facts.fingerprint_sha256,
-                    "issuer_dn": facts.issuer_dn,
-                },
-            )
-            version = CertificateVersion(
-                id=new_id("cv", now),
-                certificate_id=cert.id,
-                serial_number=facts.serial_number,
-                not_before=facts.not_before,
-                not_after=facts.not_after,
-                fingerprint_sha256=facts.fingerprint_sha256,
-                pem_chain=chain,
-                created_at=now,
-                subject_dn=facts.subject_dn,
-                issuer_dn=facts.issuer_dn,
-                key_algorithm=facts.key_algorithm,
-                key_size=facts.key_size,
-            )
-            await uow.versions.add(version)
+        existing = await uow.versions.by_fingerprint(facts.fingerprint_sha256)
+        if existing is not None:
+            raise Conflict(f"this certificate is already managed as {existing.certificate_id!r}")
+        policy = await _policy(uow, fields.get("renewal_policy_id"))
+        window = policy.renewal_window_days if policy else 30
+        values = {
+            "name": fields.get("name") or facts.common_name or facts.fingerprint_sha256[:16],
+            "common_name": facts.common_name,
+            "sans": facts.sans,
+            "expires_at": facts.not_after,
+            "status": status_for_expiry(facts.not_after, now, window),
+            "source": source,
+            **{k: v for k, v in _freeze(fields).items() if k != "name" and v is not None},
+        }
+        cert = await self._insert(
+            uow,
+            caller,
+            values,
+            action=action,
+            now=now,
+            details={
+                "serial_number": facts.serial_number,
+                "fingerprint_sha256": facts.fingerprint_sha256,
+                "issuer_dn": facts.issuer_dn,
+            },
+        )
+        version = CertificateVersion(
+            id=new_id("cv", now),
+            certificate_id=cert.id,
+            serial_number=facts.serial_number,
+            not_before=facts.not_before,
+            not_after=facts.not_after,
+            fingerprint_sha256=facts.fingerprint_sha256,
+            pem_chain=chain,
+            created_at=now,
+            subject_dn=facts.subject_dn,
+            issuer_dn=facts.issuer_dn,
+            key_algorithm=facts.key_algorithm,
+            key_size=facts.key_size,
+        )
+        await uow.versions.add(version)
         return cert, version
 
     async def get(self, caller: Caller, cert_id: str) -> ManagedCertificate:

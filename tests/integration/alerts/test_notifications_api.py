@@ -74,6 +74,8 @@ async def test_run_loop_returns_the_scan_summary(
         "job_processor",
         "job_timeouts",
         "audit_verify",
+        "discovery_scans",
+        "drift",
     }
     assert (loops["renewal"]["runs"], loops["renewal"]["last_outcome"]) == (1, "success")
     assert loops["notification_retry"]["interval_seconds"] == 120

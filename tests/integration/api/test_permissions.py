@@ -94,6 +94,15 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", f"{V1}/agents"): READ,
     ("GET", f"{V1}/agents/{{resource_id}}"): READ,
     ("POST", f"{V1}/agents/{{resource_id}}/retire"): WRITE,
+    ("GET", f"{V1}/discoveries"): READ,
+    ("GET", f"{V1}/discoveries/summary"): READ,
+    ("GET", f"{V1}/discoveries/{{resource_id}}"): READ,
+    ("POST", f"{V1}/discoveries/{{resource_id}}/claim"): WRITE,
+    ("POST", f"{V1}/discoveries/{{resource_id}}/dismiss"): WRITE,
+    ("GET", f"{V1}/discovery-scans"): READ,
+    ("POST", f"{V1}/discovery-scans"): WRITE,
+    ("GET", f"{V1}/discovery-scans/{{resource_id}}"): READ,
+    ("GET", f"{V1}/drift"): READ,
 }
 
 # Bodies valid enough to reach the permission check behind the schema validation.
@@ -103,6 +112,8 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", f"{V1}/certificates/bulk-renew"): {"certificate_ids": ["mc-none"]},
     ("POST", f"{V1}/agents/{{resource_id}}/retire"): {"reason": "matrix probe"},
     ("POST", f"{V1}/jobs/{{resource_id}}/reject"): {"reason": "matrix probe"},
+    ("POST", f"{V1}/discoveries/{{resource_id}}/dismiss"): {"reason": "matrix probe"},
+    ("POST", f"{V1}/discovery-scans"): {"cidrs": ["10.0.0.1"], "ports": [443]},
 }
 
 

@@ -38,6 +38,8 @@ PAGES = (
     "/issuers/new?type=ACME",
     "/targets",
     "/agents",
+    "/discovery",
+    "/discovery?status=Claimed&q=web",
     "/audit",
     "/audit?since=2026-01-01&until=2026-12-31&status=success",
     "/settings/channels",

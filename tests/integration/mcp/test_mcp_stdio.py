@@ -31,6 +31,12 @@ TOOLS = {
     "list_agents",
     "list_issuers",
     "test_issuer",
+    "list_discoveries",
+    "discovery_summary",
+    "claim_discovery",
+    "dismiss_discovery",
+    "scan_network",
+    "list_drift",
 }
 
 
@@ -52,7 +58,7 @@ async def _call(session: ClientSession, tool: str, **arguments: Any) -> CallTool
 
 
 async def test_lists_exactly_the_certctl_tools(live_server: LiveServer) -> None:
-    """The server offers the eighteen tools; revoking is marked destructive, lists read-only."""
+    """The server offers the twenty-four tools; revoking is marked destructive, lists read-only."""
     async with live_server.mcp() as session:
         tools = {t.name: t for t in (await session.list_tools()).tools}
     assert set(tools) == TOOLS
@@ -227,3 +233,33 @@ async def test_test_issuer_reaches_the_ca_and_records_the_result(live_server: Li
     assert verdict["ok"] is True
     assert verdict["detail"].startswith("local CA CN=Local valid until ")
     assert live_server.api("GET", f"/issuers/{created['id']}")["test_status"] == "passed"
+
+
+async def test_discovery_summary_and_drift_are_the_api_answers(live_server: LiveServer) -> None:
+    """`discovery_summary` and `list_drift` answer what the API answers (nothing found yet)."""
+    async with live_server.mcp(role="viewer") as session:
+        summary = answer_of(await _call(session, "discovery_summary"))
+        drift = answer_of(await _call(session, "list_drift"))
+        listed = answer_of(await _call(session, "list_discoveries", status="Unmanaged"))
+    assert summary == live_server.api("GET", "/discoveries/summary")
+    assert summary["total"] == 0
+    assert (drift, listed["total"]) == ([], 0)
+
+
+async def test_scan_network_refuses_a_range_over_a_slash_20(live_server: LiveServer) -> None:
+    """A /19 is the API's 400 naming cidrs[0], carried in the tool error."""
+    async with live_server.mcp(role="operator") as session:
+        result = await _call(session, "scan_network", cidrs=["10.0.0.0/19"], ports=[443])
+    assert result.is_error is True
+    problem = unfence(text_of(result).partition("\n")[2])
+    assert isinstance(problem, dict)
+    assert (problem["status"], problem["errors"][0]["field"]) == (400, "cidrs[0]")
+
+
+async def test_dismiss_of_an_unknown_discovery_is_a_404(live_server: LiveServer) -> None:
+    """Dismissing an id that does not exist is the API's 404 as a tool error."""
+    async with live_server.mcp(role="operator") as session:
+        result = await _call(session, "dismiss_discovery", discovery_id="disc-x", reason="gone")
+    problem = unfence(text_of(result).partition("\n")[2])
+    assert isinstance(problem, dict)
+    assert (problem["status"], problem["detail"]) == (404, "discovery 'disc-x' not found")

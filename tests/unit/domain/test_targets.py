@@ -90,6 +90,7 @@ def test_a_full_config_is_read_into_types() -> None:
         "verify_endpoint": "[2001:db8::1]:8443",
         "verify_server_name": "www.example.com",
         "rollback_on_verify_failure": False,
+        "redeploy_on_drift": True,
         "backups": 7,
         "owner": "root",
         "group": "ssl-cert",
@@ -102,6 +103,7 @@ def test_a_full_config_is_read_into_types() -> None:
     assert config.verify_address == ("2001:db8::1", 8443)
     assert config.verify_server_name == "www.example.com"
     assert config.rollback_on_verify_failure is False
+    assert config.redeploy_on_drift is True
     assert (config.backups, config.owner, config.group, config.mode) == (7, None, "ssl-cert", 0o640)
     assert config.chain_path == "/etc/ssl/chain.pem"
 
@@ -162,6 +164,7 @@ def test_layout_refusals_name_the_key(target_type: TargetType, raw: Any, field: 
         ("verify_server_name", "*.example.com"),
         ("verify_server_name", 7),
         ("rollback_on_verify_failure", "yes"),
+        ("redeploy_on_drift", 1),
         ("backups", 0),
         ("backups", 101),
         ("backups", True),

@@ -14,6 +14,7 @@ from certctl.api.dashboard import (
     audit,
     auth,
     certificates,
+    discovery,
     inventory,
     jobs,
     notifications,
@@ -33,5 +34,6 @@ def install(app: FastAPI) -> None:
         StaticFiles(packages=[("certctl.api.dashboard", "static")]),
         name="dashboard-static",
     )
-    for module in (auth, overview, jobs, certificates, notifications, policies, inventory, audit):
+    pages = (auth, overview, jobs, certificates, notifications, policies, inventory, audit)
+    for module in (*pages, discovery):
         app.include_router(module.router)

@@ -32,6 +32,7 @@ NAV: tuple[tuple[str, str, str, Permission], ...] = (
     ("issuers", "Issuers", "/issuers", Permission.READ),
     ("targets", "Targets", "/targets", Permission.READ),
     ("agents", "Agents", "/agents", Permission.READ),
+    ("discovery", "Discovery", "/discovery", Permission.READ),
     ("audit", "Audit", "/audit", Permission.READ_AUDIT),
     ("settings", "Settings", "/settings/channels", Permission.READ),
 )
@@ -49,11 +50,16 @@ FLASH = {
     "rejected": "The job is rejected.",
     "cancelled": "The job is cancelled.",
     "retired": "The agent is retired.",
+    "claimed": "The discovered certificate is now managed.",
+    "dismissed": "The discovery is dismissed.",
+    "scan_requested": "The network scan is requested; its result appears under Recent scans.",
 }
 
 _STATUS_CLASSES = {
     "Active": "ok",
     "Completed": "ok",
+    "Claimed": "ok",
+    "Unmanaged": "warn",
     "sent": "ok",
     "read": "ok",
     "Online": "ok",
