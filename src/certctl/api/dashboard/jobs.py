@@ -16,7 +16,7 @@ from certctl.domain.inventory import AgentStatus
 from certctl.domain.jobs import OPEN, BulkResult, JobFilter, JobStatus, JobType
 from certctl.domain.listing import MAX_PER_PAGE, PageRequest, SortKey
 from certctl.errors import InvalidRequest
-from certctl.services.jobs import BulkCriteria, resolve_criteria
+from certctl.services.bulk import BulkCriteria, resolve_criteria
 
 router = APIRouter(route_class=DashboardRoute, include_in_schema=False)
 

@@ -24,7 +24,7 @@ from certctl.domain.certificates import CertificateFilter
 from certctl.domain.inventory import AgentStatus
 from certctl.domain.jobs import BulkResult, JobFilter, JobStatus, JobType
 from certctl.domain.listing import parse_sort
-from certctl.services.jobs import BulkCriteria, resolve_criteria
+from certctl.services.bulk import BulkCriteria, resolve_criteria
 
 jobs = APIRouter(prefix=f"{API_PREFIX}/jobs", tags=["jobs"], responses=PROBLEM_RESPONSES)
 certificates = APIRouter(
