@@ -16,7 +16,16 @@ from certctl.api import dashboard, problems
 from certctl.api.bodies import JsonDepthGuard
 from certctl.api.deps import API_PREFIX
 from certctl.api.middleware import RequestMiddleware
-from certctl.api.routes import admin, certificates, inventory, issuers, jobs, notifications, pki
+from certctl.api.routes import (
+    admin,
+    agent_protocol,
+    certificates,
+    inventory,
+    issuers,
+    jobs,
+    notifications,
+    pki,
+)
 from certctl.bootstrap import AppContext
 from certctl.scheduler.loops import build_scheduler
 
@@ -62,6 +71,7 @@ def create_app(ctx: AppContext) -> FastAPI:
     app.include_router(certificates.router)
     app.include_router(jobs.jobs)
     app.include_router(jobs.agents)
+    app.include_router(agent_protocol.protocol)
     app.include_router(pki.router)
     app.include_router(pki.public)
     app.include_router(issuers.router)

@@ -27,6 +27,7 @@ class NotificationKind(enum.StrEnum):
     TEST = "test"
     REVOCATION = "revocation"
     RENEWAL_FAILED = "renewal_failed"
+    DEPLOYMENT_FAILED = "deployment_failed"
 
 
 def days_left(expires_at: datetime, now: datetime) -> int:

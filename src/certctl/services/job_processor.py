@@ -19,6 +19,7 @@ import structlog
 from certctl.connectors.issuers.base import IssuanceRefused
 from certctl.db.engine import DATABASE_UNAVAILABLE
 from certctl.domain.access import SYSTEM_CALLER, Caller
+from certctl.domain.agents import owning_agent
 from certctl.domain.certificates import CertificateVersion, ManagedCertificate
 from certctl.domain.jobs import (
     ISSUING,
@@ -254,11 +255,22 @@ class JobProcessor(JobTransitions):
             if not still_mine(current, self.node_id):
                 return
             assert current is not None
+            # The agent of the certificate's first enabled target makes the key (C7); with
+            # none, the job waits for a person to submit the CSR.
+            cert = await uow.certificates.require(current.certificate_id)
+            targets = [t for t in [await uow.targets.get(i) for i in cert.target_ids] if t]
             after = transition(
-                current, JobStatus.AWAITING_CSR, now, lease_owner=None, lease_expires_at=None
+                current,
+                JobStatus.AWAITING_CSR,
+                now,
+                lease_owner=None,
+                lease_expires_at=None,
+                agent_id=owning_agent(targets),
             )
             await uow.jobs.update(after)
-            await self._audit(uow, SYSTEM_CALLER, "job_awaiting_csr", after)
+            await self._audit(
+                uow, SYSTEM_CALLER, "job_awaiting_csr", after, agent_id=after.agent_id
+            )
 
     async def _attempt_failed(
         self,

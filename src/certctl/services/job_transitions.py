@@ -162,9 +162,34 @@ class JobTransitions:
     async def _deployments(self, uow: UnitOfWork, caller: Caller, job: Job, now: datetime) -> None:
         """A Deployment job per enabled target of the certificate, for its agent to pick up."""
         cert = await uow.certificates.require(job.certificate_id)
+        await self._queue_deployments(
+            uow,
+            caller,
+            cert,
+            now,
+            trigger=job.id,
+            max_attempts=job.max_attempts,
+            retry_interval_seconds=job.retry_interval_seconds,
+        )
+
+    async def _queue_deployments(
+        self,
+        uow: UnitOfWork,
+        caller: Caller,
+        cert: ManagedCertificate,
+        now: datetime,
+        *,
+        trigger: str,
+        max_attempts: int = 1,
+        retry_interval_seconds: int = 3600,
+    ) -> list[Job]:
+        """Insert a Pending Deployment job per enabled target that has none open yet."""
+        queued: list[Job] = []
         for target_id in cert.target_ids:
             target = await uow.targets.get(target_id)
             if target is None or not target.enabled:
+                continue
+            if await uow.jobs.open_deployment(cert.id, target.id) is not None:
                 continue
             deployment = Job(
                 id=new_id("job", now),
@@ -178,13 +203,15 @@ class JobTransitions:
                 requested_by=caller.principal.name,
                 target_id=target.id,
                 agent_id=target.agent_id,
-                max_attempts=job.max_attempts,
-                retry_interval_seconds=job.retry_interval_seconds,
+                max_attempts=max_attempts,
+                retry_interval_seconds=retry_interval_seconds,
             )
             await uow.jobs.add(deployment)
             await self._audit(
-                uow, caller, "job_created", deployment, trigger=job.id, target_id=target.id
+                uow, caller, "job_created", deployment, trigger=trigger, target_id=target.id
             )
+            queued.append(deployment)
+        return queued
 
     async def _on_failed(self, uow: UnitOfWork, job: Job, now: datetime) -> None:
         """Audit a failed job, mark its certificate Failed and queue the renewal-failure alert."""

@@ -26,6 +26,7 @@ from certctl.domain.listing import Page, PageRequest, SortKey
 from certctl.domain.renewal import check_renewable
 from certctl.errors import Conflict
 from certctl.services.bulk import BulkOperations
+from certctl.services.deployments import Deployments
 from certctl.services.issuance import certificate_profile
 from certctl.services.job_processor import JobProcessor
 from certctl.services.renewal_scan import RenewalScan
@@ -39,7 +40,7 @@ class TimeoutSummary:
     job_ids: list[str] = field(default_factory=list)
 
 
-class JobService(JobProcessor, RenewalScan, BulkOperations):
+class JobService(JobProcessor, RenewalScan, BulkOperations, Deployments):
     """Use cases of jobs."""
 
     # --- Reading ---------------------------------------------------------------------------

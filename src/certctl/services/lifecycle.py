@@ -24,7 +24,11 @@ from certctl.services.audit import record
 from certctl.services.runtime import Runtime
 
 LIFECYCLE_CHANNELS: tuple[str, ...] = ("Email", "Webhook")
-_TIERS = {NotificationKind.REVOCATION: "warning", NotificationKind.RENEWAL_FAILED: "critical"}
+_TIERS = {
+    NotificationKind.REVOCATION: "warning",
+    NotificationKind.RENEWAL_FAILED: "critical",
+    NotificationKind.DEPLOYMENT_FAILED: "critical",
+}
 
 
 def _dedup(kind: NotificationKind, certificate_id: str, ref: str, channel: str) -> str:

@@ -70,6 +70,7 @@ async def test_run_loop_returns_the_scan_summary(
         "crl",
         "job_processor",
         "job_timeouts",
+        "agent_health",
         "audit_verify",
     }
     assert (loops["renewal"]["runs"], loops["renewal"]["last_outcome"]) == (1, "success")

@@ -33,6 +33,7 @@ EVENT_CLASSES = {
     NotificationKind.TEST: "certctl_test",
     NotificationKind.REVOCATION: "certificate_revocation",
     NotificationKind.RENEWAL_FAILED: "certificate_renewal_failure",
+    NotificationKind.DEPLOYMENT_FAILED: "certificate_deployment_failure",
 }
 
 

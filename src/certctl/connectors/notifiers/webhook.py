@@ -30,6 +30,7 @@ EVENT_TYPES = {
     NotificationKind.TEST: "certctl.test",
     NotificationKind.REVOCATION: "certificate.revoked",
     NotificationKind.RENEWAL_FAILED: "certificate.renewal_failed",
+    NotificationKind.DEPLOYMENT_FAILED: "certificate.deployment_failed",
 }
 SIGNATURE_HEADER = "X-Signature"
 
