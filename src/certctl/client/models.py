@@ -274,3 +274,9 @@ class IssuerTest(TypedDict):
     ok: bool
     detail: str
     issuer: Issuer
+
+
+class Deployed(TypedDict):
+    """The Deployment jobs an on-demand deploy queued."""
+
+    jobs: list[Job]

@@ -127,6 +127,16 @@ async def certificate_renew(
     return RedirectResponse(f"/certificates/{cert_id}?flash=renewal_requested", status_code=303)
 
 
+@router.post("/certificates/{cert_id}/deploy")
+async def certificate_deploy(
+    request: Request, who: VisitorDep, form: WriteFormDep, cert_id: str
+) -> Response:
+    """Queue a Deployment job per enabled target of one certificate."""
+    ctx: AppContext = request.app.state.ctx
+    await ctx.jobs.request_deploy(who.caller, cert_id)
+    return RedirectResponse(f"/certificates/{cert_id}?flash=deployment_requested", status_code=303)
+
+
 @router.post("/certificates/bulk")
 async def certificate_bulk(request: Request, who: VisitorDep, form: WriteFormDep) -> Response:
     """Renew or revoke the ticked certificates and show what happened to each."""
