@@ -163,11 +163,11 @@ class AgentLoop:
         for csr in work["csr_jobs"]:
             if self.stopping:
                 return
-            await runner.issue(csr)
+            await _one_item(runner.issue(csr), csr["job_id"])
         for deployment in work["deployments"]:
             if self.stopping:
                 return
-            await runner.deploy(deployment)
+            await _one_item(runner.deploy(deployment), deployment["job_id"])
 
     async def _call(self, call: Awaitable[object]) -> bool:
         """Run one server call; False (and one more failure) when it did not get through."""
@@ -188,6 +188,16 @@ class AgentLoop:
         delay = failure_delay(self.failures)
         log.warning(event, error=exc.message, failures=self.failures, retry_in=delay.seconds)
         return delay.total_seconds()
+
+
+async def _one_item(work: Awaitable[None], job_id: str) -> None:
+    """Run one work item; the server refusing that item (a 4xx) does not stop the others."""
+    try:
+        await work
+    except ClientError as exc:
+        if exc.status is None or exc.status == 410 or exc.status >= 500:
+            raise
+        log.warning("agent.item_refused", job_id=job_id, error=exc.message)
 
 
 class StopAwareSleep:

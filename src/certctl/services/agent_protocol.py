@@ -36,6 +36,10 @@ RESOURCE = "agent"
 WORK_BATCH = 20
 
 
+REGISTRANT = Principal(name="agent-registration", role=Role.AGENT, actor_type=ActorType.AGENT)
+"""Who calls the registration route before an agent exists (audited as the new agent)."""
+
+
 def agent_principal(agent: Agent) -> Principal:
     """The principal an agent acts as: its name, actor type Agent, no API permissions."""
     return Principal(name=f"agent:{agent.name}", role=Role.AGENT, actor_type=ActorType.AGENT)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import socket
 import stat
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -54,6 +54,7 @@ class FileDeployer:
         self.root = root
         self.calls: list[str] = []
         self.on_call: Callable[[], None] | None = None
+        self.meanwhile: Callable[[], Awaitable[object]] | None = None
 
     async def __call__(
         self,
@@ -71,6 +72,8 @@ class FileDeployer:
         (self.root / "key.pem").write_text(key_pem)
         if self.on_call is not None:
             self.on_call()
+        if self.meanwhile is not None:
+            await self.meanwhile()
         return hashlib.sha256(first_certificate_der(cert_pem)).hexdigest()
 
 
@@ -233,3 +236,24 @@ async def test_a_stop_during_a_job_finishes_that_job_then_exits_zero(
     assert sleeper.waits == []
     jobs = (await api.get("/api/v1/jobs", params={"type": "Deployment"})).json()["data"]
     assert [j["status"] for j in jobs] == ["Completed"]
+
+
+async def test_a_job_cancelled_during_its_deployment_does_not_back_the_agent_off(
+    tmp_path: Path, ctx: AppContext, api: httpx.AsyncClient, client: AgentClient, clock: FrozenClock
+) -> None:
+    """The report's 409 is logged; the job stays Cancelled and the next poll is 30 s later."""
+    await make_loop(tmp_path, client, clock, StopAfter(clock, 1)).run()
+    identity = StateFile(tmp_path / "state").load(URL)
+    assert identity is not None
+    handle = type("H", (), {"id": identity.agent_id})()
+    mapped = await deployable(api, handle)  # type: ignore[arg-type]
+    await awaiting_csr(api, ctx, mapped.cert_id)
+    await make_loop(tmp_path, client, clock, StopAfter(clock, 1)).run()  # the CSR
+    deployer = FileDeployer(tmp_path / "deployed")
+    jobs = (await api.get("/api/v1/jobs", params={"type": "Deployment"})).json()["data"]
+    deployer.meanwhile = lambda: api.post(f"/api/v1/jobs/{jobs[0]['id']}/cancel", json={})
+    sleeper = StopAfter(clock, 1)
+    assert await make_loop(tmp_path, client, clock, sleeper, deployer=deployer).run() == 0
+    assert sleeper.waits == [30.0]
+    job = (await api.get(f"/api/v1/jobs/{jobs[0]['id']}")).json()
+    assert job["status"] == "Cancelled"

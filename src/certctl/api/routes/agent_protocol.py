@@ -31,9 +31,10 @@ from certctl.api.schemas.agents import (
     WorkOut,
 )
 from certctl.api.schemas.common import PROBLEM_RESPONSES
-from certctl.domain.access import ANONYMOUS_DEMO, Caller
+from certctl.domain.access import Caller
 from certctl.domain.agents import split_leaf
 from certctl.errors import AuthenticationRequired
+from certctl.services.agent_protocol import REGISTRANT
 
 protocol = APIRouter(prefix=f"{API_PREFIX}/agents", tags=["agents"], responses=PROBLEM_RESPONSES)
 
@@ -46,7 +47,11 @@ def _bearer(request: Request) -> str | None:
 @protocol.post("", name="register_agent", status_code=201, response_model=RegisterOut)
 async def register_agent(ctx: ContextDep, request: Request, body: RegisterIn) -> RegisterOut:
     """Register an agent with the bootstrap token (Bearer); the credential is shown once."""
-    caller = Caller(principal=ANONYMOUS_DEMO, **request_facts(request))
+    caller = Caller(
+        principal=REGISTRANT,
+        request_id=getattr(request.state, "request_id", None),
+        **request_facts(request),
+    )
     try:
         agent, credential = await ctx.agent_protocol.register(
             caller, token=_bearer(request), name=body.name, facts=body.facts()
