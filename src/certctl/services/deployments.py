@@ -121,6 +121,8 @@ class Deployments(JobTransitions):
             lease_expires_at=None,
         )
         await uow.jobs.update(after)
+        if self.metrics is not None:
+            self.metrics.deployments.labels("completed").inc()
         cert = await uow.certificates.get(job.certificate_id)
         if cert is not None:
             await uow.certificates.update_own_columns(
@@ -152,6 +154,8 @@ class Deployments(JobTransitions):
         )
         await uow.jobs.update(after)
         if after.type is JobType.DEPLOYMENT:
+            if self.metrics is not None:
+                self.metrics.deployments.labels("failed").inc()
             await self._on_deployment_failed(uow, caller, after)
         else:
             await self._on_failed(uow, after, now)

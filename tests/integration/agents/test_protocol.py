@@ -159,6 +159,9 @@ async def test_a_csr_issues_and_queues_the_deployment_the_agent_then_completes(
     assert done.json()["status"] == "Completed"
     certificate = (await api.get(f"/api/v1/certificates/{mapped.cert_id}")).json()
     assert certificate["status"] == "Active"
+    metrics = (await api.get("/metrics")).text
+    assert 'certctl_agents{status="Online"} 1.0' in metrics
+    assert 'certctl_deployments_total{result="completed"} 1.0' in metrics
 
 
 async def test_a_served_fingerprint_that_differs_fails_the_deployment(

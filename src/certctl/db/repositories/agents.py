@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from certctl.db.models import AgentRow
@@ -44,3 +44,12 @@ class AgentRepository(Repository[Agent]):
             or_(AgentRow.last_heartbeat_at.is_(None), AgentRow.last_heartbeat_at < before),
         )
         return [self.decode(r) for r in (await self.session.scalars(stmt)).all()]
+
+    async def count_active_by_status(self) -> dict[str, int]:
+        """Agents not retired, counted per status."""
+        stmt = (
+            select(AgentRow.status, func.count())
+            .where(AgentRow.retired_at.is_(None))
+            .group_by(AgentRow.status)
+        )
+        return {str(s): int(n) for s, n in (await self.session.execute(stmt)).all()}
