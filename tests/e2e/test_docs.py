@@ -17,6 +17,7 @@ GUIDES = (
     "docs/alert-routing.md",
     "docs/dashboard.md",
     "docs/operations.md",
+    "docs/agents.md",
 )
 
 

@@ -133,7 +133,10 @@ TARGETS: list[dict[str, Any]] = [
         "name": "edge nginx",
         "type": "NGINX",
         "agent_id": "ag-edge-01",
-        "config": {"cert_path": "/etc/nginx/tls/edge.pem"},
+        "config": {
+            "cert_path": "/etc/nginx/tls/edge.pem",
+            "key_path": "/etc/nginx/tls/edge.key",
+        },
     },
     {
         "id": "tgt-api-haproxy",

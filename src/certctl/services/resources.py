@@ -13,6 +13,7 @@ from certctl.domain.inventory import (
     DeploymentTarget,
     Issuer,
     Owner,
+    TargetType,
     Team,
     check_agent_group,
     check_email,
@@ -25,6 +26,7 @@ from certctl.domain.policies import (
     check_policy,
     check_profile,
 )
+from certctl.domain.targets import parse_target_config
 from certctl.services.controls import guard_policy, guard_profile
 from certctl.services.inventory import AfterCreate, ResourceSpec
 from certctl.services.notifications import check_channel_type, validate_channel_config
@@ -147,13 +149,22 @@ def issuers_spec(reach: AfterCreate) -> ResourceSpec[Issuer]:
     )
 
 
+def _target(runtime: Runtime, fields: dict[str, Any], existing: Any | None) -> dict[str, Any]:
+    """Refuse a config its type cannot deploy with, naming `config.<key>` (C7: commands with
+    shell metacharacters are refused here and again on the agent)."""
+    kind = TargetType(str(fields.get("type") or getattr(existing, "type", "")))
+    if "config" in fields:
+        parse_target_config(kind, fields["config"] or {})
+    return _sealed(runtime, fields, existing)
+
+
 TARGETS = ResourceSpec(
     resource_type="deployment_target",
     id_prefix="tgt",
     domain_cls=DeploymentTarget,
     repository=lambda uow: uow.targets,
     references={"agent_id": "agents"},
-    prepare=_sealed,
+    prepare=_target,
 )
 AGENT_GROUPS = ResourceSpec(
     resource_type="agent_group",

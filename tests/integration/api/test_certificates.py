@@ -205,8 +205,19 @@ async def test_unknown_reference_is_400_naming_the_field(
 
 async def test_target_links_are_stored_and_listed(api: httpx.AsyncClient) -> None:
     """target_ids round-trip through create, get and list."""
-    await api.post("/api/v1/targets", json={"id": "tgt-b", "name": "b", "type": "NGINX"})
-    await api.post("/api/v1/targets", json={"id": "tgt-a", "name": "a", "type": "File"})
+    await api.post(
+        "/api/v1/targets",
+        json={
+            "id": "tgt-b",
+            "name": "b",
+            "type": "NGINX",
+            "config": {"cert_path": "/etc/nginx/tls/a.crt", "key_path": "/etc/nginx/tls/a.key"},
+        },
+    )
+    await api.post(
+        "/api/v1/targets",
+        json={"id": "tgt-a", "name": "a", "type": "File", "config": {"cert_path": "/srv/a.pem"}},
+    )
     created = await api.post(
         "/api/v1/certificates",
         json={"name": "c", "common_name": "c.example.com", "target_ids": ["tgt-b", "tgt-a"]},

@@ -27,7 +27,16 @@ RESOURCES = [
     Resource("renewal-policies", {"name": "Default"}, {"renewal_window_days": 21}, "rp-"),
     Resource("profiles", {"name": "TLS"}, {"max_ttl_seconds": 86400}, "cp-"),
     Resource("issuers", {"name": "Local", "type": "GenericCA"}, {"enabled": False}, "iss-"),
-    Resource("targets", {"name": "edge", "type": "NGINX"}, {"enabled": False}, "tgt-"),
+    Resource(
+        "targets",
+        {
+            "name": "edge",
+            "type": "NGINX",
+            "config": {"cert_path": "/etc/nginx/tls/a.crt", "key_path": "/etc/nginx/tls/a.key"},
+        },
+        {"enabled": False},
+        "tgt-",
+    ),
     Resource("agent-groups", {"name": "linux"}, {"match_os": "linux"}, "ag-"),
 ]
 IDS = [r.path for r in RESOURCES]

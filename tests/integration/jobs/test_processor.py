@@ -83,8 +83,10 @@ async def test_completion_queues_a_deployment_job_per_enabled_target(
     """Each enabled target of the certificate gets a Pending Deployment job."""
     targets = []
     for name, enabled in (("edge-1", True), ("edge-2", True), ("old", False)):
+        config = {"cert_path": f"/etc/nginx/{name}.crt", "key_path": f"/etc/nginx/{name}.key"}
         response = await api.post(
-            "/api/v1/targets", json={"name": name, "type": "NGINX", "enabled": enabled}
+            "/api/v1/targets",
+            json={"name": name, "type": "NGINX", "enabled": enabled, "config": config},
         )
         targets.append(response.json()["id"])
     cert = await make_cert(target_ids=targets)

@@ -96,6 +96,15 @@ class IssuerOut(Out):
     updated_at: datetime
 
 
+TARGET_CONFIG = (
+    "Files and commands per target type, checked when saved: `cert_path`, `key_path`, "
+    "`chain_path`, `pem_path` (HAProxy), `validate_command` and `reload_command` (argument "
+    "lists without shell metacharacters), `command_timeout_seconds`, `verify_endpoint`, "
+    "`verify_server_name`, `rollback_on_verify_failure`, `backups`, `owner`, `group`, `mode`. "
+    "See docs/agents.md."
+)
+
+
 class TargetIn(In):
     """A new deployment target."""
 
@@ -103,7 +112,7 @@ class TargetIn(In):
     name: Name
     type: TargetType
     agent_id: ResourceId | None = None
-    config: dict[str, Any] = Field(default_factory=dict)
+    config: dict[str, Any] = Field(default_factory=dict, description=TARGET_CONFIG)
     enabled: bool = True
 
 
@@ -112,7 +121,7 @@ class TargetPatch(In):
 
     name: Name | None = None
     agent_id: ResourceId | None = None
-    config: dict[str, Any] | None = None
+    config: dict[str, Any] | None = Field(default=None, description=TARGET_CONFIG)
     enabled: bool | None = None
 
 
