@@ -16,6 +16,7 @@ from certctl.domain.policies import CertificateProfile, RenewalPolicy
 from certctl.domain.ratelimits import Backoff, Rule
 from certctl.metrics import Metrics
 from certctl.pki.sealing import Sealer
+from certctl.services.agent_protocol import AgentProtocolService
 from certctl.services.agents import AgentService
 from certctl.services.alerts import AlertService
 from certctl.services.apikeys import ApiKeyService
@@ -86,6 +87,7 @@ class AppContext:
     issuer_tests: IssuerTests
     jobs: JobService
     agents: AgentService
+    agent_protocol: AgentProtocolService
     users: UserService
     rate_limits: RateLimiter
     discovery: DiscoveryService
@@ -126,6 +128,15 @@ def build_context(settings: Settings, *, clock: Clock | None = None) -> AppConte
     )
     named_keys = settings.named_keys()
     api_keys = ApiKeyService(runtime, named_keys)
+    jobs = JobService(
+        runtime,
+        issuance,
+        keygen_mode=settings.keygen_mode,
+        extra_recipients=settings.extra_recipients(),
+        metrics=metrics,
+        lease=timedelta(seconds=settings.job_lease_seconds),
+    )
+    token = settings.agent_bootstrap_token
     return AppContext(
         settings=settings,
         runtime=runtime,
@@ -157,12 +168,12 @@ def build_context(settings: Settings, *, clock: Clock | None = None) -> AppConte
         issuance=issuance,
         issuer_tests=IssuerTests(runtime, connectors),
         agents=AgentService(runtime),
-        jobs=JobService(
+        jobs=jobs,
+        agent_protocol=AgentProtocolService(
             runtime,
-            issuance,
-            keygen_mode=settings.keygen_mode,
-            extra_recipients=settings.extra_recipients(),
-            metrics=metrics,
+            jobs,
+            bootstrap_token=token.get_secret_value() if token else None,
+            demo=settings.demo_mode_ack,
             lease=timedelta(seconds=settings.job_lease_seconds),
         ),
         users=UserService(runtime, api_keys, named_keys),

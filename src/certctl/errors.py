@@ -7,6 +7,7 @@
     │   └── PolicyViolation   input refused by a policy rule, naming the rule (422)
     ├── AuthenticationRequired missing or wrong credentials (401)
     ├── PermissionDenied      authenticated but not allowed (403)
+    ├── Gone                  a retired agent calling again (410)
     ├── PayloadTooLarge       request body over the limit (413)
     ├── RateLimited           too many requests; carries retry_after seconds (429)
     ├── UpstreamError         a CA, channel or target failed (502)
@@ -111,6 +112,14 @@ class PermissionDenied(CertctlError):
     status = 403
     code = "forbidden"
     title = "Forbidden"
+
+
+class Gone(CertctlError):
+    """The caller (a retired agent) no longer exists for the server: stop calling."""
+
+    status = 410
+    code = "gone"
+    title = "Gone"
 
 
 class PayloadTooLarge(CertctlError):

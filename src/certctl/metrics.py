@@ -87,6 +87,18 @@ class Metrics:
             ["status"],
             registry=self.registry,
         )
+        self.agents = Gauge(
+            "certctl_agents",
+            "Agents not retired, by status (Online, Offline, Degraded).",
+            ["status"],
+            registry=self.registry,
+        )
+        self.deployments = Counter(
+            "certctl_deployments",
+            "Deployment jobs finished by their agent, by result (completed or failed).",
+            ["result"],
+            registry=self.registry,
+        )
         self.issuance = Counter(
             "certctl_issuance",
             "Certificate issuances by issuer type and result (success or the error class).",

@@ -107,6 +107,11 @@ class Settings(BaseSettings):
     # or `server`, a demo-only mode in which certctl generates the key itself.
     keygen_mode: Literal["agent", "server"] = "agent"
 
+    # Agents (C7): registration needs this token outside demo mode; the health loop marks
+    # agents Offline after three missed heartbeats and fails their stalled jobs.
+    agent_bootstrap_token: SecretStr | None = None
+    scheduler_agent_health_interval: float = Field(default=60, gt=0)
+
     @model_validator(mode="after")
     def _check(self) -> Settings:
         if self.auth_type == "none" and not self.demo_mode_ack:
@@ -140,6 +145,16 @@ class Settings(BaseSettings):
                 check_email(address, field="CERTCTL_SMTP_EXTRA_RECIPIENTS")
             except CertctlError as exc:
                 raise ValueError(f"CERTCTL_SMTP_EXTRA_RECIPIENTS: {exc.detail}") from exc
+        self._check_secrets()
+        return self
+
+    def _check_secrets(self) -> None:
+        """Refuse placeholder secrets outside demo mode."""
+        token = self.agent_bootstrap_token
+        if token is not None and not self.demo_mode_ack and len(token.get_secret_value()) < 16:
+            raise ValueError(
+                "CERTCTL_AGENT_BOOTSTRAP_TOKEN must be a real secret of 16+ characters"
+            )
         key = self.config_encryption_key
         if key is not None and not self.demo_mode_ack:
             value = key.get_secret_value()
@@ -147,7 +162,6 @@ class Settings(BaseSettings):
                 raise ValueError(
                     "CERTCTL_CONFIG_ENCRYPTION_KEY must be a real secret of 16+ characters"
                 )
-        return self
 
     def extra_recipients(self) -> list[str]:
         """Addresses every Email alert also goes to (CERTCTL_SMTP_EXTRA_RECIPIENTS, comma-separated)."""

@@ -18,6 +18,7 @@ from certctl.api.deps import API_PREFIX
 from certctl.api.middleware import RequestMiddleware
 from certctl.api.routes import (
     admin,
+    agent_protocol,
     certificates,
     discovery,
     inventory,
@@ -71,6 +72,7 @@ def create_app(ctx: AppContext) -> FastAPI:
     app.include_router(certificates.router)
     app.include_router(jobs.jobs)
     app.include_router(jobs.agents)
+    app.include_router(agent_protocol.protocol)
     app.include_router(pki.router)
     app.include_router(pki.public)
     app.include_router(issuers.router)

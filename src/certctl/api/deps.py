@@ -10,8 +10,10 @@ from fastapi import Depends, Query, Request
 from certctl.bootstrap import AppContext
 from certctl.domain.access import ANONYMOUS_DEMO, Caller, Permission, Principal
 from certctl.domain.audit import AuditStatus
+from certctl.domain.inventory import Agent
 from certctl.domain.listing import DEFAULT_PER_PAGE, MAX_PER_PAGE, PageRequest
-from certctl.errors import AuthenticationRequired
+from certctl.errors import AuthenticationRequired, Gone, PermissionDenied
+from certctl.services.agent_protocol import agent_principal
 
 log = structlog.get_logger("certctl.api")
 
@@ -72,6 +74,38 @@ async def _authenticate(ctx: AppContext, request: Request) -> Principal:
         raise
 
 
+async def current_agent(request: Request, agent_id: str) -> Caller:
+    """Authenticate an agent by its credential: 403 for another agent's path, 410 once retired."""
+    ctx = context(request)
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    try:
+        if scheme.lower() != "bearer" or not token.strip():
+            raise AuthenticationRequired("send the agent credential as 'Authorization: Bearer …'")
+        agent = await ctx.agent_protocol.authenticate(token.strip())
+    except AuthenticationRequired:
+        await ctx.rate_limits.charge_address(client_address(request))
+        raise
+    if agent.id != agent_id:
+        raise PermissionDenied("this credential belongs to another agent")
+    if agent.retired_at is not None:
+        raise Gone(f"agent {agent.id!r} is retired: {agent.retired_reason or 'no reason given'}")
+    found = Caller(
+        principal=agent_principal(agent),
+        request_id=getattr(request.state, "request_id", None),
+        **request_facts(request),
+    )
+    request.state.caller = found
+    request.state.agent = agent
+    structlog.contextvars.bind_contextvars(actor=found.principal.name)
+    return found
+
+
+def authenticated_agent(request: Request) -> Agent:
+    """The agent `current_agent` authenticated for this request."""
+    agent: Agent = request.state.agent
+    return agent
+
+
 def client_address(request: Request) -> str:
     """The peer address (behind a trusted proxy, uvicorn has already put the client's)."""
     return request.client.host if request.client else "unknown"
@@ -129,5 +163,6 @@ async def context_dependency(request: Request) -> AppContext:
 
 
 CallerDep = Annotated[Caller, Depends(caller)]
+AgentCallerDep = Annotated[Caller, Depends(current_agent)]
 ContextDep = Annotated[AppContext, Depends(context_dependency)]
 PageDep = Annotated[PageRequest, Depends(page_request)]

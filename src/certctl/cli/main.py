@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 
 from certctl import __version__
-from certctl.cli import client_cmds
+from certctl.cli import agent_cmd, client_cmds
 from certctl.cli.client_cmds import audit as audit_cmds
 from certctl.domain.access import SYSTEM_CALLER, Role
 from certctl.errors import CertctlError
@@ -275,6 +275,7 @@ async def _create_user(settings: Settings, *, username: str, password: str, role
 # Server-side modules (the API, the database layer) load only in the commands that use them,
 # so that client commands such as `certctl certs list` start quickly.
 client_cmds.register(app)
+agent_cmd.register(app)
 
 
 @audit_cmds.app.command("verify")

@@ -25,6 +25,7 @@ from certctl.client.models import (
     BulkResult,
     Certificate,
     Claimed,
+    Deployed,
     Discovery,
     DiscoveryScan,
     DiscoverySummary,
@@ -176,6 +177,11 @@ class CertctlClient:
         """Queue a renewal job now."""
         path = f"/certificates/{_seg(certificate_id)}/renew"
         return cast(Job, await self._call("POST", path, body={}))
+
+    async def deploy_certificate(self, certificate_id: str) -> Deployed:
+        """Queue a Deployment job per enabled target of the certificate."""
+        path = f"/certificates/{_seg(certificate_id)}/deploy"
+        return cast(Deployed, await self._call("POST", path, body={}))
 
     async def list_issuers(self, *, page: int = 1, per_page: int = 50) -> Page[Issuer]:
         """One page of issuers."""

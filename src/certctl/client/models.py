@@ -367,3 +367,9 @@ class Drift(TypedDict):
     job_id: str | None
     detected_at: str
     last_checked_at: str
+
+
+class Deployed(TypedDict):
+    """The Deployment jobs an on-demand deploy queued."""
+
+    jobs: list[Job]

@@ -79,6 +79,9 @@ class AgentRow(Stamped, Base):
     credential_hash: Mapped[str | None] = mapped_column(String(128))
     retired_at: Mapped[datetime | None]
     retired_reason: Mapped[str | None] = mapped_column(Text)
+    addresses: Mapped[Any] = mapped_column(json_type(), nullable=True)
+
+    __table_args__ = (Index("ix_agents_credential_hash", "credential_hash"),)
 
 
 class AgentGroupRow(Stamped, Base):
@@ -297,6 +300,7 @@ class JobRow(Base):
         Index("ix_jobs_status_scheduled_at", "status", "scheduled_at"),
         Index("ix_jobs_certificate_id", "certificate_id"),
         Index("ix_jobs_created_at", "created_at"),
+        Index("ix_jobs_agent_id_status", "agent_id", "status"),
         Index(
             "uq_jobs_open_issuing_certificate",
             "certificate_id",

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from certctl.db.repositories import inventory
 from certctl.db.repositories.acme import AcmeRepository
+from certctl.db.repositories.agents import AgentRepository
 from certctl.db.repositories.audit import AuditRepository
 from certctl.db.repositories.base import conflict_from
 from certctl.db.repositories.certificates import (
@@ -47,7 +48,7 @@ class UnitOfWork:
         self.policies = inventory.policies(session)
         self.issuers = inventory.issuers(session)
         self.targets = inventory.targets(session)
-        self.agents = inventory.agents(session)
+        self.agents = AgentRepository(session)
         self.agent_groups = inventory.agent_groups(session)
         self.api_keys = inventory.ApiKeyRepository(session)
         self.certificates = CertificateRepository(session)

@@ -28,6 +28,7 @@ class NotificationKind(enum.StrEnum):
     REVOCATION = "revocation"
     RENEWAL_FAILED = "renewal_failed"
     DRIFT = "drift"
+    DEPLOYMENT_FAILED = "deployment_failed"
 
 
 def days_left(expires_at: datetime, now: datetime) -> int:

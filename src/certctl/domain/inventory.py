@@ -138,6 +138,7 @@ class Agent:
     credential_hash: str | None = None
     retired_at: datetime | None = None
     retired_reason: str | None = None
+    addresses: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

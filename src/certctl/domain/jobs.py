@@ -198,3 +198,14 @@ class BulkResult:
     total_skipped: int = 0
     total_failed: int = 0
     errors: tuple[tuple[str, str], ...] = ()
+
+
+def require_status(job: Job, wanted: JobStatus, verb: str) -> None:
+    """Refuse a decision on a job that is not in the status the decision needs."""
+    if job.status is not wanted:
+        raise Conflict(f"job is {job.status.value}; only a job {wanted.value} can be {verb}")
+
+
+def still_mine(job: Job | None, owner: str) -> bool:
+    """Tell whether this worker still holds the job's lease (not cancelled, not reclaimed)."""
+    return job is not None and job.status is JobStatus.RUNNING and job.lease_owner == owner

@@ -151,6 +151,11 @@ class CertctlTools:
         """Queue a renewal job for the certificate now; answers the job."""
         return await answer(self.client.renew_certificate(certificate_id))
 
+    async def deploy_certificate(self, certificate_id: CertificateId) -> str:
+        """Deploy the certificate's current version again: one job per enabled target, for
+        the target's agent; answers {jobs}."""
+        return await answer(self.client.deploy_certificate(certificate_id))
+
     async def revoke_certificate(
         self,
         certificate_id: CertificateId,
@@ -294,6 +299,7 @@ def build_server(client: CertctlClient, clock: Clock) -> MCPServer[Any]:
         (tools.expiring_certificates, READ),
         (tools.certificate_alert_route, READ),
         (tools.renew_certificate, WRITE),
+        (tools.deploy_certificate, WRITE),
         (tools.revoke_certificate, DESTRUCTIVE),
         (tools.list_jobs, READ),
         (tools.approve_job, WRITE),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
+from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
@@ -112,3 +113,11 @@ def signing_hash(key: PrivateKey) -> SigningHash:
     if isinstance(key, ec.EllipticCurvePrivateKey) and key.curve.key_size > 256:
         return hashes.SHA512() if key.curve.key_size > 384 else hashes.SHA384()
     return hashes.SHA256()
+
+
+def key_matches_certificate(key_pem: str, cert_pem: str) -> bool:
+    """Tell whether a PEM private key belongs to a PEM certificate (same public key)."""
+    key = load_private_key(key_pem)
+    cert = x509.load_pem_x509_certificate(cert_pem.encode())
+    spki = (serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return key.public_key().public_bytes(*spki) == cert.public_key().public_bytes(*spki)

@@ -34,6 +34,12 @@ async def job_timeouts(ctx: AppContext) -> dict[str, Any]:
     return asdict(await ctx.jobs.expire_waits())
 
 
+async def agent_health(ctx: AppContext) -> dict[str, Any]:
+    """Mark agents Offline after three missed heartbeats; fail jobs whose agent is gone (C5)."""
+    offline = await ctx.agents.mark_silent_offline()
+    return {"marked_offline": len(offline), **asdict(await ctx.jobs.fail_stalled())}
+
+
 async def notification_dispatch(ctx: AppContext) -> dict[str, Any]:
     """Deliver pending outbox rows (near real time)."""
     return asdict(await ctx.notifications.dispatch(retries=False))
@@ -108,6 +114,11 @@ def build_scheduler(ctx: AppContext) -> Scheduler:
             "job_timeouts",
             settings.scheduler_job_timeout_interval,
             lambda: job_timeouts(ctx),
+        ),
+        Loop(
+            "agent_health",
+            settings.scheduler_agent_health_interval,
+            lambda: agent_health(ctx),
         ),
         Loop("audit_verify", settings.audit_verify_interval, lambda: audit_verify(ctx)),
         Loop(

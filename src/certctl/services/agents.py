@@ -1,10 +1,11 @@
-"""Agents as the control plane sees them: listing, reading, soft retirement (C7)."""
+"""Agents as the control plane sees them: listing, reading, retirement, liveness (C7)."""
 
 from __future__ import annotations
 
 import dataclasses
 
-from certctl.domain.access import Caller, Permission
+from certctl.domain.access import SYSTEM_CALLER, Caller, Permission
+from certctl.domain.agents import HEARTBEAT_INTERVAL, MISSED_HEARTBEATS
 from certctl.domain.inventory import Agent, AgentStatus
 from certctl.domain.listing import Page, PageRequest, SortKey
 from certctl.errors import Conflict, InvalidRequest
@@ -76,7 +77,6 @@ class AgentService:
                 retired_at=now,
                 retired_reason=text,
                 status=AgentStatus.OFFLINE,
-                credential_hash=None,
                 updated_at=now,
             )
             await uow.agents.update(after)
@@ -90,3 +90,29 @@ class AgentService:
                 details={"reason": text, "previous_status": before.status.value},
             )
         return after
+
+    async def mark_silent_offline(self) -> list[str]:
+        """Mark Offline every agent that missed three heartbeats in a row; their ids."""
+        now = self.runtime.clock.now()
+        cutoff = now - HEARTBEAT_INTERVAL * MISSED_HEARTBEATS
+        async with self.runtime.db.uow() as uow:
+            silent = await uow.agents.silent_since(cutoff)
+            for agent in silent:
+                await uow.agents.update(
+                    dataclasses.replace(agent, status=AgentStatus.OFFLINE, updated_at=now)
+                )
+                await record(
+                    uow,
+                    self.runtime,
+                    caller=SYSTEM_CALLER,
+                    action="agent_offline",
+                    resource_type=RESOURCE,
+                    resource_id=agent.id,
+                    details={
+                        "name": agent.name,
+                        "last_heartbeat_at": agent.last_heartbeat_at.isoformat()
+                        if agent.last_heartbeat_at
+                        else None,
+                    },
+                )
+        return [a.id for a in silent]

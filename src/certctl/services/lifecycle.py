@@ -28,6 +28,7 @@ _TIERS = {
     NotificationKind.REVOCATION: "warning",
     NotificationKind.RENEWAL_FAILED: "critical",
     NotificationKind.DRIFT: "warning",
+    NotificationKind.DEPLOYMENT_FAILED: "critical",
 }
 
 

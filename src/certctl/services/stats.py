@@ -67,6 +67,12 @@ class StatsService:
             counts = await uow.jobs.count_by("status")
         return {s.value: counts.get(s.value, 0) for s in JobStatus}
 
+    async def agents_by_status(self) -> dict[str, int]:
+        """Agents not retired per status, for the metrics endpoint (no caller: scraped)."""
+        async with self.runtime.db.uow() as uow:
+            counts = await uow.agents.count_active_by_status()
+        return {s.value: counts.get(s.value, 0) for s in AgentStatus}
+
     async def ready(self) -> tuple[bool, str]:
         """Whether the database answers and is migrated to head, with the reason if not."""
         try:

@@ -73,6 +73,7 @@ async def test_run_loop_returns_the_scan_summary(
         "crl",
         "job_processor",
         "job_timeouts",
+        "agent_health",
         "audit_verify",
         "discovery_scans",
         "drift",

@@ -41,6 +41,16 @@ def _crud(collection: str) -> dict[tuple[str, str], frozenset[str]]:
 
 V1 = "/api/v1"
 CERT = f"{V1}/certificates/{{resource_id}}"
+NOBODY: frozenset[str] = frozenset()
+AGENT = f"{V1}/agents/{{agent_id}}"
+# Routes that take an agent credential: every API key is unknown there (401).
+AGENT_PROTOCOL = (
+    ("POST", f"{AGENT}/heartbeat"),
+    ("GET", f"{AGENT}/work"),
+    ("POST", f"{AGENT}/csr"),
+    ("GET", f"{AGENT}/certificates/{{cert_id}}"),
+    ("POST", f"{AGENT}/jobs/{{job_id}}/status"),
+)
 EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/health"): PUBLIC,
     ("GET", "/ready"): PUBLIC,
@@ -103,6 +113,10 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", f"{V1}/discovery-scans"): WRITE,
     ("GET", f"{V1}/discovery-scans/{{resource_id}}"): READ,
     ("GET", f"{V1}/drift"): READ,
+    ("POST", f"{CERT}/deploy"): WRITE,
+    # Registration takes the bootstrap token, never an API key (none is configured here).
+    ("POST", f"{V1}/agents"): NOBODY,
+    **dict.fromkeys(AGENT_PROTOCOL, NOBODY),
 }
 
 # Bodies valid enough to reach the permission check behind the schema validation.
@@ -114,6 +128,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", f"{V1}/jobs/{{resource_id}}/reject"): {"reason": "matrix probe"},
     ("POST", f"{V1}/discoveries/{{resource_id}}/dismiss"): {"reason": "matrix probe"},
     ("POST", f"{V1}/discovery-scans"): {"cidrs": ["10.0.0.1"], "ports": [443]},
+    ("POST", f"{V1}/agents"): {"name": "matrix-probe"},
 }
 
 
@@ -153,4 +168,8 @@ async def test_each_role_is_refused_exactly_where_the_matrix_says(
         seen[(method, path)] = answer.status_code
     refused = {key: status for key, status in seen.items() if status in (401, 403)}
     denial = 401 if role == "anonymous" else 403
-    assert refused == {key: denial for key, allowed in EXPECTED.items() if role not in allowed}
+    assert refused == {
+        key: 401 if key in AGENT_PROTOCOL else denial
+        for key, allowed in EXPECTED.items()
+        if role not in allowed
+    }

@@ -315,6 +315,25 @@ async def test_renew_queues_a_renewal_job(cli: Cli, api: httpx.AsyncClient) -> N
     assert job == (await api.get(f"/api/v1/jobs/{job['id']}")).json()
 
 
+async def test_deploy_queues_one_job_per_target(cli: Cli, api: httpx.AsyncClient) -> None:
+    """`certs deploy ID` answers the queued Deployment jobs, as the API lists them."""
+    target = (await api.post("/api/v1/targets", json={"name": "edge", "type": "NGINX"})).json()
+    web = await import_cert(api, "web.example.com", days_left=60)
+    mapped = await api.patch(
+        f"/api/v1/certificates/{web['id']}", json={"target_ids": [target["id"]]}
+    )
+    assert mapped.status_code == 200, mapped.text
+    run = await cli("certs", "deploy", web["id"], "--output", "json", role="operator")
+    assert run.code == 0, run.stderr
+    jobs = run.json()["jobs"]
+    assert [(j["type"], j["status"], j["target_id"]) for j in jobs] == [
+        ("Deployment", "Pending", target["id"])
+    ]
+    table = await cli("certs", "deploy", web["id"], role="operator")
+    assert table.code == 0, table.stderr
+    assert rows(table.stdout) == []
+
+
 async def test_renew_table_names_the_job(cli: Cli, api: httpx.AsyncClient) -> None:
     """The table mode shows the queued job's id, type and status."""
     web, _ = await _two_certs(api)

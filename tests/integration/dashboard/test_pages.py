@@ -147,6 +147,25 @@ async def test_renew_button_queues_a_job(
     assert [(j.status, j.requested_by) for j in jobs] == [(JobStatus.PENDING, "operator-user")]
 
 
+async def test_deploy_button_queues_a_deployment_per_target(
+    ctx: AppContext, estate: Estate, signed_in: SignedIn
+) -> None:
+    """Deploy now shows on a mapped certificate and queues one Pending Deployment job."""
+    target = await ctx.targets.create(
+        SYSTEM_CALLER, {"id": "tg-web", "name": "web nginx", "type": "NGINX"}
+    )
+    cert = await estate.certificate("web", 60, target_ids=[target.id])
+    browser = await signed_in("operator")
+    page = await browser.get(f"/certificates/{cert.id}")
+    assert 'data-testid="deploy"' in page.text
+    answer = await browser.post(f"/certificates/{cert.id}/deploy", {})
+    jobs = await _jobs(ctx, JobFilter(certificate_id=cert.id))
+    assert answer.headers["location"] == f"/certificates/{cert.id}?flash=deployment_requested"
+    assert [(j.type.value, j.status, j.target_id) for j in jobs] == [
+        ("Deployment", JobStatus.PENDING, "tg-web")
+    ]
+
+
 async def test_bulk_renew_reports_what_happened(
     ctx: AppContext, estate: Estate, signed_in: SignedIn
 ) -> None:

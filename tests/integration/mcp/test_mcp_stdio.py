@@ -19,6 +19,7 @@ TOOLS = {
     "expiring_certificates",
     "certificate_alert_route",
     "renew_certificate",
+    "deploy_certificate",
     "revoke_certificate",
     "list_jobs",
     "approve_job",
@@ -58,7 +59,7 @@ async def _call(session: ClientSession, tool: str, **arguments: Any) -> CallTool
 
 
 async def test_lists_exactly_the_certctl_tools(live_server: LiveServer) -> None:
-    """The server offers the twenty-four tools; revoking is marked destructive, lists read-only."""
+    """The server offers the twenty-five tools; revoking is marked destructive, lists read-only."""
     async with live_server.mcp() as session:
         tools = {t.name: t for t in (await session.list_tools()).tools}
     assert set(tools) == TOOLS
@@ -140,6 +141,18 @@ async def test_certificate_alert_route_is_the_api_answer(live_server: LiveServer
     assert [r["threshold_days"] for r in route["thresholds"]] == [30, 14, 7, 0]
     first = route["thresholds"][0]["channels"][0]
     assert (first["channel"], first["configured"]) == ("Email", False)
+
+
+async def test_deploy_certificate_queues_a_job_per_target(live_server: LiveServer) -> None:
+    """The deploy tool answers the API's {jobs}: one Pending Deployment to the mapped target."""
+    target = live_server.api("POST", "/targets", json={"name": "web nginx", "type": "NGINX"})
+    web = live_server.import_cert("web.example.com", days_left=90)
+    live_server.api("PATCH", f"/certificates/{web['id']}", json={"target_ids": [target["id"]]})
+    async with live_server.mcp(role="operator") as session:
+        queued = answer_of(await _call(session, "deploy_certificate", certificate_id=web["id"]))
+    assert [(j["type"], j["status"], j["target_id"]) for j in queued["jobs"]] == [
+        ("Deployment", "Pending", target["id"])
+    ]
 
 
 async def test_revoke_certificate_then_again(live_server: LiveServer) -> None:

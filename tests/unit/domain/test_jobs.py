@@ -18,6 +18,8 @@ from certctl.domain.jobs import (
     can_transition,
     check_decider,
     check_reason,
+    require_status,
+    still_mine,
     timed_out,
     timeout_reason,
     transition,
@@ -165,3 +167,27 @@ def test_reasons_are_trimmed_bounded_and_required_for_rejection() -> None:
     with pytest.raises(InvalidRequest) as long:
         check_reason("r" * 1001, required=False)
     assert long.value.detail == "reason must be at most 1000 characters"
+
+
+def test_a_decision_needs_the_status_it_applies_to() -> None:
+    """Approving a Running job is a Conflict naming both statuses."""
+    with pytest.raises(Conflict) as caught:
+        require_status(job(J.RUNNING), J.AWAITING_APPROVAL, "approved")
+    assert caught.value.detail == "job is Running; only a job AwaitingApproval can be approved"
+    assert require_status(job(J.AWAITING_APPROVAL), J.AWAITING_APPROVAL, "approved") is None
+
+
+@pytest.mark.parametrize(
+    ("candidate", "expected"),
+    [
+        (job(J.RUNNING, lease_owner="node-a"), True),
+        (job(J.RUNNING, lease_owner="node-b"), False),
+        (job(J.CANCELLED, lease_owner="node-a"), False),
+        (None, False),
+    ],
+)
+def test_a_worker_still_holds_only_its_own_running_job(
+    candidate: Job | None, expected: bool
+) -> None:
+    """Reclaimed, cancelled or vanished jobs are no longer the worker's."""
+    assert still_mine(candidate, "node-a") is expected

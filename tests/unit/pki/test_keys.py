@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -17,10 +18,12 @@ from certctl.pki.keys import (
     PrivateKey,
     describe_public_key,
     generate_key,
+    key_matches_certificate,
     load_private_key,
     private_key_to_pem,
     signing_hash,
 )
+from certctl.pki.mint import make_ca
 
 UNUSABLE = "not a usable PEM private key (PKCS#1, SEC1 or PKCS#8): "
 
@@ -257,3 +260,11 @@ def test_signing_hash_matches_the_key(spec_or_curve: str, digest: str | None) ->
 def test_signing_hash_for_p521_is_sha512() -> None:
     """RFC 5480 pairs P-521 with SHA-512."""
     assert isinstance(signing_hash(ec.generate_private_key(ec.SECP521R1())), hashes.SHA512)
+
+
+def test_a_key_matches_only_its_own_certificate() -> None:
+    """The CA's key matches the CA certificate; a fresh key does not."""
+    ca = make_ca("Match CA", datetime(2026, 6, 1, tzinfo=UTC))
+    assert key_matches_certificate(private_key_to_pem(ca.key), ca.pem) is True
+    other = private_key_to_pem(generate_key("ECDSA-P256"))
+    assert key_matches_certificate(other, ca.pem) is False

@@ -16,7 +16,7 @@ from certctl.domain.inventory import AgentStatus
 from certctl.domain.jobs import OPEN, BulkResult, JobFilter, JobStatus, JobType
 from certctl.domain.listing import MAX_PER_PAGE, PageRequest, SortKey
 from certctl.errors import InvalidRequest
-from certctl.services.jobs import BulkCriteria, resolve_criteria
+from certctl.services.bulk import BulkCriteria, resolve_criteria
 
 router = APIRouter(route_class=DashboardRoute, include_in_schema=False)
 
@@ -125,6 +125,16 @@ async def certificate_renew(
     ctx: AppContext = request.app.state.ctx
     await ctx.jobs.request_renewal(who.caller, cert_id)
     return RedirectResponse(f"/certificates/{cert_id}?flash=renewal_requested", status_code=303)
+
+
+@router.post("/certificates/{cert_id}/deploy")
+async def certificate_deploy(
+    request: Request, who: VisitorDep, form: WriteFormDep, cert_id: str
+) -> Response:
+    """Queue a Deployment job per enabled target of one certificate."""
+    ctx: AppContext = request.app.state.ctx
+    await ctx.jobs.request_deploy(who.caller, cert_id)
+    return RedirectResponse(f"/certificates/{cert_id}?flash=deployment_requested", status_code=303)
 
 
 @router.post("/certificates/bulk")

@@ -42,6 +42,7 @@ FLASH = {
     "signed_out": "You are signed out.",
     "revoked": "The certificate is revoked.",
     "renewal_requested": "Renewal requested: a job is queued.",
+    "deployment_requested": "Deployment requested: a job per target is queued for its agent.",
     "requeued": "The notification is queued for delivery again.",
     "saved": "Saved.",
     "created": "Created.",

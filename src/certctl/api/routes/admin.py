@@ -98,6 +98,8 @@ async def prometheus(ctx: ContextDep) -> Response:
         ctx.metrics.certificates.labels(status=status).set(count)
     for status, count in (await ctx.stats.jobs_by_status()).items():
         ctx.metrics.jobs.labels(status=status).set(count)
+    for status, count in (await ctx.stats.agents_by_status()).items():
+        ctx.metrics.agents.labels(status=status).set(count)
     return Response(generate_latest(ctx.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 

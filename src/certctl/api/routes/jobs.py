@@ -15,6 +15,7 @@ from certctl.api.schemas.jobs import (
     BulkOut,
     BulkRevokeIn,
     DecisionIn,
+    DeployOut,
     JobOut,
     RejectIn,
     RetireIn,
@@ -24,7 +25,7 @@ from certctl.domain.certificates import CertificateFilter
 from certctl.domain.inventory import AgentStatus
 from certctl.domain.jobs import BulkResult, JobFilter, JobStatus, JobType
 from certctl.domain.listing import parse_sort
-from certctl.services.jobs import BulkCriteria, resolve_criteria
+from certctl.services.bulk import BulkCriteria, resolve_criteria
 
 jobs = APIRouter(prefix=f"{API_PREFIX}/jobs", tags=["jobs"], responses=PROBLEM_RESPONSES)
 certificates = APIRouter(
@@ -95,6 +96,15 @@ async def cancel_job(
 async def renew_certificate(ctx: ContextDep, who: CallerDep, resource_id: str) -> JobOut:
     """Queue a renewal job (202); 409 when one is already open."""
     return JobOut.model_validate(await ctx.jobs.request_renewal(who, resource_id))
+
+
+@certificates.post(
+    "/{resource_id}/deploy", name="deploy_certificate", status_code=202, response_model=DeployOut
+)
+async def deploy_certificate(ctx: ContextDep, who: CallerDep, resource_id: str) -> DeployOut:
+    """Queue a Deployment job per enabled target of the certificate (202)."""
+    queued = await ctx.jobs.request_deploy(who, resource_id)
+    return DeployOut(jobs=[JobOut.model_validate(j) for j in queued])
 
 
 def _criteria(body: BulkIn) -> BulkCriteria:

@@ -97,6 +97,7 @@ class AgentOut(Out):
     last_heartbeat_at: datetime | None
     retired_at: datetime | None
     retired_reason: str | None
+    addresses: list[str] = []
     created_at: datetime
     updated_at: datetime
 
@@ -105,3 +106,9 @@ class RetireIn(In):
     """Why an agent is retired (required)."""
 
     reason: str = Field(max_length=1000)
+
+
+class DeployOut(Out):
+    """The Deployment jobs queued (targets with one already open are skipped)."""
+
+    jobs: list[JobOut]

@@ -1,4 +1,4 @@
-"""`certctl certs …`: list, show, import, renew and revoke certificates, one or in bulk."""
+"""`certctl certs …`: list, show, import, renew, deploy and revoke certificates, one or in bulk."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from rich.table import Table
 from certctl.cli.client_cmds import render
 from certctl.cli.client_cmds.bulk import run_bulk
 from certctl.cli.client_cmds.importing import import_paths
-from certctl.cli.client_cmds.jobs import job_details
+from certctl.cli.client_cmds.jobs import job_details, job_table
 from certctl.cli.client_cmds.session import (
     DEFAULT_SERVER,
     ApiKeyOpt,
@@ -28,7 +28,7 @@ from certctl.cli.client_cmds.session import (
     now,
 )
 from certctl.client import CertificateCriteria
-from certctl.client.models import AlertRoute, Certificate, Page, RenewalInfo, Version
+from certctl.client.models import AlertRoute, Certificate, Job, Page, RenewalInfo, Version
 
 app = typer.Typer(help="Managed certificates.", no_args_is_help=True)
 
@@ -310,6 +310,22 @@ def renew_certificate(
     options = ClientOptions(server, api_key, output, ca_bundle)
     job = call(options, lambda c: c.renew_certificate(cert_id))
     render.emit(options, job, lambda: job_details(job, now(), title="Renewal queued"))
+
+
+@app.command("deploy")
+def deploy_certificate(
+    cert_id: CertId,
+    server: ServerOpt = DEFAULT_SERVER,
+    api_key: ApiKeyOpt = None,
+    output: OutputOpt = Output.TABLE,
+    ca_bundle: CaBundleOpt = None,
+) -> None:
+    """Deploy the current version again: one job per enabled target, for its agent."""
+    options = ClientOptions(server, api_key, output, ca_bundle)
+    queued = call(options, lambda c: c.deploy_certificate(cert_id))
+    jobs = queued["jobs"]
+    page: Page[Job] = {"data": jobs, "total": len(jobs), "page": 1, "per_page": max(1, len(jobs))}
+    render.emit(options, queued, lambda: job_table(page, now()))
 
 
 @app.command("revoke")

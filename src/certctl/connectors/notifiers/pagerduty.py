@@ -34,6 +34,7 @@ EVENT_CLASSES = {
     NotificationKind.REVOCATION: "certificate_revocation",
     NotificationKind.RENEWAL_FAILED: "certificate_renewal_failure",
     NotificationKind.DRIFT: "certificate_drift",
+    NotificationKind.DEPLOYMENT_FAILED: "certificate_deployment_failure",
 }
 
 

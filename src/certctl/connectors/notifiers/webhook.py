@@ -31,6 +31,7 @@ EVENT_TYPES = {
     NotificationKind.REVOCATION: "certificate.revoked",
     NotificationKind.RENEWAL_FAILED: "certificate.renewal_failed",
     NotificationKind.DRIFT: "certificate.drift",
+    NotificationKind.DEPLOYMENT_FAILED: "certificate.deployment_failed",
 }
 SIGNATURE_HEADER = "X-Signature"
 

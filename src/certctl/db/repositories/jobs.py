@@ -129,3 +129,71 @@ class JobRepository(Repository[Job]):
         """Number of jobs in one status."""
         stmt = select(func.count()).select_from(JobRow).where(JobRow.status == status.value)
         return int(await self.session.scalar(stmt) or 0)
+
+    async def claim_for_agent(
+        self, *, agent_id: str, now: datetime, owner: str, lease_until: datetime, limit: int
+    ) -> list[Job]:
+        """Lease an agent's work: AwaitingCSR jobs and due deployments not leased to anyone.
+
+        A Running deployment whose lease expired (the agent restarted mid-job) is handed out
+        again. Rows come back as they were before the claim; the caller moves them.
+        """
+        free = or_(JobRow.lease_expires_at.is_(None), JobRow.lease_expires_at < now)
+        deployment = JobRow.type == JobType.DEPLOYMENT.value
+        due = or_(
+            and_(JobRow.status == JobStatus.AWAITING_CSR.value, free),
+            and_(
+                deployment,
+                JobRow.status == JobStatus.PENDING.value,
+                JobRow.scheduled_at <= now,
+            ),
+            and_(
+                deployment, JobRow.status == JobStatus.RUNNING.value, JobRow.lease_expires_at < now
+            ),
+        )
+        stmt = (
+            select(JobRow)
+            .where(JobRow.agent_id == agent_id, due)
+            .order_by(JobRow.scheduled_at, JobRow.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        rows = (await self.session.scalars(stmt)).all()
+        if rows:
+            await self.session.execute(
+                update(JobRow)
+                .where(JobRow.id.in_([r.id for r in rows]))
+                .values(lease_owner=owner, lease_expires_at=lease_until)
+            )
+        return [self.decode(r) for r in rows]
+
+    async def running_on_agents(self) -> list[Job]:
+        """Running jobs held by an agent (locked on PostgreSQL)."""
+        stmt = (
+            select(JobRow)
+            .where(JobRow.status == JobStatus.RUNNING.value, JobRow.agent_id.is_not(None))
+            .order_by(JobRow.id)
+            .limit(1000)
+            .with_for_update(skip_locked=True)
+        )
+        return [self.decode(r) for r in (await self.session.scalars(stmt)).all()]
+
+    async def for_agent_and_certificate(self, agent_id: str, certificate_id: str) -> bool:
+        """Tell whether the agent holds or held a job of this certificate."""
+        stmt = (
+            select(func.count())
+            .select_from(JobRow)
+            .where(JobRow.agent_id == agent_id, JobRow.certificate_id == certificate_id)
+        )
+        return bool(await self.session.scalar(stmt))
+
+    async def open_deployment(self, certificate_id: str, target_id: str) -> Job | None:
+        """The open Deployment job of this certificate to this target, if any."""
+        stmt = select(JobRow).where(
+            JobRow.certificate_id == certificate_id,
+            JobRow.target_id == target_id,
+            JobRow.type == JobType.DEPLOYMENT.value,
+            JobRow.status.in_(_OPEN),
+        )
+        row = (await self.session.scalars(stmt)).first()
+        return None if row is None else self.decode(row)
