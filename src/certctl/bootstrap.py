@@ -104,6 +104,7 @@ def build_context(settings: Settings, *, clock: Clock | None = None) -> AppConte
         db=Database(settings.database_url, pool_size=settings.database_pool_size),
         clock=clock or SystemClock(),
         sealer=Sealer(key.get_secret_value()) if key is not None else None,
+        alerting=settings.alerting(),
     )
     metrics = Metrics()
     http = AiohttpTransport(

@@ -41,6 +41,7 @@ TABLES = {
     "dashboard_sessions",
     "audit_chain_head",
     "rate_limits",
+    "alerts",
 }
 
 

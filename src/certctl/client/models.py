@@ -178,7 +178,7 @@ class Policy(TypedDict):
     auto_renew: bool
     max_retries: int
     retry_interval_seconds: int
-    alert_thresholds_days: list[int]
+    alert_thresholds_days: list[int | str]
     alert_channels: dict[str, list[str]]
     alert_severity_map: dict[str, str]
     certificate_profile_id: str | None

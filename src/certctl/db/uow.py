@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from certctl.db.repositories import inventory
 from certctl.db.repositories.acme import AcmeRepository
+from certctl.db.repositories.alerts import AlertRepository
 from certctl.db.repositories.audit import AuditRepository
 from certctl.db.repositories.base import conflict_from
 from certctl.db.repositories.certificates import (
@@ -55,6 +56,7 @@ class UnitOfWork:
         self.acme = AcmeRepository(session)
         self.revocation_notices = RevocationNoticeRepository(session)
         self.rate_limits = RateLimitRepository(session)
+        self.alerts = AlertRepository(session)
 
     async def __aenter__(self) -> UnitOfWork:
         return self

@@ -9,10 +9,11 @@ from pydantic import ConfigDict, Field, StrictBool, StrictInt, StrictStr
 from certctl.api.schemas.common import Description, In, Name, Out, ResourceId
 
 # Strict types: JSON `true` or `"30"` where a number is due is refused, not coerced (C10).
-Thresholds = list[StrictInt]
+# A threshold is whole days or a share of the validity period such as "33%" (C3).
+Thresholds = list[StrictInt | StrictStr]
 Matrix = dict[str, list[StrictStr]]
 # JSON object keys are always strings; the thresholds they name are parsed from them.
-SeverityMap = dict[int, StrictStr]
+SeverityMap = dict[str, StrictStr]
 
 _MATRIX_DOC = (
     'Channels per severity tier, e.g. {"critical": ["PagerDuty", "Email"]}. '
@@ -32,10 +33,12 @@ class PolicyIn(In):
     auto_renew: StrictBool = True
     max_retries: StrictInt = 3
     retry_interval_seconds: StrictInt = 3600
-    alert_thresholds_days: Thresholds = Field(default_factory=lambda: [30, 14, 7, 0], max_length=32)
+    alert_thresholds_days: Thresholds = Field(
+        default_factory=lambda: list[int | str]([30, 14, 7, 0]), max_length=32
+    )
     alert_channels: Matrix | None = Field(default=None, description=_MATRIX_DOC)
     alert_severity_map: SeverityMap | None = Field(
-        default=None, description='Tier per threshold, e.g. {"7": "critical"}.'
+        default=None, description='Tier per threshold, e.g. {"7": "critical", "10%": "warning"}.'
     )
     certificate_profile_id: ResourceId | None = None
     agent_group_id: ResourceId | None = None
@@ -67,9 +70,9 @@ class PolicyOut(Out):
     auto_renew: StrictBool
     max_retries: StrictInt
     retry_interval_seconds: StrictInt
-    alert_thresholds_days: list[int]
+    alert_thresholds_days: list[int | str]
     alert_channels: dict[str, list[str]]
-    alert_severity_map: dict[int, str]
+    alert_severity_map: dict[int | str, str]
     certificate_profile_id: str | None
     agent_group_id: str | None
     created_at: datetime
