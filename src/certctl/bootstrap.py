@@ -17,6 +17,7 @@ from certctl.domain.ratelimits import Backoff, Rule
 from certctl.metrics import Metrics
 from certctl.pki.sealing import Sealer
 from certctl.services.agents import AgentService
+from certctl.services.alert_records import AlertRecords
 from certctl.services.alerts import AlertService
 from certctl.services.apikeys import ApiKeyService
 from certctl.services.audit import AuditService
@@ -73,6 +74,7 @@ class AppContext:
     stats: StatsService
     http: HttpTransport
     alerts: AlertService
+    alert_records: AlertRecords
     notifications: NotificationService
     channels: InventoryService[NotificationChannel]
     pki: PkiService
@@ -143,6 +145,7 @@ def build_context(settings: Settings, *, clock: Clock | None = None) -> AppConte
             public_url=settings.public_url,
             extra_recipients=settings.extra_recipients(),
         ),
+        alert_records=AlertRecords(runtime, metrics),
         notifications=NotificationService(runtime, metrics, settings, http),
         channels=InventoryService(runtime, NOTIFICATION_CHANNELS),
         pki=pki,

@@ -16,7 +16,16 @@ from certctl.api import dashboard, problems
 from certctl.api.bodies import JsonDepthGuard
 from certctl.api.deps import API_PREFIX
 from certctl.api.middleware import RequestMiddleware
-from certctl.api.routes import admin, certificates, inventory, issuers, jobs, notifications, pki
+from certctl.api.routes import (
+    admin,
+    alerts,
+    certificates,
+    inventory,
+    issuers,
+    jobs,
+    notifications,
+    pki,
+)
 from certctl.bootstrap import AppContext
 from certctl.scheduler.loops import build_scheduler
 
@@ -68,6 +77,7 @@ def create_app(ctx: AppContext) -> FastAPI:
     app.include_router(issuers.challenges)
     app.include_router(admin.router)
     app.include_router(notifications.router)
+    app.include_router(alerts.router)
     app.include_router(notifications.channels)
     app.include_router(notifications.admin)
     app.include_router(admin.probes)

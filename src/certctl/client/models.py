@@ -166,6 +166,36 @@ class Notification(TypedDict):
     read_at: str | None
     created_at: str
     updated_at: str
+    alert_id: str | None
+
+
+class Alert(TypedDict):
+    """One alert: open, acknowledged or resolved, with who and when."""
+
+    id: str
+    kind: str
+    certificate_id: str
+    version_id: str
+    threshold: str | None
+    tier: str
+    state: str
+    subject: str
+    incident_key: str
+    cause: str | None
+    job_id: str | None
+    opened_at: str
+    updated_at: str
+    acknowledged_by: str | None
+    acknowledged_at: str | None
+    resolved_by: str | None
+    resolved_at: str | None
+    resolve_reason: str | None
+
+
+class AlertDetail(Alert):
+    """An alert with its deliveries."""
+
+    deliveries: list[Notification]
 
 
 class Policy(TypedDict):

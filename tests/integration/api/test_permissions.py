@@ -76,6 +76,10 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", f"{V1}/notifications/{{resource_id}}"): READ,
     ("POST", f"{V1}/notifications/{{resource_id}}/read"): WRITE,
     ("POST", f"{V1}/notifications/{{resource_id}}/requeue"): WRITE,
+    ("GET", f"{V1}/alerts"): READ,
+    ("GET", f"{V1}/alerts/{{resource_id}}"): READ,
+    ("POST", f"{V1}/alerts/{{resource_id}}/ack"): WRITE,
+    ("POST", f"{V1}/alerts/{{resource_id}}/resolve"): WRITE,
     ("POST", f"{V1}/certificates/import"): WRITE,
     ("POST", f"{V1}/certificates/bulk-renew"): WRITE,
     ("POST", f"{V1}/certificates/bulk-revoke"): ADMIN,
@@ -103,6 +107,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", f"{V1}/certificates/bulk-renew"): {"certificate_ids": ["mc-none"]},
     ("POST", f"{V1}/agents/{{resource_id}}/retire"): {"reason": "matrix probe"},
     ("POST", f"{V1}/jobs/{{resource_id}}/reject"): {"reason": "matrix probe"},
+    ("POST", f"{V1}/alerts/{{resource_id}}/resolve"): {"reason": "matrix probe"},
 }
 
 
