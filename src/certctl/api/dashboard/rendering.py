@@ -26,6 +26,7 @@ NAV: tuple[tuple[str, str, str, Permission], ...] = (
     ("overview", "Dashboard", "/", Permission.READ),
     ("certificates", "Certificates", "/certificates", Permission.READ),
     ("jobs", "Jobs", "/jobs", Permission.READ),
+    ("alerts", "Alerts", "/alerts", Permission.READ),
     ("notifications", "Notifications", "/notifications", Permission.READ),
     ("policies", "Policies", "/policies", Permission.READ),
     ("teams", "Teams & owners", "/teams", Permission.READ),
@@ -49,6 +50,8 @@ FLASH = {
     "rejected": "The job is rejected.",
     "cancelled": "The job is cancelled.",
     "retired": "The agent is retired.",
+    "acknowledged": "The alert is acknowledged.",
+    "resolved": "The alert is resolved.",
 }
 
 _STATUS_CLASSES = {
@@ -67,6 +70,9 @@ _STATUS_CLASSES = {
     "pending": "info",
     "Degraded": "warn",
     "failed": "warn",
+    "open": "bad",
+    "acknowledged": "warn",
+    "resolved": "ok",
     "Expired": "bad",
     "Failed": "bad",
     "Revoked": "bad",
