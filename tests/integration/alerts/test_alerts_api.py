@@ -208,7 +208,8 @@ async def test_a_viewer_cannot_acknowledge(
     [
         (["0%"], "alert_thresholds_days[0]"),
         ([30, "100%"], "alert_thresholds_days[1]"),
-        ([7, "soon"], "alert_thresholds_days[1]"),
+        ([7, "soon"], "alert_thresholds_days.1"),
+        ([7, "7"], "alert_thresholds_days.1"),
         ([7, "10%", "10.0%"], "alert_thresholds_days"),
     ],
 )

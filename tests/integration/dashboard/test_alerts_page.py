@@ -67,4 +67,5 @@ async def test_a_viewer_sees_no_controls(estate: Estate, signed_in: SignedIn) ->
     alert_id = await only_alert_id(estate.ctx)
     page = await (await signed_in("viewer")).get(f"/alerts/{alert_id}")
     assert page.status_code == 200
-    assert 'data-testid="ack"' not in page.text and 'data-testid="resolve"' not in page.text
+    assert 'data-testid="ack"' not in page.text
+    assert 'data-testid="resolve"' not in page.text

@@ -3,14 +3,28 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import ConfigDict, Field, StrictBool, StrictInt, StrictStr
+from pydantic import ConfigDict, Field, PlainValidator, StrictBool, StrictInt, StrictStr
 
 from certctl.api.schemas.common import Description, In, Name, Out, ResourceId
+from certctl.domain.thresholds import percent_of
 
 # Strict types: JSON `true` or `"30"` where a number is due is refused, not coerced (C10).
-# A threshold is whole days or a share of the validity period such as "33%" (C3).
-Thresholds = list[StrictInt | StrictStr]
+
+
+def _threshold(value: object) -> int | str:
+    """Whole days (a JSON integer) or a percentage written "33%" (C3); ranges are the
+    domain's to check, so every range error reads the same wherever the policy came from."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError('must be whole days or a percentage like "33%"')
+    if isinstance(value, str) and percent_of(value) is None:
+        raise ValueError('must be whole days or a percentage like "33%"')
+    return value
+
+
+Threshold = Annotated[int | str, PlainValidator(_threshold, json_schema_input_type=int | str)]
+Thresholds = list[Threshold]
 Matrix = dict[str, list[StrictStr]]
 # JSON object keys are always strings; the thresholds they name are parsed from them.
 SeverityMap = dict[str, StrictStr]
