@@ -86,7 +86,7 @@ def from_form(
 def to_fields(form: MatrixForm) -> tuple[dict[str, Any], tuple[FieldError, ...]]:
     """Policy fields (thresholds, severity map, channel matrix) and any row errors."""
     thresholds: list[Threshold] = []
-    severity: dict[Threshold, str] = {}
+    severity: dict[str, str] = {}
     errors: list[FieldError] = []
     for index, row in enumerate(r for r in form.rows if r.days):
         value: Threshold
@@ -101,7 +101,7 @@ def to_fields(form: MatrixForm) -> tuple[dict[str, Any], tuple[FieldError, ...]]
                 continue
         thresholds.append(value)
         default = DEFAULT_SEVERITY_MAP.get(value, "informational") if isinstance(value, int) else ""
-        severity[value] = row.tier or default or "informational"
+        severity[str(value)] = row.tier or default or "informational"
     errors.extend(_duplicates([r.days for r in form.rows if r.days]))
     channels: dict[str, list[str]] = {}
     if form.custom:

@@ -63,7 +63,7 @@ def test_form_becomes_policy_fields() -> None:
     assert errors == ()
     assert fields == {
         "alert_thresholds_days": [21, 3, 0],
-        "alert_severity_map": {21: "warning", 3: "informational", 0: "critical"},
+        "alert_severity_map": {"21": "warning", "3": "informational", "0": "critical"},
         "alert_channels": {
             "informational": [],
             "warning": [],
@@ -76,7 +76,7 @@ def test_default_mode_stores_no_matrix() -> None:
     """Default mode stores an empty matrix, whatever boxes are ticked."""
     fields, _ = to_fields(from_form(["7"], [""], "default", {"warning": ["Slack"]}))
     assert fields["alert_channels"] == {}
-    assert fields["alert_severity_map"] == {7: "warning"}
+    assert fields["alert_severity_map"] == {"7": "warning"}
 
 
 def test_a_threshold_that_is_not_a_number_is_named() -> None:
@@ -91,7 +91,11 @@ def test_a_percentage_row_keeps_its_text_and_tier() -> None:
     fields, errors = to_fields(from_form(["7", "33%", "10%"], ["", "warning", ""], "default", {}))
     assert errors == ()
     assert fields["alert_thresholds_days"] == [7, "33%", "10%"]
-    assert fields["alert_severity_map"] == {7: "warning", "33%": "warning", "10%": "informational"}
+    assert fields["alert_severity_map"] == {
+        "7": "warning",
+        "33%": "warning",
+        "10%": "informational",
+    }
 
 
 def test_every_row_of_a_duplicate_threshold_is_named() -> None:
