@@ -7,7 +7,7 @@ import math
 from datetime import timedelta
 from typing import Any
 
-from certctl.bootstrap import AppContext
+from certctl.bootstrap import AppContext, build_context
 from certctl.clock import FrozenClock
 from certctl.domain.access import SYSTEM_CALLER
 from certctl.domain.alert_lifecycle import Alert, AlertState
@@ -16,7 +16,7 @@ from certctl.domain.notifications import NotificationStatus
 from certctl.pki.csr import make_csr
 from certctl.services.alert_records import AlertFilter
 
-from .conftest import Receivers, make_cert
+from .conftest import Receivers, channel_settings, make_cert
 
 NONE = {"Slack": 0, "Teams": 0, "PagerDuty": 0, "OpsGenie": 0, "Webhook": 0, "Email": 0}
 PAGING = {"warning": ["PagerDuty", "OpsGenie"]}
@@ -211,3 +211,34 @@ async def test_a_33_percent_threshold_on_a_6_day_certificate_fires_at_the_right_
     assert fired_at == [expected_hour]
     assert expected_hour == 97
     assert receivers.counts() == {**NONE, "Slack": 1}
+
+
+async def test_slack_sends_a_resolved_message_only_where_send_resolved_is_on(
+    database_url: str, receivers: Receivers, clock: FrozenClock
+) -> None:
+    """With Slack in CERTCTL_ALERT_SEND_RESOLVED a renewal posts "[RESOLVED] …" to Slack;
+    the webhook, off by default, gets nothing more."""
+    settings = channel_settings(
+        database_url, receivers, alert_send_resolved="PagerDuty,OpsGenie,Slack"
+    )
+    ctx = build_context(settings, clock=clock)
+    try:
+        cert_id = await issued(
+            ctx,
+            days=10,
+            policy={
+                "alert_thresholds_days": [7],
+                "alert_channels": {"warning": ["Slack", "Webhook"]},
+                "auto_renew": False,
+            },
+        )
+        clock.advance(timedelta(days=4))
+        await ctx.alerts.scan()
+        await ctx.notifications.dispatch()
+        await renew(ctx, cert_id, days=30)
+        await ctx.notifications.dispatch()
+    finally:
+        await ctx.aclose()
+    assert receivers.counts() == {**NONE, "Slack": 2, "Webhook": 1}
+    trigger, resolved = bodies(receivers, "Slack")
+    assert resolved["text"] == f"[RESOLVED] {trigger['text']}"
