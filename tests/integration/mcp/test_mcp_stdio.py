@@ -231,3 +231,22 @@ async def test_test_issuer_reaches_the_ca_and_records_the_result(live_server: Li
     assert verdict["ok"] is True
     assert verdict["detail"].startswith("local CA CN=Local valid until ")
     assert live_server.api("GET", f"/issuers/{created['id']}")["test_status"] == "passed"
+
+
+async def test_alert_tools_list_acknowledge_and_resolve(live_server: LiveServer) -> None:
+    """The alert tools answer the API: list, one with deliveries, ack, then resolve."""
+    vpn = live_server.import_cert("vpn.example.com", days_left=10)
+    live_server.api("POST", "/admin/loops/renewal/run")
+    async with live_server.mcp(role="operator") as session:
+        listed = answer_of(await _call(session, "list_alerts", certificate_id=vpn["id"]))
+        assert listed == live_server.api("GET", "/alerts", params={"certificate_id": vpn["id"]})
+        alert_id = listed["data"][0]["id"]
+        detail = answer_of(await _call(session, "get_alert", alert_id=alert_id))
+        acked = answer_of(await _call(session, "acknowledge_alert", alert_id=alert_id))
+        done = answer_of(
+            await _call(session, "resolve_alert", alert_id=alert_id, reason="moved to ACME")
+        )
+    assert listed["total"] == 2  # T-30 and T-14 at 10 days left
+    assert [d["channel"] for d in detail["deliveries"]] == ["Email"]
+    assert (acked["state"], acked["acknowledged_by"]) == ("acknowledged", "operator-user")
+    assert (done["state"], done["resolve_reason"]) == ("resolved", "moved to ACME")
