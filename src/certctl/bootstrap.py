@@ -18,6 +18,7 @@ from certctl.metrics import Metrics
 from certctl.pki.sealing import Sealer
 from certctl.services.agent_protocol import AgentProtocolService
 from certctl.services.agents import AgentService
+from certctl.services.alert_records import AlertRecords
 from certctl.services.alerts import AlertService
 from certctl.services.apikeys import ApiKeyService
 from certctl.services.audit import AuditService
@@ -77,6 +78,7 @@ class AppContext:
     stats: StatsService
     http: HttpTransport
     alerts: AlertService
+    alert_records: AlertRecords
     notifications: NotificationService
     channels: InventoryService[NotificationChannel]
     pki: PkiService
@@ -112,6 +114,7 @@ def build_context(settings: Settings, *, clock: Clock | None = None) -> AppConte
         db=Database(settings.database_url, pool_size=settings.database_pool_size),
         clock=clock or SystemClock(),
         sealer=Sealer(key.get_secret_value()) if key is not None else None,
+        alerting=settings.alerting(),
     )
     metrics = Metrics()
     http = AiohttpTransport(
@@ -159,6 +162,7 @@ def build_context(settings: Settings, *, clock: Clock | None = None) -> AppConte
             public_url=settings.public_url,
             extra_recipients=settings.extra_recipients(),
         ),
+        alert_records=AlertRecords(runtime, metrics),
         notifications=NotificationService(runtime, metrics, settings, http),
         channels=InventoryService(runtime, NOTIFICATION_CHANNELS),
         pki=pki,

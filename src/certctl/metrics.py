@@ -35,6 +35,12 @@ class Metrics:
             ["channel", "result"],
             registry=self.registry,
         )
+        self.alerts_open = Gauge(
+            "certctl_alerts_open",
+            "Alerts open or acknowledged, by tier (refreshed by the scan and on every change)",
+            ["tier"],
+            registry=self.registry,
+        )
         self.notifications_dead = Gauge(
             "certctl_notification_dead_total",
             "Notifications in the dead-letter state (retries exhausted).",

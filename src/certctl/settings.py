@@ -6,6 +6,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import tomllib
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -13,6 +14,7 @@ from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from certctl.domain.access import Principal, parse_named_keys
+from certctl.domain.alert_lifecycle import DEFAULT_KIND_TIERS, AlertingRules, kind_tier_errors
 from certctl.domain.inventory import check_email
 from certctl.domain.policies import AlertChannel
 from certctl.errors import CertctlError, ConfigurationError
@@ -77,6 +79,12 @@ class Settings(BaseSettings):
     smtp_security: Literal["starttls", "tls", "none"] = "starttls"
     smtp_extra_recipients: str = ""
 
+    # Alerts as objects (C3): the tier of alerts without a threshold, which environment-set
+    # channels send a "resolved" notice, and how long a renewal may run late before `overdue`.
+    alert_kind_tiers: dict[str, str] = Field(default_factory=dict)
+    alert_send_resolved: str = "PagerDuty,OpsGenie"
+    alert_overdue_grace_hours: int = Field(default=24, ge=0, le=24 * 365)
+
     # Scheduler loops (C12): seconds between ticks.
     scheduler_enabled: bool = True
     scheduler_renewal_check_interval: float = Field(default=3600, gt=0)
@@ -140,6 +148,7 @@ class Settings(BaseSettings):
                 raise ValueError(
                     f"CERTCTL_NOTIFICATION_CHANNEL_CONCURRENCY: {channel} must be 1 to 1000"
                 )
+        self._check_alerting()
         for address in self.extra_recipients():
             try:
                 check_email(address, field="CERTCTL_SMTP_EXTRA_RECIPIENTS")
@@ -166,6 +175,29 @@ class Settings(BaseSettings):
     def extra_recipients(self) -> list[str]:
         """Addresses every Email alert also goes to (CERTCTL_SMTP_EXTRA_RECIPIENTS, comma-separated)."""
         return [a.strip() for a in self.smtp_extra_recipients.split(",") if a.strip()]
+
+    def _check_alerting(self) -> None:
+        problems = kind_tier_errors(self.alert_kind_tiers)
+        if problems:
+            first = problems[0]
+            raise ValueError(f"CERTCTL_ALERT_KIND_TIERS: {first.field}: {first.message}")
+        for channel in self.send_resolved_channels():
+            if channel not in {c.value for c in AlertChannel}:
+                raise ValueError(f"CERTCTL_ALERT_SEND_RESOLVED: unknown channel {channel!r}")
+
+    def send_resolved_channels(self) -> frozenset[str]:
+        """Environment-set channels that send a notice when an alert resolves."""
+        return frozenset(c.strip() for c in self.alert_send_resolved.split(",") if c.strip())
+
+    def alerting(self) -> AlertingRules:
+        """The alerting rules services share (C3)."""
+        return AlertingRules(
+            kind_tiers={**DEFAULT_KIND_TIERS, **self.alert_kind_tiers},
+            send_resolved=self.send_resolved_channels(),
+            overdue_grace=timedelta(hours=self.alert_overdue_grace_hours),
+            public_url=self.public_url.rstrip("/") if self.public_url else None,
+            extra_recipients=tuple(self.extra_recipients()),
+        )
 
     def named_keys(self) -> dict[str, Principal]:
         """The API keys configured in CERTCTL_API_KEYS_NAMED, by key hash."""

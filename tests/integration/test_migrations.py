@@ -46,6 +46,7 @@ TABLES = {
     "discovery_scans",
     "discovered_endpoints",
     "target_drift",
+    "alerts",
 }
 
 

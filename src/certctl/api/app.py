@@ -19,6 +19,7 @@ from certctl.api.middleware import RequestMiddleware
 from certctl.api.routes import (
     admin,
     agent_protocol,
+    alerts,
     certificates,
     discovery,
     inventory,
@@ -79,6 +80,7 @@ def create_app(ctx: AppContext) -> FastAPI:
     app.include_router(issuers.challenges)
     app.include_router(admin.router)
     app.include_router(notifications.router)
+    app.include_router(alerts.router)
     app.include_router(notifications.channels)
     app.include_router(notifications.admin)
     app.include_router(admin.probes)

@@ -19,6 +19,8 @@ from certctl.client.criteria import AuditCriteria, CertificateCriteria
 from certctl.client.errors import ClientError
 from certctl.client.models import (
     Agent,
+    Alert,
+    AlertDetail,
     AlertRoute,
     AuditEvent,
     AuditVerification,
@@ -284,6 +286,48 @@ class CertctlClient:
         """Send a failed, dead or skipped notification again from attempt 0."""
         path = f"/notifications/{_seg(notification_id)}/requeue"
         return cast(Notification, await self._call("POST", path))
+
+    # Alerts
+
+    async def list_alerts(
+        self,
+        *,
+        state: str | None = None,
+        kind: str | None = None,
+        tier: str | None = None,
+        certificate_id: str | None = None,
+        owner_id: str | None = None,
+        team_id: str | None = None,
+        sort: str | None = None,
+        page: int = 1,
+        per_page: int = 50,
+    ) -> Page[Alert]:
+        """One page of alerts, newest first unless sorted otherwise."""
+        params = {
+            "state": state,
+            "kind": kind,
+            "tier": tier,
+            "certificate_id": certificate_id,
+            "owner_id": owner_id,
+            "team_id": team_id,
+            "sort": sort,
+            "page": page,
+            "per_page": per_page,
+        }
+        return cast(Page[Alert], await self._call("GET", "/alerts", params=params))
+
+    async def get_alert(self, alert_id: str) -> AlertDetail:
+        """One alert with its deliveries."""
+        return cast(AlertDetail, await self._call("GET", f"/alerts/{_seg(alert_id)}"))
+
+    async def acknowledge_alert(self, alert_id: str) -> Alert:
+        """Acknowledge an open alert."""
+        return cast(Alert, await self._call("POST", f"/alerts/{_seg(alert_id)}/ack"))
+
+    async def resolve_alert(self, alert_id: str, *, reason: str) -> Alert:
+        """Resolve an alert with a reason (resolve notices go out where configured)."""
+        path = f"/alerts/{_seg(alert_id)}/resolve"
+        return cast(Alert, await self._call("POST", path, body={"reason": reason}))
 
     # Renewal policies
 

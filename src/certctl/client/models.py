@@ -180,6 +180,36 @@ class Notification(TypedDict):
     read_at: str | None
     created_at: str
     updated_at: str
+    alert_id: str | None
+
+
+class Alert(TypedDict):
+    """One alert: open, acknowledged or resolved, with who and when."""
+
+    id: str
+    kind: str
+    certificate_id: str
+    version_id: str
+    threshold: str | None
+    tier: str
+    state: str
+    subject: str
+    incident_key: str
+    cause: str | None
+    job_id: str | None
+    opened_at: str
+    updated_at: str
+    acknowledged_by: str | None
+    acknowledged_at: str | None
+    resolved_by: str | None
+    resolved_at: str | None
+    resolve_reason: str | None
+
+
+class AlertDetail(Alert):
+    """An alert with its deliveries."""
+
+    deliveries: list[Notification]
 
 
 class Policy(TypedDict):
@@ -192,7 +222,7 @@ class Policy(TypedDict):
     auto_renew: bool
     max_retries: int
     retry_interval_seconds: int
-    alert_thresholds_days: list[int]
+    alert_thresholds_days: list[int | str]
     alert_channels: dict[str, list[str]]
     alert_severity_map: dict[str, str]
     certificate_profile_id: str | None

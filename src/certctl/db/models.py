@@ -339,6 +339,9 @@ class NotificationEventRow(Base):
     read_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    alert_id: Mapped[str | None] = mapped_column(
+        ForeignKey("alerts.id", ondelete="RESTRICT"), index=True
+    )
 
     __table_args__ = (
         Index("ix_notification_events_status_next_retry", "status", "next_retry_at"),
@@ -556,3 +559,30 @@ class TargetDriftRow(Base):
     job_id: Mapped[str | None] = mapped_column(String(128))
     detected_at: Mapped[datetime]
     last_checked_at: Mapped[datetime]
+
+
+class AlertRow(Base):
+    __tablename__ = "alerts"
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    certificate_id: Mapped[str] = mapped_column(
+        ForeignKey("managed_certificates.id", ondelete="RESTRICT"), index=True
+    )
+    version_id: Mapped[str] = mapped_column(String(128))
+    threshold: Mapped[str | None] = mapped_column(String(16))
+    tier: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16))
+    subject: Mapped[str] = mapped_column(Text)
+    incident_key: Mapped[str] = mapped_column(String(255))
+    dedup_key: Mapped[str] = mapped_column(String(64), unique=True)
+    cause: Mapped[str | None] = mapped_column(Text)
+    job_id: Mapped[str | None] = mapped_column(String(128))
+    opened_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    acknowledged_by: Mapped[str | None] = mapped_column(String(200))
+    acknowledged_at: Mapped[datetime | None]
+    resolved_by: Mapped[str | None] = mapped_column(String(200))
+    resolved_at: Mapped[datetime | None]
+    resolve_reason: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_alerts_state_tier", "state", "tier"),)

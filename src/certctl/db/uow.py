@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from certctl.db.repositories import inventory
 from certctl.db.repositories.acme import AcmeRepository
 from certctl.db.repositories.agents import AgentRepository
+from certctl.db.repositories.alerts import AlertRepository
 from certctl.db.repositories.audit import AuditRepository
 from certctl.db.repositories.base import conflict_from
 from certctl.db.repositories.certificates import (
@@ -68,6 +69,7 @@ class UnitOfWork:
         self.discovery_scans = ScanRepository(session)
         self.discovered_endpoints = EndpointRepository(session)
         self.drift = DriftRepository(session)
+        self.alerts = AlertRepository(session)
 
     async def __aenter__(self) -> UnitOfWork:
         return self

@@ -1,14 +1,13 @@
-"""Expiry alert decisions and the typed message every notifier renders (C2, C4)."""
+"""Expiry alert decisions and the typed message every notifier renders (C2, C3, C4)."""
 
 from __future__ import annotations
 
 import enum
 import hashlib
-import math
-import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
+from certctl.domain.messages import expiry_subject
 from certctl.domain.policies import (
     AlertChannel,
     RenewalPolicy,
@@ -16,6 +15,19 @@ from certctl.domain.policies import (
     effective_alert_severity,
     effective_thresholds,
 )
+from certctl.domain.thresholds import Threshold, crossed, days_left
+
+__all__ = [
+    "AlertMessage",
+    "ChannelDecision",
+    "NotificationKind",
+    "ThresholdDecision",
+    "crossed_thresholds",
+    "days_left",
+    "dedup_key",
+    "expiry_subject",
+    "incident_key",
+]
 
 _CHANNELS = frozenset(c.value for c in AlertChannel)
 
@@ -29,20 +41,17 @@ class NotificationKind(enum.StrEnum):
     RENEWAL_FAILED = "renewal_failed"
     DRIFT = "drift"
     DEPLOYMENT_FAILED = "deployment_failed"
+    OVERDUE = "overdue"
+    RESOLVED = "resolved"
 
 
-def days_left(expires_at: datetime, now: datetime) -> int:
-    """Whole days until expiry, rounded down: negative once expired (C2)."""
-    return math.floor((expires_at - now) / timedelta(days=1))
-
-
-def dedup_key(certificate_id: str, version_ref: str, threshold: int, channel: str) -> str:
+def dedup_key(certificate_id: str, version_ref: str, threshold: Threshold, channel: str) -> str:
     """One alert per (certificate, version, threshold, channel), stable across replicas."""
     raw = f"{certificate_id}|{version_ref}|{threshold}|{channel}"
     return hashlib.sha256(raw.encode()).hexdigest()[:40]
 
 
-def incident_key(certificate_id: str, version_ref: str, threshold: int) -> str:
+def incident_key(certificate_id: str, version_ref: str, threshold: Threshold) -> str:
     """Key shared by every channel's alert for one threshold (PagerDuty dedup_key, OpsGenie alias)."""
     return f"certctl-{certificate_id}-{version_ref}-T{threshold}"
 
@@ -51,7 +60,7 @@ def incident_key(certificate_id: str, version_ref: str, threshold: int) -> str:
 class ChannelDecision:
     """One channel to notify for one crossed threshold, or why it is dropped."""
 
-    threshold: int
+    threshold: Threshold
     tier: str
     channel: str
     valid: bool
@@ -61,24 +70,37 @@ class ChannelDecision:
 class ThresholdDecision:
     """One crossed threshold: its tier and the channels it resolves to (maybe none)."""
 
-    threshold: int
+    threshold: Threshold
     tier: str
     channels: tuple[ChannelDecision, ...]
 
 
-def crossed_thresholds(policy: RenewalPolicy | None, left: int) -> list[ThresholdDecision]:
-    """Every threshold T of the effective policy with `left <= T`, with tier and channels."""
+def tier_channels(
+    policy: RenewalPolicy | None, threshold: Threshold, tier: str
+) -> tuple[ChannelDecision, ...]:
+    """The channels of `tier` in the policy's matrix, each marked valid or off-enum."""
     matrix = effective_alert_channels(policy)
+    return tuple(
+        ChannelDecision(threshold, tier, channel, channel in _CHANNELS)
+        for channel in matrix.get(tier, ())
+    )
+
+
+def crossed_thresholds(
+    policy: RenewalPolicy | None,
+    *,
+    expires_at: datetime,
+    not_before: datetime | None,
+    now: datetime,
+) -> list[ThresholdDecision]:
+    """Every threshold of the effective policy the certificate is inside now, with tier and
+    channels (a percentage counts against the validity period)."""
     decisions = []
     for threshold in effective_thresholds(policy):
-        if left > threshold:
+        if not crossed(threshold, expires_at=expires_at, not_before=not_before, now=now):
             continue
         tier = effective_alert_severity(policy, threshold)
-        channels = tuple(
-            ChannelDecision(threshold, tier, channel, channel in _CHANNELS)
-            for channel in matrix.get(tier, ())
-        )
-        decisions.append(ThresholdDecision(threshold, tier, channels))
+        decisions.append(ThresholdDecision(threshold, tier, tier_channels(policy, threshold, tier)))
     return decisions
 
 
@@ -107,19 +129,7 @@ class AlertMessage:
     threshold_days: int | None = None
     link: str | None = None
     recipients: tuple[str, ...] = ()
-
-
-# Names stored before input refused control characters (or read from an imported certificate)
-# must not break the one-line subject: a mail header cannot hold CR/LF (RFC 5322 §2.2).
-_LINE_BREAKING = re.compile("[\x00-\x1f\x7f\x85\u2028\u2029]+")
-
-
-def expiry_subject(name: str, left: int, expires_at: datetime, now: datetime) -> str:
-    """`[EXPIRED]` only once the certificate really expired; otherwise the days left (C2)."""
-    name = _LINE_BREAKING.sub(" ", name)
-    if expires_at <= now:
-        return f"[EXPIRED] Certificate {name} expired on {expires_at:%Y-%m-%d %H:%M} UTC"
-    if left <= 0:
-        return f"[EXPIRES TODAY] Certificate {name} expires at {expires_at:%Y-%m-%d %H:%M} UTC"
-    unit = "day" if left == 1 else "days"
-    return f"Certificate {name} expires in {left} {unit} ({expires_at:%Y-%m-%d})"
+    alert_id: str = ""
+    threshold: str = ""
+    cause: str = ""
+    resolve_reason: str = ""

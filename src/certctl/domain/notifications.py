@@ -22,6 +22,11 @@ class NotificationStatus(enum.StrEnum):
     DEAD = "dead"
     READ = "read"
     SKIPPED = "skipped"
+    CANCELLED = "cancelled"
+
+
+CANCELLABLE = frozenset({NotificationStatus.PENDING, NotificationStatus.FAILED})
+"""Rows not delivered yet whose alert may still end first: they are cancelled, never sent."""
 
 
 MAX_ATTEMPTS = 5
@@ -95,6 +100,7 @@ class NotificationEvent:
     receipt: str | None = None
     sent_at: datetime | None = None
     read_at: datetime | None = None
+    alert_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -141,10 +147,25 @@ def after_attempt(event: NotificationEvent, outcome: Delivery, now: datetime) ->
     )
 
 
+def cancelled(event: NotificationEvent, reason: str, now: datetime) -> NotificationEvent:
+    """A row whose alert ended before it was delivered: kept, visibly cancelled, with why."""
+    return replace(
+        event,
+        status=NotificationStatus.CANCELLED,
+        last_error=f"cancelled: {reason}",
+        next_retry_at=None,
+        lease_until=None,
+        updated_at=now,
+    )
+
+
 def requeued(event: NotificationEvent, now: datetime) -> NotificationEvent:
     """An operator's requeue: attempts reset, error cleared, pending again."""
     if event.status in (NotificationStatus.PENDING,):
         raise Conflict("notification is already pending")
+    if event.status is NotificationStatus.CANCELLED:
+        # Re-sending a resolved alert's trigger would page for a condition that has ended.
+        raise Conflict("notification was cancelled because its alert resolved; nothing to requeue")
     if event.status in (NotificationStatus.SENT, NotificationStatus.READ):
         raise Conflict(f"notification was delivered ({event.status.value}); nothing to requeue")
     return replace(

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from certctl.domain.thresholds import Threshold, order, threshold_errors
 from certctl.errors import FieldError, InvalidRequest
 
 
@@ -58,9 +59,9 @@ class RenewalPolicy:
     auto_renew: bool = True
     max_retries: int = 3
     retry_interval_seconds: int = 3600
-    alert_thresholds_days: tuple[int, ...] = DEFAULT_THRESHOLDS
+    alert_thresholds_days: tuple[Threshold, ...] = DEFAULT_THRESHOLDS
     alert_channels: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    alert_severity_map: Mapping[int, str] = field(default_factory=dict)
+    alert_severity_map: Mapping[Threshold, str] = field(default_factory=dict)
     certificate_profile_id: str | None = None
     agent_group_id: str | None = None
 
@@ -72,18 +73,20 @@ def effective_alert_channels(policy: RenewalPolicy | None) -> Mapping[str, tuple
     return policy.alert_channels
 
 
-def effective_alert_severity(policy: RenewalPolicy | None, threshold: int) -> str:
+def effective_alert_severity(policy: RenewalPolicy | None, threshold: Threshold) -> str:
     """Tier for a threshold: the policy map, then the default map, then informational."""
     if policy is not None and threshold in policy.alert_severity_map:
         return policy.alert_severity_map[threshold]
+    if isinstance(threshold, str):
+        return SeverityTier.INFORMATIONAL.value
     return DEFAULT_SEVERITY_MAP.get(threshold, SeverityTier.INFORMATIONAL).value
 
 
-def effective_thresholds(policy: RenewalPolicy | None) -> tuple[int, ...]:
-    """Thresholds to alert at, largest first."""
+def effective_thresholds(policy: RenewalPolicy | None) -> tuple[Threshold, ...]:
+    """Thresholds to alert at, largest first (days, then percentages of the validity)."""
     if policy is None or not policy.alert_thresholds_days:
         return DEFAULT_THRESHOLDS
-    return tuple(sorted(policy.alert_thresholds_days, reverse=True))
+    return order(policy.alert_thresholds_days)
 
 
 def _range_error(name: str, value: int, low: int, high: int) -> FieldError | None:
@@ -100,22 +103,11 @@ def check_policy(policy: RenewalPolicy) -> None:
         _range_error("retry_interval_seconds", policy.retry_interval_seconds, 60, 86400),
     ]
     errors = [e for e in checks if e is not None]
-    errors += _threshold_errors(policy.alert_thresholds_days)
+    errors += threshold_errors(policy.alert_thresholds_days, "alert_thresholds_days")
     errors += _matrix_errors(policy.alert_channels)
     errors += _severity_map_errors(policy.alert_severity_map)
     if errors:
         raise InvalidRequest.many(tuple(errors))
-
-
-def _threshold_errors(thresholds: tuple[int, ...]) -> list[FieldError]:
-    errors = [
-        FieldError(f"alert_thresholds_days[{i}]", f"must be between 0 and 365, got {t}")
-        for i, t in enumerate(thresholds)
-        if not 0 <= t <= 365
-    ]
-    if len(set(thresholds)) != len(thresholds):
-        errors.append(FieldError("alert_thresholds_days", "thresholds must be unique"))
-    return errors
 
 
 def _matrix_errors(matrix: Mapping[str, tuple[str, ...]]) -> list[FieldError]:
@@ -141,14 +133,11 @@ def _matrix_errors(matrix: Mapping[str, tuple[str, ...]]) -> list[FieldError]:
     return errors
 
 
-def _severity_map_errors(severity_map: Mapping[int, str]) -> list[FieldError]:
+def _severity_map_errors(severity_map: Mapping[Threshold, str]) -> list[FieldError]:
     errors = [
-        FieldError(
-            f"alert_severity_map.{threshold}",
-            f"threshold must be between 0 and 365, got {threshold}",
-        )
+        FieldError(f"alert_severity_map.{threshold}", f"threshold {problem.message}")
         for threshold in severity_map
-        if not 0 <= threshold <= 365
+        for problem in threshold_errors([threshold], "")
     ]
     errors += [
         FieldError(

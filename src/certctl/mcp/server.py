@@ -34,6 +34,7 @@ Page = Annotated[int, Field(ge=1, description="Page number, from 1.")]
 PerPage = Annotated[int, Field(ge=1, le=500, description="Items per page (max 500).")]
 CertificateId = Annotated[str, Field(min_length=1, description="Certificate id, e.g. mc-01j….")]
 JobId = Annotated[str, Field(min_length=1, description="Job id.")]
+AlertId = Annotated[str, Field(min_length=1, description="Alert id, e.g. al-01j….")]
 Text = Annotated[str | None, Field(description="Optional; omit for any.")]
 When = Annotated[str | None, Field(description="ISO 8601 date or time, e.g. 2026-07-01T00:00:00Z.")]
 
@@ -230,6 +231,50 @@ class CertctlTools:
         """Send a failed, dead or skipped notification again from attempt 0."""
         return await answer(self.client.requeue_notification(notification_id))
 
+    async def list_alerts(
+        self,
+        state: Annotated[str | None, Field(description="open, acknowledged or resolved.")] = None,
+        kind: Annotated[
+            str | None,
+            Field(description="expiry, renewal_failed, overdue, deployment_failed or drift."),
+        ] = None,
+        tier: Annotated[
+            str | None, Field(description="informational, warning or critical.")
+        ] = None,
+        certificate_id: Text = None,
+        page: Page = 1,
+        per_page: PerPage = 50,
+    ) -> str:
+        """List alerts (one per certificate version and threshold, renewal failure or overdue
+        renewal), newest first, with their state and who acknowledged or resolved them."""
+        return await answer(
+            self.client.list_alerts(
+                state=state,
+                kind=kind,
+                tier=tier,
+                certificate_id=certificate_id,
+                page=page,
+                per_page=per_page,
+            )
+        )
+
+    async def get_alert(self, alert_id: AlertId) -> str:
+        """One alert with every delivery beneath it (sent, failed, cancelled, resolve notices)."""
+        return await answer(self.client.get_alert(alert_id))
+
+    async def acknowledge_alert(self, alert_id: AlertId) -> str:
+        """Acknowledge an open alert: someone is on it (audited)."""
+        return await answer(self.client.acknowledge_alert(alert_id))
+
+    async def resolve_alert(
+        self,
+        alert_id: AlertId,
+        reason: Annotated[str, Field(min_length=1, description="Why it is resolved.")],
+    ) -> str:
+        """Resolve an alert with a reason: undelivered notifications are cancelled and
+        PagerDuty/OpsGenie incidents closed where configured (audited)."""
+        return await answer(self.client.resolve_alert(alert_id, reason=reason))
+
     async def dashboard_summary(self) -> str:
         """Counts: certificates by status, expiring within 30 days, agents, jobs, dead letters."""
         return await answer(self.client.summary())
@@ -306,6 +351,10 @@ def build_server(client: CertctlClient, clock: Clock) -> MCPServer[Any]:
         (tools.reject_job, WRITE),
         (tools.list_notifications, READ),
         (tools.requeue_notification, WRITE),
+        (tools.list_alerts, READ),
+        (tools.get_alert, READ),
+        (tools.acknowledge_alert, WRITE),
+        (tools.resolve_alert, WRITE),
         (tools.dashboard_summary, READ),
         (tools.search_audit, READ),
         (tools.verify_audit, READ),

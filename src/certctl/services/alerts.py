@@ -1,13 +1,15 @@
-"""The expiry scan: status changes and alert decisions written to the outbox (C2).
+"""The expiry scan: status changes, alerts and their deliveries written to the outbox (C2, C3).
 
 Each decision (certificate, version, threshold, channel) becomes one notification_events
-row, its audit row and any status change in the same transaction. The unique dedup key
-makes a repeated decision — a later tick, or another replica racing — a counted `deduped`.
+row beneath its alert, with its audit row and any status change in the same transaction. The
+unique dedup keys make a repeated decision — a later tick, or another replica racing — a
+counted `deduped`. A certificate past its renewal window with no successor is also `overdue`.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -15,28 +17,48 @@ from typing import Any
 
 from certctl.db.uow import AlertCandidate, UnitOfWork
 from certctl.domain.access import SYSTEM_CALLER
+from certctl.domain.alert_lifecycle import Alert, AlertKind
 from certctl.domain.alerts import (
     ChannelDecision,
     NotificationKind,
+    ThresholdDecision,
     crossed_thresholds,
     days_left,
     dedup_key,
-    expiry_subject,
-    incident_key,
+    tier_channels,
 )
 from certctl.domain.audit import AuditEvent
 from certctl.domain.certificates import CertificateStatus, status_for_expiry
-from certctl.domain.ids import new_id
 from certctl.domain.listing import PageRequest, SortKey
-from certctl.domain.notifications import NotificationEvent, NotificationStatus
+from certctl.domain.messages import CertificateFacts, MessageText, expiry_text, overdue_text
+from certctl.domain.notifications import NotificationEvent
 from certctl.domain.policies import AlertChannel, RenewalPolicy, effective_thresholds
+from certctl.domain.thresholds import key_of, percent_of
 from certctl.metrics import Metrics
+from certctl.services.alert_outbox import (
+    NO_CHANNEL,
+    delivery,
+    delivery_key,
+    new_alert,
+    recipients_of,
+    store,
+)
+from certctl.services.alert_records import refresh_open_gauge
 from certctl.services.audit import audit_event
 from certctl.services.runtime import Runtime
 
 CHUNK = 200
 _ALERTING_STATUSES = frozenset({CertificateStatus.ACTIVE, CertificateStatus.EXPIRING})
 _VALID = frozenset(c.value for c in AlertChannel)
+DEFAULT_WINDOW_DAYS = 30
+MAX_VALIDITY_DAYS = 825
+"""The longest validity percentage thresholds plan for when choosing which certificates to
+look at (a percentage of a longer-lived certificate is seen once it is this close)."""
+_NOTIFICATION_KINDS = {
+    AlertKind.EXPIRY: NotificationKind.EXPIRATION,
+    AlertKind.OVERDUE: NotificationKind.OVERDUE,
+    AlertKind.RENEWAL_FAILED: NotificationKind.RENEWAL_FAILED,
+}
 
 
 @dataclass
@@ -48,20 +70,31 @@ class ScanSummary:
     alerts_enqueued: int = 0
     deduped: int = 0
     skipped_no_channels: int = 0
+    alerts_opened: int = 0
     invalid_channels: int = 0
     status_changes: int = 0
 
 
 @dataclass
 class _Batch:
+    alerts: dict[str, Alert] = field(default_factory=dict)
     events: list[NotificationEvent] = field(default_factory=list)
     audits: dict[str, AuditEvent] = field(default_factory=dict)
 
+    def alert(self, alert: Alert) -> Alert:
+        """The batch's alert with this dedup key (the first one offered)."""
+        return self.alerts.setdefault(alert.dedup_key, alert)
+
 
 def policy_window_days(policy: RenewalPolicy | None) -> int:
-    """How far ahead a policy needs certificates: its largest threshold or renewal window."""
-    window = policy.renewal_window_days if policy else 30
-    return max([window, *effective_thresholds(policy)])
+    """How far ahead a policy needs certificates: its largest threshold or renewal window
+    (a percentage counts against the longest validity the scan plans for)."""
+    window = policy.renewal_window_days if policy else DEFAULT_WINDOW_DAYS
+    days = [
+        t if isinstance(t, int) else math.ceil(MAX_VALIDITY_DAYS * (percent_of(t) or 0) / 100)
+        for t in effective_thresholds(policy)
+    ]
+    return max([window, *days])
 
 
 class AlertService:
@@ -92,6 +125,7 @@ class AlertService:
         for start in range(0, len(candidates), CHUNK):
             chunk = candidates[start : start + CHUNK]
             await self._scan_chunk(chunk, policies, now, summary)
+        await refresh_open_gauge(self.runtime, self.metrics)
         return summary
 
     async def _scan_chunk(
@@ -109,9 +143,10 @@ class AlertService:
                 if await self._update_status(uow, candidate, policy, now):
                     summary.status_changes += 1
                 self._decide(candidate, policy, now, known, batch, summary)
-            inserted = await uow.notifications.insert_new(batch.events)
+            inserted, offered, opened = await store(uow, self.runtime, batch.alerts, batch.events)
             await uow.audit.add_all([batch.audits[i] for i in inserted])
-        self._count(batch.events, inserted, summary)
+        summary.alerts_opened += len(opened)
+        self._count(offered, inserted, summary)
 
     async def _update_status(
         self,
@@ -154,115 +189,131 @@ class AlertService:
     ) -> None:
         cert = candidate.certificate
         assert cert.expires_at is not None
-        left = days_left(cert.expires_at, now)
-        for threshold in crossed_thresholds(policy, left):
-            decisions = threshold.channels or (
-                ChannelDecision(threshold.threshold, threshold.tier, "", valid=False),
-            )
-            for decision in decisions:
-                key = dedup_key(
-                    cert.id, candidate.version_ref, decision.threshold, decision.channel
-                )
-                if key in known:
-                    summary.deduped += 1 if decision.valid else 0
-                    self._dedup_metric(decision)
-                    continue
-                event = self._event(candidate, decision, left, now, key)
-                batch.events.append(event)
-                batch.audits[event.id] = self._audit(event, decision)
-
-    def _event(
-        self,
-        candidate: AlertCandidate,
-        decision: ChannelDecision,
-        left: int,
-        now: datetime,
-        key: str,
-    ) -> NotificationEvent:
-        cert = candidate.certificate
-        assert cert.expires_at is not None
-        subject = expiry_subject(cert.name, left, cert.expires_at, now)
-        status, error = NotificationStatus.PENDING, None
-        if not decision.channel:
-            status = NotificationStatus.SKIPPED
-            error = f"no channels configured for tier {decision.tier} (operator opt-out)"
-        elif not decision.valid:
-            status, error = NotificationStatus.SKIPPED, f"unknown channel {decision.channel!r}"
-        owner = (candidate.owner_email,) if candidate.owner_email else ()
-        recipients = tuple(dict.fromkeys((*owner, *self.extra_recipients)))
-        return NotificationEvent(
-            id=new_id("ne", now),
-            kind=NotificationKind.EXPIRATION,
-            channel=decision.channel or "-",
-            status=status,
-            severity_tier=decision.tier,
-            subject=subject,
-            message=self._body(candidate, left, subject),
-            incident_key=incident_key(cert.id, candidate.version_ref, decision.threshold),
-            created_at=now,
-            updated_at=now,
-            certificate_id=cert.id,
-            version_ref=candidate.version_ref,
-            threshold_days=decision.threshold,
-            days_until_expiry=left,
-            recipient=",".join(recipients),
-            context=self._context(candidate, left),
-            dedup_key=key,
-            last_error=error,
+        crossed = crossed_thresholds(
+            policy, expires_at=cert.expires_at, not_before=candidate.not_before, now=now
         )
+        facts = self._facts(candidate)
+        left = days_left(cert.expires_at, now)
+        for threshold in crossed:
+            text = expiry_text(facts, left, now)
+            self._decide_alert(
+                AlertKind.EXPIRY, candidate, threshold, text, now, known, batch, summary
+            )
+        if not self._overdue(candidate, policy, now):
+            return
+        tier = self.runtime.alerting.tier_of(AlertKind.OVERDUE)
+        window = policy.renewal_window_days if policy else DEFAULT_WINDOW_DAYS
+        for threshold in crossed:
+            label = str(threshold.threshold)
+            text = overdue_text(facts, threshold=label, left=left, window_days=window)
+            channels = tier_channels(policy, threshold.threshold, tier)
+            decision = ThresholdDecision(threshold.threshold, tier, channels)
+            self._decide_alert(
+                AlertKind.OVERDUE, candidate, decision, text, now, known, batch, summary
+            )
 
-    def _context(self, candidate: AlertCandidate, left: int) -> dict[str, Any]:
+    def _overdue(
+        self, candidate: AlertCandidate, policy: RenewalPolicy | None, now: datetime
+    ) -> bool:
+        """Past the start of the renewal window (plus grace) with no successor, for a
+        certificate certctl renews itself (it has an issuer and its policy auto-renews)."""
         cert = candidate.certificate
-        return {
-            "certificate_name": cert.name,
-            "common_name": cert.common_name,
-            "sans": list(cert.sans),
-            "environment": cert.environment,
-            "owner_name": candidate.owner_name,
-            "team_name": candidate.team_name,
-            "issuer_name": candidate.issuer_name,
-            "expires_at": cert.expires_at.isoformat() if cert.expires_at else None,
-            "days_left": left,
-            "link": self._link(cert.id),
-        }
+        if cert.issuer_id is None or (policy is not None and not policy.auto_renew):
+            return False
+        assert cert.expires_at is not None
+        window = policy.renewal_window_days if policy else DEFAULT_WINDOW_DAYS
+        due = cert.expires_at - timedelta(days=window)
+        return now >= due + self.runtime.alerting.overdue_grace
+
+    def _decide_alert(
+        self,
+        kind: AlertKind,
+        candidate: AlertCandidate,
+        threshold: ThresholdDecision,
+        text: MessageText,
+        now: datetime,
+        known: set[str],
+        batch: _Batch,
+        summary: ScanSummary,
+    ) -> None:
+        cert = candidate.certificate
+        label = str(threshold.threshold)
+        decisions = threshold.channels or (
+            ChannelDecision(threshold.threshold, threshold.tier, "", valid=False),
+        )
+        alert: Alert | None = None
+        for decision in decisions:
+            key = _delivery_dedup(kind, cert.id, candidate.version_ref, label, decision.channel)
+            if key in known:
+                summary.deduped += 1 if decision.valid else 0
+                if kind is AlertKind.EXPIRY:
+                    self._dedup_metric(decision)
+                continue
+            alert = alert or batch.alert(
+                new_alert(
+                    kind=kind,
+                    certificate_id=cert.id,
+                    version_id=candidate.version_ref,
+                    threshold=label,
+                    tier=threshold.tier,
+                    subject=text.subject,
+                    now=now,
+                )
+            )
+            event = delivery(
+                alert=alert,
+                kind=_NOTIFICATION_KINDS[kind],
+                decision=decision,
+                text=text,
+                context={**self._facts(candidate).context(), "days_left": _left(candidate, now)},
+                recipients=recipients_of(candidate.owner_email, self.extra_recipients),
+                dedup=key,
+                now=now,
+                threshold_days=threshold.threshold
+                if isinstance(threshold.threshold, int)
+                else None,
+                days_left=_left(candidate, now),
+            )
+            batch.events.append(event)
+            batch.audits[event.id] = self._audit(event, decision, kind)
+
+    def _facts(self, candidate: AlertCandidate) -> CertificateFacts:
+        cert = candidate.certificate
+        return CertificateFacts(
+            certificate_id=cert.id,
+            name=cert.name,
+            common_name=cert.common_name,
+            sans=tuple(cert.sans),
+            environment=cert.environment or "",
+            owner_name=candidate.owner_name,
+            team_name=candidate.team_name,
+            issuer_name=candidate.issuer_name,
+            expires_at=cert.expires_at,
+            link=self._link(cert.id),
+        )
 
     def _link(self, cert_id: str) -> str | None:
         return f"{self.public_url}/certificates/{cert_id}" if self.public_url else None
 
-    def _body(self, candidate: AlertCandidate, left: int, subject: str) -> str:
-        cert = candidate.certificate
-        lines = [
-            subject,
-            "",
-            f"Certificate: {cert.name}",
-            f"Common name: {cert.common_name}",
-            f"SANs: {', '.join(cert.sans) or '-'}",
-            f"Expires: {cert.expires_at:%Y-%m-%d %H:%M} UTC ({_days_phrase(left)})",
-            f"Owner: {candidate.owner_name or '-'}",
-            f"Team: {candidate.team_name or '-'}",
-            f"Environment: {cert.environment or '-'}",
-            f"Issuer: {candidate.issuer_name or '-'}",
-        ]
-        if link := self._link(cert.id):
-            lines.append(f"Details: {link}")
-        lines += ["", "What to do: renew the certificate (or confirm its renewal job is running)."]
-        return "\n".join(lines)
-
-    def _audit(self, event: NotificationEvent, decision: ChannelDecision) -> AuditEvent:
+    def _audit(
+        self, event: NotificationEvent, decision: ChannelDecision, kind: AlertKind
+    ) -> AuditEvent:
         details: dict[str, Any] = {
             "threshold_days": decision.threshold,
             "days_until_expiry": event.days_until_expiry,
             "severity_tier": decision.tier,
         }
+        prefix = "expiration" if kind is AlertKind.EXPIRY else kind.value
         if not decision.channel:
-            action = "expiration_alert_skipped_no_channels"
+            action = f"{prefix}_alert_skipped_no_channels"
         elif not decision.valid:
-            action = "expiration_alert_skipped_invalid_channel"
+            action = f"{prefix}_alert_skipped_invalid_channel"
             details["invalid_channel"] = decision.channel
         else:
-            action = "expiration_alert_sent"
+            action = f"{prefix}_alert_sent"
             details["channel"] = decision.channel
             details["notification_id"] = event.id
+            details["alert_id"] = event.alert_id
         return audit_event(
             self.runtime,
             caller=SYSTEM_CALLER,
@@ -279,9 +330,9 @@ class AlertService:
             valid = event.channel in _VALID
             if event.id not in inserted:
                 summary.deduped += 1 if valid else 0
-                if valid:
-                    self._dedup_metric_raw(event.channel, event.threshold_days)
-            elif event.channel == "-":
+                if valid and event.kind is NotificationKind.EXPIRATION:
+                    self._dedup_metric_raw(event.channel, event.context.get("threshold"))
+            elif event.channel == NO_CHANNEL:
                 summary.skipped_no_channels += 1
             elif not valid:
                 summary.invalid_channels += 1
@@ -292,16 +343,24 @@ class AlertService:
         if decision.valid:
             self._dedup_metric_raw(decision.channel, decision.threshold)
 
-    def _dedup_metric_raw(self, channel: str, threshold: int | None) -> None:
+    def _dedup_metric_raw(self, channel: str, threshold: object) -> None:
         self.metrics.expiry_alerts.labels(
             channel=channel, threshold=str(threshold), result="deduped"
         ).inc()
 
 
-def _days_phrase(left: int) -> str:
-    if left < 0:
-        return f"expired {-left} day{'s' if left < -1 else ''} ago"
-    return f"{left} day{'' if left == 1 else 's'} left"
+def _left(candidate: AlertCandidate, now: datetime) -> int:
+    assert candidate.certificate.expires_at is not None
+    return days_left(candidate.certificate.expires_at, now)
+
+
+def _delivery_dedup(
+    kind: AlertKind, certificate_id: str, version: str, threshold: str, channel: str
+) -> str:
+    """Expiry keys are those of SPEC C2 (kept across upgrades); other kinds add their name."""
+    if kind is AlertKind.EXPIRY:
+        return dedup_key(certificate_id, version, key_of(threshold), channel)
+    return delivery_key(kind.value, certificate_id, version, threshold, channel)
 
 
 async def all_policies(uow: UnitOfWork) -> dict[str, RenewalPolicy]:

@@ -22,11 +22,13 @@ from certctl.domain.certificates import (
 )
 from certctl.domain.ids import check_client_id, new_id
 from certctl.domain.listing import Page, PageRequest, SortKey
+from certctl.domain.messages import revocation_text
 from certctl.domain.pki import Revocation
 from certctl.domain.policies import RenewalPolicy
 from certctl.domain.revocation import parse_reason
 from certctl.errors import Conflict, InvalidRequest, NotFound
 from certctl.pki.facts import read_pem
+from certctl.services.alert_resolution import resolve_for_certificate
 from certctl.services.audit import record
 from certctl.services.controls import guard_certificate
 from certctl.services.inventory import audit_snapshot, changed_fields, check_references
@@ -227,6 +229,7 @@ class CertificateService:
                 details={"previous_status": before.status.value},
             )
             await cancel_open_jobs(uow, self.runtime, caller, cert_id, "certificate archived")
+            await resolve_for_certificate(uow, self.runtime, cert_id, reason="certificate archived")
         return after
 
     async def mark_revoked(
@@ -298,6 +301,9 @@ class CertificateService:
                 details=details,
             )
             await cancel_open_jobs(uow, self.runtime, caller, cert_id, "certificate revoked")
+            await resolve_for_certificate(
+                uow, self.runtime, cert_id, reason=f"certificate revoked ({parsed.value})"
+            )
             serial = revocations[0].serial_number if revocations else "-"
             await enqueue_lifecycle(
                 uow,
@@ -305,13 +311,9 @@ class CertificateService:
                 kind=NotificationKind.REVOCATION,
                 cert=after,
                 ref=serial,
-                subject=f"Certificate {after.name} was revoked ({parsed.value})",
-                lines=[
-                    f"Serial: {serial}",
-                    f"Reason: {parsed.value}",
-                    f"Revoked by: {caller.principal.name}",
-                    f"Revoked at: {now:%Y-%m-%d %H:%M} UTC",
-                ],
+                render=lambda facts: revocation_text(
+                    facts, serial=serial, reason=parsed.value, by=caller.principal.name, at=now
+                ),
                 context={
                     "serial_number": serial,
                     "reason": parsed.value,

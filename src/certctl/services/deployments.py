@@ -16,6 +16,7 @@ from certctl.domain.access import SYSTEM_CALLER, Caller, Permission
 from certctl.domain.agents import DeployWork, ReportedStatus, check_report, offline_too_long
 from certctl.domain.alerts import NotificationKind
 from certctl.domain.jobs import Job, JobStatus, JobType, transition
+from certctl.domain.messages import deployment_failed_text
 from certctl.errors import Conflict, NotFound
 from certctl.services.job_transitions import JobTransitions
 from certctl.services.lifecycle import enqueue_lifecycle
@@ -177,14 +178,9 @@ class Deployments(JobTransitions):
             kind=NotificationKind.DEPLOYMENT_FAILED,
             cert=cert,
             ref=job.id,
-            subject=f"Deployment of certificate {cert.name} to {target_name} failed",
-            lines=[
-                f"Job: {job.id}",
-                f"Target: {target_name}",
-                f"Error: {job.last_error or '-'}",
-                "",
-                "What to do: fix the cause, then deploy the certificate again.",
-            ],
+            render=lambda facts: deployment_failed_text(
+                facts, job_id=job.id, target_name=target_name, error=job.last_error or ""
+            ),
             context={
                 "job_id": job.id,
                 "job_type": job.type.value,

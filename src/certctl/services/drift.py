@@ -23,6 +23,7 @@ from certctl.domain.ids import new_id
 from certctl.domain.inventory import DeploymentTarget
 from certctl.domain.jobs import Job, JobFilter, JobStatus, JobType
 from certctl.domain.listing import PageRequest, SortKey
+from certctl.domain.messages import drift_text
 from certctl.errors import InvalidRequest
 from certctl.services.audit import record
 from certctl.services.lifecycle import enqueue_lifecycle
@@ -206,13 +207,15 @@ class DriftService:
             kind=NotificationKind.DRIFT,
             cert=cert,
             ref=f"{target.id}:{drift.served_fingerprint[:16]}:{int(now.timestamp())}",
-            subject=f"Certificate {cert.name} drifted on {target.name} ({drift.kind.value})",
-            lines=[
-                f"Target: {target.name} ({drift.endpoint})",
-                f"What: {what}",
-                f"Served SHA-256: {drift.served_fingerprint}",
-                f"Expected SHA-256: {drift.expected_fingerprint}",
-            ],
+            render=lambda facts: drift_text(
+                facts,
+                target_name=target.name,
+                endpoint=drift.endpoint,
+                kind=drift.kind.value,
+                what=what,
+                served=drift.served_fingerprint,
+                expected=drift.expected_fingerprint,
+            ),
             context={
                 "target_id": target.id,
                 "endpoint": drift.endpoint,

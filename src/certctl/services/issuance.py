@@ -20,6 +20,7 @@ from certctl.errors import InvalidRequest
 from certctl.pki.csr import check_csr, parse_csr
 from certctl.pki.facts import read_pem
 from certctl.pki.issuance import DEFAULT_TTL
+from certctl.services.alert_resolution import resolve_for_new_version
 from certctl.services.audit import record
 from certctl.services.issuers import IssuerConnectors
 from certctl.services.pki import config_days
@@ -143,6 +144,7 @@ class IssuanceService:
                 updated_at=now,
             )
             await uow.certificates.update_own_columns(after)
+            await resolve_for_new_version(uow, self.runtime, after, version)
             await record(
                 uow,
                 self.runtime,

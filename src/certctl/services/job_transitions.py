@@ -16,7 +16,6 @@ from typing import Any
 
 from certctl.db.uow import UnitOfWork
 from certctl.domain.access import SYSTEM_CALLER, Caller
-from certctl.domain.alerts import NotificationKind, days_left
 from certctl.domain.certificates import (
     CertificateStatus,
     CertificateVersion,
@@ -38,7 +37,7 @@ from certctl.errors import NotFound
 from certctl.metrics import Metrics
 from certctl.services.audit import record
 from certctl.services.issuance import IssuanceService, certificate_profile
-from certctl.services.lifecycle import enqueue_lifecycle
+from certctl.services.renewal_alerts import raise_renewal_failure
 from certctl.services.renewal_info import RenewalInfoService
 from certctl.services.runtime import Runtime
 
@@ -233,36 +232,7 @@ class JobTransitions:
             await uow.certificates.update_own_columns(
                 dataclasses.replace(cert, status=CertificateStatus.FAILED, updated_at=now)
             )
-        expiry = (
-            f"Expires: {cert.expires_at:%Y-%m-%d %H:%M} UTC "
-            f"({days_left(cert.expires_at, now)} days left)"
-            if cert.expires_at
-            else "Expires: never issued"
-        )
-        await enqueue_lifecycle(
-            uow,
-            self.runtime,
-            kind=NotificationKind.RENEWAL_FAILED,
-            cert=cert,
-            ref=job.id,
-            subject=f"{job.type.value} of certificate {cert.name} failed",
-            lines=[
-                f"Job: {job.id} ({job.attempts}/{job.max_attempts} attempts)",
-                f"Error: {job.last_error or '-'}",
-                expiry,
-                "",
-                "What to do: fix the cause, then renew the certificate again.",
-            ],
-            context={
-                "job_id": job.id,
-                "job_type": job.type.value,
-                "attempts": job.attempts,
-                "error": job.last_error,
-                "ca_problem": (job.order_state or {}).get("problem"),
-                "expires_at": cert.expires_at.isoformat() if cert.expires_at else None,
-            },
-            extra_recipients=self.extra_recipients,
-        )
+        await raise_renewal_failure(uow, self.runtime, job, cert, now)
 
     async def _restore_certificate(self, uow: UnitOfWork, job: Job, now: datetime) -> None:
         """A cancelled issuing job gives the certificate back the status its dates imply."""

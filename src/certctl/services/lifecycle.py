@@ -1,6 +1,7 @@
-"""Lifecycle notifications (revocation, renewal failure) written to the outbox (C3, C6).
+"""Lifecycle notices (revocation) written to the outbox, and job cancellation (C6).
 
-They go to Email (the owner plus the extra recipients) and the signed webhook by default, in
+Renewal failures are alerts routed by the policy matrix (`renewal_alerts`); a revocation
+notice goes to Email (the owner plus the extra recipients) and the signed webhook, in
 the same transaction as the change they report, so none is lost; the dispatcher delivers,
 retries or dead-letters them like expiry alerts. A channel that is not configured ends
 `skipped`.
@@ -9,7 +10,7 @@ retries or dead-letters them like expiry alerts. A channel that is not configure
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from certctl.db.uow import UnitOfWork
@@ -19,14 +20,15 @@ from certctl.domain.certificates import ManagedCertificate
 from certctl.domain.ids import new_id
 from certctl.domain.jobs import JobFilter, JobStatus, transition
 from certctl.domain.listing import MAX_PER_PAGE, PageRequest, SortKey
+from certctl.domain.messages import CertificateFacts, MessageText
 from certctl.domain.notifications import NotificationEvent, NotificationStatus
+from certctl.services.alert_outbox import certificate_facts, recipients_of
 from certctl.services.audit import record
 from certctl.services.runtime import Runtime
 
 LIFECYCLE_CHANNELS: tuple[str, ...] = ("Email", "Webhook")
 _TIERS = {
     NotificationKind.REVOCATION: "warning",
-    NotificationKind.RENEWAL_FAILED: "critical",
     NotificationKind.DRIFT: "warning",
     NotificationKind.DEPLOYMENT_FAILED: "critical",
 }
@@ -44,26 +46,17 @@ async def enqueue_lifecycle(
     kind: NotificationKind,
     cert: ManagedCertificate,
     ref: str,
-    subject: str,
-    lines: Sequence[str],
+    render: Callable[[CertificateFacts], MessageText],
     context: Mapping[str, Any],
     extra_recipients: Sequence[str] = (),
 ) -> int:
-    """Queue one notification per lifecycle channel; `ref` makes each event unique once."""
+    """Queue one notification per lifecycle channel; `ref` makes each event unique once.
+
+    `render` is the domain renderer of this notice: the words are not assembled here.
+    """
     now = runtime.clock.now()
-    owner = await uow.owners.get(cert.owner_id) if cert.owner_id else None
-    recipients = tuple(dict.fromkeys([*([owner.email] if owner else []), *extra_recipients]))
-    body = "\n".join(
-        [
-            subject,
-            "",
-            f"Certificate: {cert.name}",
-            f"Common name: {cert.common_name}",
-            f"Environment: {cert.environment or '-'}",
-            f"Owner: {owner.name if owner else '-'}",
-            *lines,
-        ]
-    )
+    facts, email = await certificate_facts(uow, runtime, cert)
+    text = render(facts)
     events = [
         NotificationEvent(
             id=new_id("ne", now),
@@ -71,21 +64,15 @@ async def enqueue_lifecycle(
             channel=channel,
             status=NotificationStatus.PENDING,
             severity_tier=_TIERS[kind],
-            subject=subject,
-            message=body,
+            subject=text.subject,
+            message=text.body,
             incident_key=f"certctl-{cert.id}-{kind.value}-{ref}",
             created_at=now,
             updated_at=now,
             certificate_id=cert.id,
             version_ref=ref,
-            recipient=",".join(recipients),
-            context={
-                "certificate_name": cert.name,
-                "common_name": cert.common_name,
-                "environment": cert.environment,
-                "owner_name": owner.name if owner else None,
-                **context,
-            },
+            recipient=",".join(recipients_of(email, extra_recipients)),
+            context={**facts.context(), **context},
             dedup_key=_dedup(kind, cert.id, ref, channel),
         )
         for channel in LIFECYCLE_CHANNELS

@@ -208,8 +208,9 @@ class NotificationService:
             and event.status is not NotificationStatus.SKIPPED
         ):
             outcome = "success" if event.status is NotificationStatus.SENT else "failure"
+            threshold = event.context.get("threshold") or event.threshold_days
             self.metrics.expiry_alerts.labels(
-                channel=event.channel, threshold=str(event.threshold_days), result=outcome
+                channel=event.channel, threshold=str(threshold), result=outcome
             ).inc()
 
     async def refresh_dead_gauge(self) -> int:
@@ -393,6 +394,10 @@ def to_message(event: NotificationEvent) -> AlertMessage:
         threshold_days=event.threshold_days,
         link=ctx.get("link"),
         recipients=tuple(r for r in event.recipient.split(",") if r),
+        alert_id=event.alert_id or "",
+        threshold=str(ctx.get("threshold") or ""),
+        cause=str(ctx.get("cause") or ""),
+        resolve_reason=str(ctx.get("resolve_reason") or ""),
     )
 
 

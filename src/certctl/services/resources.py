@@ -27,6 +27,7 @@ from certctl.domain.policies import (
     check_profile,
 )
 from certctl.domain.targets import parse_target_config
+from certctl.domain.thresholds import key_of
 from certctl.services.controls import guard_policy, guard_profile
 from certctl.services.inventory import AfterCreate, ResourceSpec
 from certctl.services.notifications import check_channel_type, validate_channel_config
@@ -67,7 +68,9 @@ def _policy(runtime: Runtime, fields: dict[str, Any], existing: Any | None) -> d
     elif "alert_channels" in values:
         values["alert_channels"] = {}
     if values.get("alert_severity_map") is not None:
-        values["alert_severity_map"] = {int(k): v for k, v in values["alert_severity_map"].items()}
+        values["alert_severity_map"] = {
+            key_of(k): v for k, v in values["alert_severity_map"].items()
+        }
     elif "alert_severity_map" in values:
         values["alert_severity_map"] = {}
     return values

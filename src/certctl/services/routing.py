@@ -24,6 +24,7 @@ from certctl.domain.policies import (
     effective_alert_severity,
     effective_thresholds,
 )
+from certctl.domain.thresholds import Threshold
 from certctl.services.runtime import Runtime
 from certctl.settings import Settings
 
@@ -66,7 +67,7 @@ class RouteStep:
 class RouteRow:
     """What fires at one threshold: its tier and channels (none = the tier opted out)."""
 
-    threshold: int
+    threshold: Threshold
     tier: str
     steps: tuple[RouteStep, ...]
 

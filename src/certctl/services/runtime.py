@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from certctl.clock import Clock
 from certctl.db.database import Database
+from certctl.domain.alert_lifecycle import AlertingRules
 from certctl.pki.sealing import Sealer
 
 
@@ -16,3 +17,4 @@ class Runtime:
     db: Database
     clock: Clock
     sealer: Sealer | None = None
+    alerting: AlertingRules = field(default_factory=AlertingRules)

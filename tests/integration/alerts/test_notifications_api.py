@@ -49,6 +49,7 @@ async def test_run_loop_returns_the_scan_summary(
         "alerts_enqueued": 4,
         "deduped": 0,
         "skipped_no_channels": 0,
+        "alerts_opened": 4,
         "invalid_channels": 0,
         "status_changes": 1,
         "renewals": {

@@ -86,6 +86,10 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", f"{V1}/notifications/{{resource_id}}"): READ,
     ("POST", f"{V1}/notifications/{{resource_id}}/read"): WRITE,
     ("POST", f"{V1}/notifications/{{resource_id}}/requeue"): WRITE,
+    ("GET", f"{V1}/alerts"): READ,
+    ("GET", f"{V1}/alerts/{{resource_id}}"): READ,
+    ("POST", f"{V1}/alerts/{{resource_id}}/ack"): WRITE,
+    ("POST", f"{V1}/alerts/{{resource_id}}/resolve"): WRITE,
     ("POST", f"{V1}/certificates/import"): WRITE,
     ("POST", f"{V1}/certificates/bulk-renew"): WRITE,
     ("POST", f"{V1}/certificates/bulk-revoke"): ADMIN,
@@ -129,6 +133,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", f"{V1}/discoveries/{{resource_id}}/dismiss"): {"reason": "matrix probe"},
     ("POST", f"{V1}/discovery-scans"): {"cidrs": ["10.0.0.1"], "ports": [443]},
     ("POST", f"{V1}/agents"): {"name": "matrix-probe"},
+    ("POST", f"{V1}/alerts/{{resource_id}}/resolve"): {"reason": "matrix probe"},
 }
 
 

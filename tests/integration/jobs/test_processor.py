@@ -181,7 +181,6 @@ async def test_failed_attempts_back_off_then_fail_at_max_attempts(
     assert after["status"] == "Failed"
     assert await _events(ctx, cert["id"]) == [
         ("renewal_failed", "Email", "pending"),
-        ("renewal_failed", "Webhook", "pending"),
     ]
 
 
@@ -267,7 +266,7 @@ async def test_awaiting_csr_times_out_after_24_hours(
         JobStatus.FAILED,
         "timed out after 24 h waiting for a CSR",
     )
-    assert [e[0] for e in await _events(ctx, cert["id"])] == ["renewal_failed", "renewal_failed"]
+    assert [e[0] for e in await _events(ctx, cert["id"])] == ["renewal_failed"]
 
 
 async def test_awaiting_approval_times_out_after_168_hours(
@@ -403,5 +402,4 @@ async def test_a_programming_error_fails_the_job_at_once_and_is_logged(
     assert len(buggy.requests) == 1
     assert await _events(ctx, cert["id"]) == [
         ("renewal_failed", "Email", "pending"),
-        ("renewal_failed", "Webhook", "pending"),
     ]

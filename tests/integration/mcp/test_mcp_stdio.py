@@ -26,6 +26,10 @@ TOOLS = {
     "reject_job",
     "list_notifications",
     "requeue_notification",
+    "list_alerts",
+    "get_alert",
+    "acknowledge_alert",
+    "resolve_alert",
     "dashboard_summary",
     "search_audit",
     "verify_audit",
@@ -276,3 +280,22 @@ async def test_dismiss_of_an_unknown_discovery_is_a_404(live_server: LiveServer)
     problem = unfence(text_of(result).partition("\n")[2])
     assert isinstance(problem, dict)
     assert (problem["status"], problem["detail"]) == (404, "discovery 'disc-x' not found")
+
+
+async def test_alert_tools_list_acknowledge_and_resolve(live_server: LiveServer) -> None:
+    """The alert tools answer the API: list, one with deliveries, ack, then resolve."""
+    vpn = live_server.import_cert("vpn.example.com", days_left=10)
+    live_server.api("POST", "/admin/loops/renewal/run")
+    async with live_server.mcp(role="operator") as session:
+        listed = answer_of(await _call(session, "list_alerts", certificate_id=vpn["id"]))
+        assert listed == live_server.api("GET", "/alerts", params={"certificate_id": vpn["id"]})
+        alert_id = listed["data"][0]["id"]
+        detail = answer_of(await _call(session, "get_alert", alert_id=alert_id))
+        acked = answer_of(await _call(session, "acknowledge_alert", alert_id=alert_id))
+        done = answer_of(
+            await _call(session, "resolve_alert", alert_id=alert_id, reason="moved to ACME")
+        )
+    assert listed["total"] == 2  # T-30 and T-14 at 10 days left
+    assert [d["channel"] for d in detail["deliveries"]] == ["Email"]
+    assert (acked["state"], acked["acknowledged_by"]) == ("acknowledged", "operator-user")
+    assert (done["state"], done["resolve_reason"]) == ("resolved", "moved to ACME")

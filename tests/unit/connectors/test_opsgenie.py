@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import httpx
@@ -9,7 +10,7 @@ import pytest
 
 from certctl.connectors.notifiers.http import canonical_json
 from certctl.connectors.notifiers.opsgenie import OpsGenieConfig, OpsGenieNotifier
-from certctl.domain.alerts import AlertMessage
+from certctl.domain.alerts import AlertMessage, NotificationKind
 from certctl.errors import ConnectorError
 from certctl.testing.transports import HttpxTransport
 
@@ -186,3 +187,20 @@ async def test_multicast_api_url_is_refused_even_when_private_allowed(
         "OpsGenie target refused: api_url must not point to a multicast address: 224.0.0.251",
         [],
     )
+
+
+async def test_a_resolved_alert_closes_the_alert_by_alias(
+    http: httpx.AsyncClient, upstream: Upstream, message: AlertMessage
+) -> None:
+    """A resolve notice is `POST /v2/alerts/{alias}/close?identifierType=alias` with a note."""
+    upstream.answer(202, b'{"requestId":"og-close-1"}')
+    notifier = _opsgenie(http)
+    resolve = replace(message, kind=NotificationKind.RESOLVED, resolve_reason="renewed")
+    receipt = await notifier.deliver(notifier.render(resolve))
+    sent = upstream.sent
+    assert (receipt.detail, sent.url.path, sent.url.params["identifierType"]) == (
+        "og-close-1",
+        "/v2/alerts/certctl-crt_42-v3-T7/close",
+        "alias",
+    )
+    assert json.loads(sent.content) == {"source": "certctl", "note": "renewed"}

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from certctl.connectors.notifiers.pagerduty import PagerDutyConfig, PagerDutyNotifier
-from certctl.domain.alerts import AlertMessage
+from certctl.domain.alerts import AlertMessage, NotificationKind
 from certctl.errors import ConnectorError
 from certctl.testing.transports import HttpxTransport
 
@@ -197,3 +197,18 @@ async def test_loopback_events_url_is_refused_unless_allowed(
         "PagerDuty target refused: events_url must not point to a loopback address: 127.0.0.1",
         [],
     )
+
+
+async def test_a_resolved_alert_sends_resolve_with_the_trigger_dedup_key(
+    http: httpx.AsyncClient, upstream: Upstream, message: AlertMessage
+) -> None:
+    """A resolve notice is `event_action: resolve` with the trigger's dedup_key, nothing else."""
+    upstream.answer(202, ACCEPTED, {"Content-Type": "application/json"})
+    notifier = _pagerduty(http)
+    resolve = replace(message, kind=NotificationKind.RESOLVED, resolve_reason="renewed")
+    await notifier.deliver(notifier.render(resolve))
+    assert json.loads(upstream.sent.content) == {
+        "event_action": "resolve",
+        "dedup_key": "certctl-crt_42-v3-T7",
+        "routing_key": ROUTING_KEY,
+    }

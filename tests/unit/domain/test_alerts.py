@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from certctl.domain.alerts import (
+    ThresholdDecision,
     crossed_thresholds,
     days_left,
     dedup_key,
@@ -20,6 +21,12 @@ NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
 
 def policy(**fields: object) -> RenewalPolicy:
     return RenewalPolicy(id="rp-1", name="p", created_at=NOW, updated_at=NOW, **fields)  # type: ignore[arg-type]
+
+
+def at_days(chosen: RenewalPolicy | None, left: int) -> list[ThresholdDecision]:
+    """The thresholds crossed by a certificate `left` whole days (and an hour) from expiry."""
+    expires_at = NOW + timedelta(days=left, hours=1)
+    return crossed_thresholds(chosen, expires_at=expires_at, not_before=None, now=NOW)
 
 
 @pytest.mark.parametrize(
@@ -40,7 +47,7 @@ def test_days_left_rounds_down(delta: timedelta, expected: int) -> None:
 
 def test_all_crossed_thresholds_in_one_pass_with_default_tiers() -> None:
     """A certificate first seen at 0 days gets T-30, T-14, T-7 and T-0, Email at each."""
-    found = crossed_thresholds(None, 0)
+    found = at_days(None, 0)
     assert [(t.threshold, t.tier, [c.channel for c in t.channels]) for t in found] == [
         (30, "informational", ["Email"]),
         (14, "warning", ["Email"]),
@@ -51,17 +58,17 @@ def test_all_crossed_thresholds_in_one_pass_with_default_tiers() -> None:
 
 def test_threshold_is_crossed_when_days_left_equals_it() -> None:
     """At exactly 14 days left, T-30 and T-14 are due, T-7 is not."""
-    assert [t.threshold for t in crossed_thresholds(None, 14)] == [30, 14]
+    assert [t.threshold for t in at_days(None, 14)] == [30, 14]
 
 
 def test_nothing_crossed_far_from_expiry() -> None:
     """31 days out nothing is due under the default thresholds."""
-    assert crossed_thresholds(None, 31) == []
+    assert at_days(None, 31) == []
 
 
 def test_configured_matrix_is_used_as_is_and_marks_off_enum_channels() -> None:
     """A tier missing from the matrix gets no channels; an unknown channel is marked invalid."""
-    found = crossed_thresholds(
+    found = at_days(
         policy(alert_thresholds_days=(7, 0), alert_channels={"critical": ("PagerD", "Slack")}),
         0,
     )

@@ -13,6 +13,7 @@ from certctl.domain.notifications import (
     NotificationEvent,
     NotificationStatus,
     after_attempt,
+    cancelled,
     delivery_lease,
     honoured_retry_after,
     next_retry_at,
@@ -122,6 +123,10 @@ def test_requeue_resets_to_pending(status: NotificationStatus) -> None:
         (NotificationStatus.PENDING, "notification is already pending"),
         (NotificationStatus.SENT, "notification was delivered (sent); nothing to requeue"),
         (NotificationStatus.READ, "notification was delivered (read); nothing to requeue"),
+        (
+            NotificationStatus.CANCELLED,
+            "notification was cancelled because its alert resolved; nothing to requeue",
+        ),
     ],
 )
 def test_requeue_refuses_pending_and_delivered_rows(
@@ -172,3 +177,15 @@ def test_honoured_retry_after_is_none_without_a_value() -> None:
 def test_delivery_lease_covers_one_attempt_and_its_recording() -> None:
     """A 10 s channel timeout gives a 30 s lease: twice the timeout plus 10 s."""
     assert delivery_lease(10.0) == timedelta(seconds=30)
+
+
+def test_a_cancelled_row_keeps_why_and_is_never_due_again() -> None:
+    """Cancelling keeps the row with the reason, no retry time and no lease."""
+    failed = replace(EVENT, status=NotificationStatus.FAILED, next_retry_at=NOW)
+    after = cancelled(failed, "alert resolved (renewed)", NOW)
+    assert (after.status, after.last_error, after.next_retry_at, after.lease_until) == (
+        NotificationStatus.CANCELLED,
+        "cancelled: alert resolved (renewed)",
+        None,
+        None,
+    )

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from certctl.api.dashboard import (
+    alerts,
     audit,
     auth,
     certificates,
@@ -34,6 +35,16 @@ def install(app: FastAPI) -> None:
         StaticFiles(packages=[("certctl.api.dashboard", "static")]),
         name="dashboard-static",
     )
-    pages = (auth, overview, jobs, certificates, notifications, policies, inventory, audit)
-    for module in (*pages, discovery):
+    for module in (
+        auth,
+        overview,
+        jobs,
+        certificates,
+        alerts,
+        notifications,
+        policies,
+        inventory,
+        audit,
+        discovery,
+    ):
         app.include_router(module.router)

@@ -22,6 +22,7 @@ from certctl.domain.policies import (
     effective_alert_severity,
     effective_thresholds,
 )
+from certctl.domain.thresholds import Threshold, percent_of
 from certctl.errors import FieldError
 
 TIERS: tuple[str, ...] = tuple(t.value for t in SeverityTier)
@@ -41,7 +42,7 @@ class ThresholdRow:
 class EffectiveRow:
     """One line of the effective matrix: what fires at a threshold."""
 
-    threshold: int
+    threshold: Threshold
     tier: str
     channels: tuple[str, ...]
 
@@ -84,19 +85,23 @@ def from_form(
 
 def to_fields(form: MatrixForm) -> tuple[dict[str, Any], tuple[FieldError, ...]]:
     """Policy fields (thresholds, severity map, channel matrix) and any row errors."""
-    thresholds: list[int] = []
-    severity: dict[int, str] = {}
+    thresholds: list[Threshold] = []
+    severity: dict[str, str] = {}
     errors: list[FieldError] = []
     for index, row in enumerate(r for r in form.rows if r.days):
-        try:
-            value = int(row.days)
-        except ValueError:
-            errors.append(
-                FieldError(f"alert_thresholds_days[{index}]", f"{row.days!r} is not a whole number")
-            )
-            continue
+        value: Threshold
+        if percent_of(row.days) is not None:
+            value = row.days
+        else:
+            try:
+                value = int(row.days)
+            except ValueError:
+                message = f'{row.days!r} is not a whole number of days or a percentage like "33%"'
+                errors.append(FieldError(f"alert_thresholds_days[{index}]", message))
+                continue
         thresholds.append(value)
-        severity[value] = row.tier or DEFAULT_SEVERITY_MAP.get(value, "informational")
+        default = DEFAULT_SEVERITY_MAP.get(value, "informational") if isinstance(value, int) else ""
+        severity[str(value)] = row.tier or default or "informational"
     errors.extend(_duplicates([r.days for r in form.rows if r.days]))
     channels: dict[str, list[str]] = {}
     if form.custom:
@@ -118,7 +123,8 @@ def _duplicates(days: Sequence[str]) -> list[FieldError]:
     for value, indexes in rows.items():
         if len(indexes) > 1:
             shown = ", ".join(str(i + 1) for i in indexes)
-            message = f"{value} days is listed in rows {shown}: each threshold once"
+            unit = "" if value.endswith("%") else " days"
+            message = f"{value}{unit} is listed in rows {shown}: each threshold once"
             errors += [FieldError(f"alert_thresholds_days[{i}]", message) for i in indexes]
     return errors
 

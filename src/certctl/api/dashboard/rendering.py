@@ -26,6 +26,7 @@ NAV: tuple[tuple[str, str, str, Permission], ...] = (
     ("overview", "Dashboard", "/", Permission.READ),
     ("certificates", "Certificates", "/certificates", Permission.READ),
     ("jobs", "Jobs", "/jobs", Permission.READ),
+    ("alerts", "Alerts", "/alerts", Permission.READ),
     ("notifications", "Notifications", "/notifications", Permission.READ),
     ("policies", "Policies", "/policies", Permission.READ),
     ("teams", "Teams & owners", "/teams", Permission.READ),
@@ -54,6 +55,8 @@ FLASH = {
     "claimed": "The discovered certificate is now managed.",
     "dismissed": "The discovery is dismissed.",
     "scan_requested": "The network scan is requested; its result appears under Recent scans.",
+    "acknowledged": "The alert is acknowledged.",
+    "resolved": "The alert is resolved.",
 }
 
 _STATUS_CLASSES = {
@@ -74,6 +77,9 @@ _STATUS_CLASSES = {
     "pending": "info",
     "Degraded": "warn",
     "failed": "warn",
+    "open": "bad",
+    "acknowledged": "warn",
+    "resolved": "ok",
     "Expired": "bad",
     "Failed": "bad",
     "Revoked": "bad",

@@ -37,6 +37,7 @@ class NotificationOut(Out):
     read_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    alert_id: str | None = None
 
 
 class ChannelIn(In):

@@ -3,16 +3,31 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import ConfigDict, Field, StrictBool, StrictInt, StrictStr
+from pydantic import ConfigDict, Field, PlainValidator, StrictBool, StrictInt, StrictStr
 
 from certctl.api.schemas.common import Description, In, Name, Out, ResourceId
+from certctl.domain.thresholds import percent_of
 
 # Strict types: JSON `true` or `"30"` where a number is due is refused, not coerced (C10).
-Thresholds = list[StrictInt]
+
+
+def _threshold(value: object) -> int | str:
+    """Whole days (a JSON integer) or a percentage written "33%" (C3); ranges are the
+    domain's to check, so every range error reads the same wherever the policy came from."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError('must be whole days or a percentage like "33%"')
+    if isinstance(value, str) and percent_of(value) is None:
+        raise ValueError('must be whole days or a percentage like "33%"')
+    return value
+
+
+Threshold = Annotated[int | str, PlainValidator(_threshold, json_schema_input_type=int | str)]
+Thresholds = list[Threshold]
 Matrix = dict[str, list[StrictStr]]
 # JSON object keys are always strings; the thresholds they name are parsed from them.
-SeverityMap = dict[int, StrictStr]
+SeverityMap = dict[str, StrictStr]
 
 _MATRIX_DOC = (
     'Channels per severity tier, e.g. {"critical": ["PagerDuty", "Email"]}. '
@@ -32,10 +47,12 @@ class PolicyIn(In):
     auto_renew: StrictBool = True
     max_retries: StrictInt = 3
     retry_interval_seconds: StrictInt = 3600
-    alert_thresholds_days: Thresholds = Field(default_factory=lambda: [30, 14, 7, 0], max_length=32)
+    alert_thresholds_days: Thresholds = Field(
+        default_factory=lambda: list[int | str]([30, 14, 7, 0]), max_length=32
+    )
     alert_channels: Matrix | None = Field(default=None, description=_MATRIX_DOC)
     alert_severity_map: SeverityMap | None = Field(
-        default=None, description='Tier per threshold, e.g. {"7": "critical"}.'
+        default=None, description='Tier per threshold, e.g. {"7": "critical", "10%": "warning"}.'
     )
     certificate_profile_id: ResourceId | None = None
     agent_group_id: ResourceId | None = None
@@ -67,9 +84,9 @@ class PolicyOut(Out):
     auto_renew: StrictBool
     max_retries: StrictInt
     retry_interval_seconds: StrictInt
-    alert_thresholds_days: list[int]
+    alert_thresholds_days: list[int | str]
     alert_channels: dict[str, list[str]]
-    alert_severity_map: dict[int, str]
+    alert_severity_map: dict[int | str, str]
     certificate_profile_id: str | None
     agent_group_id: str | None
     created_at: datetime

@@ -21,7 +21,7 @@ class RouteStepOut(Out):
 class RouteRowOut(Out):
     """What fires at one threshold (no channels: the tier opted out)."""
 
-    threshold_days: int
+    threshold_days: int | str
     tier: str
     channels: list[RouteStepOut]
 

@@ -1,4 +1,4 @@
-"""Client commands: `certctl certs|jobs|notifications|policies|issuers|audit|agents|discovery|drift|status|mcp`.
+"""Client commands: `certctl certs|jobs|alerts|notifications|policies|issuers|audit|agents|…`.
 
 They talk to a running certctl server over its REST API (``certctl.client``), never to the
 database, so they work from any machine with an API key.
@@ -10,6 +10,7 @@ import typer
 
 from certctl.cli.client_cmds import (
     agents,
+    alerts,
     audit,
     certs,
     discovery,
@@ -26,6 +27,7 @@ def register(app: typer.Typer) -> None:
     """Add the client command groups and commands to the root app."""
     app.add_typer(certs.app, name="certs")
     app.add_typer(jobs.app, name="jobs")
+    app.add_typer(alerts.app, name="alerts")
     app.add_typer(notifications.app, name="notifications")
     app.add_typer(policies.app, name="policies")
     app.add_typer(issuers.app, name="issuers")

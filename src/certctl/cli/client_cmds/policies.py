@@ -27,6 +27,7 @@ from certctl.cli.client_cmds.session import (
 )
 from certctl.client.models import Page, Policy
 from certctl.domain.policies import DEFAULT_CHANNEL_MATRIX, DEFAULT_SEVERITY_MAP, SeverityTier
+from certctl.domain.thresholds import key_of, order, percent_of
 
 app = typer.Typer(help="Renewal policies and alert routing.", no_args_is_help=True)
 
@@ -47,7 +48,7 @@ def policy_table(page: Page[Policy]) -> Table:
             policy["name"],
             f"{policy['renewal_window_days']} d",
             "yes" if policy["auto_renew"] else "no",
-            ", ".join(str(t) for t in sorted(policy["alert_thresholds_days"], reverse=True)),
+            ", ".join(str(t) for t in order(policy["alert_thresholds_days"])),
         )
     return table
 
@@ -57,10 +58,16 @@ def matrix_table(policy: Policy) -> Table:
     severity = policy["alert_severity_map"]
     matrix = policy["alert_channels"] or DEFAULT_CHANNEL_MATRIX
     table = render.listing("Alert matrix", ["Threshold", "Tier", "Channels"])
-    for days in sorted(policy["alert_thresholds_days"], reverse=True):
-        tier = severity.get(str(days)) or DEFAULT_SEVERITY_MAP.get(days, SeverityTier.INFORMATIONAL)
+    for days in order(policy["alert_thresholds_days"]):
+        default = (
+            DEFAULT_SEVERITY_MAP.get(days, SeverityTier.INFORMATIONAL)
+            if isinstance(days, int)
+            else SeverityTier.INFORMATIONAL
+        )
+        tier = severity.get(str(days)) or default
         channels = matrix.get(str(tier), ())
-        table.add_row(f"{days} d", str(tier), ", ".join(channels) or render.DASH)
+        shown = f"{days} d" if isinstance(days, int) else f"{days} of validity"
+        table.add_row(shown, str(tier), ", ".join(channels) or render.DASH)
     return table
 
 
@@ -125,12 +132,13 @@ def matrix_from_options(thresholds: Sequence[str], channels: Sequence[str]) -> d
         severity: dict[str, str] = {}
         for value in thresholds:
             days, tier = _pair(value, "--threshold", "DAYS=TIER, e.g. 7=critical")
-            if not days.isdigit() or not tier:
+            if not (days.isdigit() or percent_of(days) is not None) or not tier:
                 fail(f"--threshold expects DAYS=TIER, e.g. 7=critical, got {value!r}", code=2)
-            if str(int(days)) in severity:
-                fail(f"--threshold {int(days)} is given twice", code=2)
-            severity[str(int(days))] = tier
-        changes["alert_thresholds_days"] = sorted((int(d) for d in severity), reverse=True)
+            key = str(int(days)) if days.isdigit() else days
+            if key in severity:
+                fail(f"--threshold {key} is given twice", code=2)
+            severity[key] = tier
+        changes["alert_thresholds_days"] = list(order([key_of(d) for d in severity]))
         changes["alert_severity_map"] = severity
     if channels:
         matrix: dict[str, list[str]] = {}

@@ -45,7 +45,9 @@ NOTIFICATION_STYLES = {
     "failed": "yellow",
     "dead": "bold red",
     "skipped": "dim",
+    "cancelled": "dim",
 }
+ALERT_STYLES = {"open": "bold red", "acknowledged": "yellow", "resolved": "green"}
 AUDIT_STYLES = {"success": "green", "failure": "red", "denied": "yellow"}
 AGENT_STYLES = {"Online": "green", "Degraded": "yellow", "Offline": "dim", "Retired": "dim"}
 

@@ -14,6 +14,8 @@ class Rendered:
 
     body: Any
     headers: dict[str, str] = field(default_factory=dict)
+    path: str = ""
+    """Where under the channel's API this goes, when not its one endpoint (OpsGenie close)."""
 
 
 @dataclass(frozen=True)

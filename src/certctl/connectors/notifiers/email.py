@@ -51,6 +51,10 @@ class EmailConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    send_resolved: bool = Field(
+        default=False, description="Send a notice when an alert resolves (default off)"
+    )
+
     host: str = Field(min_length=1, description="SMTP server host name")
     port: int = Field(default=587, ge=1, le=65535, description="SMTP port")
     username: str | None = Field(default=None, description="SMTP login, if the relay needs one")

@@ -49,6 +49,8 @@ def facts(message: AlertMessage) -> tuple[Fact, ...]:
         Fact("Team", message.team_name),
         Fact("Environment", message.environment),
         Fact("Tier", message.severity_tier),
+        Fact("Cause", message.cause),
+        Fact("Resolved", message.resolve_reason),
     )
     return tuple(row for row in rows if row.value)
 
@@ -70,5 +72,9 @@ def details(message: AlertMessage) -> dict[str, str]:
         "threshold_days": "" if message.threshold_days is None else str(message.threshold_days),
         "severity_tier": message.severity_tier,
         "link": message.link or "",
+        "alert_id": message.alert_id,
+        "threshold": message.threshold,
+        "cause": message.cause,
+        "resolve_reason": message.resolve_reason,
     }
     return {key: value for key, value in values.items() if value}

@@ -1,4 +1,5 @@
-"""OpsGenie Alert API notifier: `POST /v2/alerts`, deduplicated by alias (C2, C4).
+"""OpsGenie Alert API notifier: `POST /v2/alerts`, deduplicated by alias, closed by alias
+when the alert resolves (C2, C3, C4).
 
 The API key is a credential: `render` leaves it out and `deliver` sends it in the
 `Authorization: GenieKey <key>` header.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any, ClassVar, Literal
+from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
@@ -15,7 +17,7 @@ from certctl.connectors.notifiers.base import Receipt, Rendered
 from certctl.connectors.notifiers.facts import clip, details
 from certctl.connectors.notifiers.http import JSON_HEADERS, HttpPoster, HttpUrl
 from certctl.connectors.notifiers.transport import HttpTransport
-from certctl.domain.alerts import AlertMessage
+from certctl.domain.alerts import AlertMessage, NotificationKind
 from certctl.domain.policies import AlertChannel, SeverityTier
 
 API_URL = "https://api.opsgenie.com"  # EU instances use https://api.eu.opsgenie.com
@@ -26,6 +28,7 @@ ALIAS_LIMIT = 512
 DESCRIPTION_LIMIT = 15000
 ENTITY_LIMIT = 512
 TAG_LIMIT = 50
+NOTE_LIMIT = 25000
 MAX_TAGS = 20
 OpsGeniePriority = Literal["P1", "P2", "P3", "P4", "P5"]
 DEFAULT_PRIORITIES: Mapping[SeverityTier, OpsGeniePriority] = {
@@ -39,6 +42,10 @@ class OpsGenieConfig(BaseModel):
     """An OpsGenie API integration key and where its API lives (US or EU)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    send_resolved: bool = Field(
+        default=True, description="Send a notice when an alert resolves (default on)"
+    )
 
     api_key: SecretStr = Field(min_length=1, description="API integration key")
     api_url: HttpUrl = Field(default=API_URL, description="API base URL (EU: api.eu.opsgenie.com)")
@@ -81,7 +88,13 @@ class OpsGenieNotifier:
         self._poster = HttpPoster(self.channel, http, allow_private, timeout, (self._key,))
 
     def render(self, message: AlertMessage) -> Rendered:
-        """The create-alert request body, without the API key."""
+        """The create-alert request body, without the API key; for a resolved alert the
+        close request of the alert with that alias."""
+        if message.kind is NotificationKind.RESOLVED:
+            alias = quote(clip(message.incident_key, ALIAS_LIMIT), safe="")
+            close = {"source": "certctl", "note": clip(message.resolve_reason, NOTE_LIMIT)}
+            path = f"/v2/alerts/{alias}/close?identifierType=alias"
+            return Rendered(body=close, headers=dict(JSON_HEADERS), path=path)
         alert: dict[str, Any] = {
             "message": clip(message.subject, MESSAGE_LIMIT),
             "alias": clip(message.incident_key, ALIAS_LIMIT),
@@ -97,7 +110,7 @@ class OpsGenieNotifier:
 
     async def deliver(self, rendered: Rendered) -> Receipt:
         """Create the alert; the receipt is OpsGenie's requestId."""
-        url = self.config.api_url.rstrip("/") + "/v2/alerts"
+        url = self.config.api_url.rstrip("/") + (rendered.path or "/v2/alerts")
         headers = {**rendered.headers, "Authorization": f"GenieKey {self._key}"}
         answer = await self._poster.post(
             url, rendered.body, headers, expected={202}, field="api_url"

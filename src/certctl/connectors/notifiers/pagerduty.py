@@ -1,4 +1,4 @@
-"""PagerDuty Events API v2 notifier: one `trigger` event per alert, deduplicated (C2, C4).
+"""PagerDuty Events API v2 notifier: a `trigger` per alert, a `resolve` when it ends (C2, C3, C4).
 
 The routing key is a credential, so `render` leaves it out (rendered payloads may be shown or
 stored) and `deliver` adds it to the body, where the Events API expects it.
@@ -35,6 +35,7 @@ EVENT_CLASSES = {
     NotificationKind.RENEWAL_FAILED: "certificate_renewal_failure",
     NotificationKind.DRIFT: "certificate_drift",
     NotificationKind.DEPLOYMENT_FAILED: "certificate_deployment_failure",
+    NotificationKind.OVERDUE: "certificate_renewal_overdue",
 }
 
 
@@ -42,6 +43,10 @@ class PagerDutyConfig(BaseModel):
     """A PagerDuty service integration (Events API v2 routing key)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    send_resolved: bool = Field(
+        default=True, description="Send a notice when an alert resolves (default on)"
+    )
 
     routing_key: SecretStr = Field(min_length=1, description="Integration routing key")
     events_url: HttpUrl = Field(default=EVENTS_URL, description="Events API v2 enqueue URL")
@@ -93,7 +98,14 @@ class PagerDutyNotifier:
         self._poster = HttpPoster(self.channel, http, allow_private, timeout, (self._key,))
 
     def render(self, message: AlertMessage) -> Rendered:
-        """The event without its routing key; the same incident key dedups across retries."""
+        """The event without its routing key; the same incident key dedups across retries.
+
+        A resolved alert sends `resolve` with the trigger's dedup_key, which closes the
+        incident (Events API v2: resolve needs only routing_key, action and dedup_key).
+        """
+        if message.kind is NotificationKind.RESOLVED:
+            body = {"event_action": "resolve", "dedup_key": message.incident_key}
+            return Rendered(body=body, headers=dict(JSON_HEADERS))
         event: dict[str, Any] = {
             "event_action": "trigger",
             "dedup_key": message.incident_key,

@@ -24,6 +24,10 @@ class SlackConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    send_resolved: bool = Field(
+        default=False, description="Send a notice when an alert resolves (default off)"
+    )
+
     webhook_url: SecretHttpUrl = Field(description="Incoming webhook URL (a credential)")
     channel: str | None = Field(default=None, description="Channel override, e.g. #certs")
     username: str | None = Field(default=None, description="Sender name override")

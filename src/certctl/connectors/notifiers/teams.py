@@ -28,6 +28,10 @@ class TeamsConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    send_resolved: bool = Field(
+        default=False, description="Send a notice when an alert resolves (default off)"
+    )
+
     webhook_url: SecretHttpUrl = Field(description="Workflow or connector URL (a credential)")
     format: Literal["workflows", "messagecard"] = Field(
         default="workflows", description="workflows (Adaptive Card) or messagecard (legacy)"

@@ -32,6 +32,8 @@ EVENT_TYPES = {
     NotificationKind.RENEWAL_FAILED: "certificate.renewal_failed",
     NotificationKind.DRIFT: "certificate.drift",
     NotificationKind.DEPLOYMENT_FAILED: "certificate.deployment_failed",
+    NotificationKind.OVERDUE: "certificate.renewal_overdue",
+    NotificationKind.RESOLVED: "alert.resolved",
 }
 SIGNATURE_HEADER = "X-Signature"
 
@@ -40,6 +42,10 @@ class WebhookConfig(BaseModel):
     """Any HTTP endpoint that accepts a JSON POST."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    send_resolved: bool = Field(
+        default=False, description="Send a notice when an alert resolves (default off)"
+    )
 
     url: HttpUrl = Field(description="Endpoint receiving the JSON event")
     secret: SecretStr | None = Field(default=None, description="HMAC-SHA256 signing secret")
@@ -61,7 +67,7 @@ def event(message: AlertMessage) -> dict[str, Any]:
         "environment": message.environment,
         "expires_at": expires,
     }
-    return {
+    document: dict[str, Any] = {
         "id": message.notification_id,
         "type": EVENT_TYPES.get(message.kind, "certificate.expiring"),
         "occurred_at": iso_utc(message.occurred_at),
@@ -73,6 +79,15 @@ def event(message: AlertMessage) -> dict[str, Any]:
         "team": message.team_name,
         "link": message.link,
     }
+    # Alert fields appear only on alert messages, so other events keep their exact shape.
+    alert = {
+        "alert_id": message.alert_id,
+        "threshold": message.threshold,
+        "cause": message.cause,
+        "resolve_reason": message.resolve_reason,
+    }
+    document.update({key: value for key, value in alert.items() if value})
+    return document
 
 
 class WebhookNotifier:

@@ -176,20 +176,33 @@ class AlertCandidate:
     owner_email: str
     team_name: str
     issuer_name: str
+    not_before: datetime | None = None
+    """The latest version's notBefore: percentage thresholds count against its validity."""
 
 
 async def alert_candidates(session: AsyncSession, *, until: datetime) -> list[AlertCandidate]:
     """Certificates expiring before `until` that still alert (not Archived, Revoked or Pending)."""
     mc = ManagedCertificateRow
-    latest_version = (
-        select(CertificateVersionRow.id)
-        .where(CertificateVersionRow.certificate_id == mc.id)
-        .order_by(CertificateVersionRow.not_before.desc(), CertificateVersionRow.id.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
+
+    def latest(column: Any) -> Any:
+        return (
+            select(column)
+            .where(CertificateVersionRow.certificate_id == mc.id)
+            .order_by(CertificateVersionRow.not_before.desc(), CertificateVersionRow.id.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+
     stmt = (
-        select(mc, latest_version, OwnerRow.name, OwnerRow.email, TeamRow.name, IssuerRow.name)
+        select(
+            mc,
+            latest(CertificateVersionRow.id),
+            latest(CertificateVersionRow.not_before),
+            OwnerRow.name,
+            OwnerRow.email,
+            TeamRow.name,
+            IssuerRow.name,
+        )
         .outerjoin(OwnerRow, OwnerRow.id == mc.owner_id)
         .outerjoin(TeamRow, TeamRow.id == mc.team_id)
         .outerjoin(IssuerRow, IssuerRow.id == mc.issuer_id)
@@ -202,7 +215,9 @@ async def alert_candidates(session: AsyncSession, *, until: datetime) -> list[Al
         )
     )
     result = []
-    for row, version_id, owner, email, team, issuer in (await session.execute(stmt)).all():
+    for row, version_id, not_before, owner, email, team, issuer in (
+        await session.execute(stmt)
+    ).all():
         cert = CERTIFICATE.from_row(row, target_ids=())
         assert cert.expires_at is not None
         result.append(
@@ -213,6 +228,7 @@ async def alert_candidates(session: AsyncSession, *, until: datetime) -> list[Al
                 owner_email=email or "",
                 team_name=team or "",
                 issuer_name=issuer or "",
+                not_before=not_before,
             )
         )
     return result

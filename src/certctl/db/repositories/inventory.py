@@ -34,6 +34,7 @@ from certctl.domain.inventory import (
     Team,
 )
 from certctl.domain.policies import CertificateProfile, KeyAlgorithmRule, RenewalPolicy
+from certctl.domain.thresholds import Threshold, key_of
 
 
 def _key_rules(value: list[Mapping[str, Any]]) -> tuple[KeyAlgorithmRule, ...]:
@@ -44,8 +45,8 @@ def _matrix(value: Mapping[str, list[str]]) -> dict[str, tuple[str, ...]]:
     return {str(tier): tuple(channels) for tier, channels in value.items()}
 
 
-def _severity_map(value: Mapping[str, str]) -> dict[int, str]:
-    return {int(threshold): str(tier) for threshold, tier in value.items()}
+def _severity_map(value: Mapping[str, str]) -> dict[Threshold, str]:
+    return {key_of(threshold): str(tier) for threshold, tier in value.items()}
 
 
 TEAM = Codec(Team)

@@ -50,6 +50,7 @@ class NotificationFilter:
     channel: str | None = None
     certificate_id: str | None = None
     kind: str | None = None
+    alert_id: str | None = None
 
 
 class NotificationRepository(Repository[NotificationEvent]):
@@ -167,6 +168,18 @@ class NotificationRepository(Repository[NotificationEvent]):
         """Newest first."""
         equals = {k: v for k, v in vars(filters).items() if v is not None}
         return await self.page(request=request, sort=SortKey("created_at", True), equals=equals)
+
+    async def for_alerts(self, alert_ids: Sequence[str]) -> list[NotificationEvent]:
+        """Every delivery of these alerts, oldest first."""
+        if not alert_ids:
+            return []
+        stmt = (
+            select(_ROW)
+            .where(_ROW.alert_id.in_(alert_ids))
+            .order_by(_ROW.created_at, _ROW.id)
+            .with_for_update()
+        )
+        return [self.decode(r) for r in (await self.session.scalars(stmt)).all()]
 
     async def count_status(self, status: NotificationStatus) -> int:
         """Number of rows in one status."""

@@ -63,7 +63,7 @@ def test_form_becomes_policy_fields() -> None:
     assert errors == ()
     assert fields == {
         "alert_thresholds_days": [21, 3, 0],
-        "alert_severity_map": {21: "warning", 3: "informational", 0: "critical"},
+        "alert_severity_map": {"21": "warning", "3": "informational", "0": "critical"},
         "alert_channels": {
             "informational": [],
             "warning": [],
@@ -76,13 +76,26 @@ def test_default_mode_stores_no_matrix() -> None:
     """Default mode stores an empty matrix, whatever boxes are ticked."""
     fields, _ = to_fields(from_form(["7"], [""], "default", {"warning": ["Slack"]}))
     assert fields["alert_channels"] == {}
-    assert fields["alert_severity_map"] == {7: "warning"}
+    assert fields["alert_severity_map"] == {"7": "warning"}
 
 
 def test_a_threshold_that_is_not_a_number_is_named() -> None:
     """A row that does not parse is reported by its position."""
     _, errors = to_fields(from_form(["7", "soon"], ["", ""], "default", {}))
-    assert errors == (FieldError("alert_thresholds_days[1]", "'soon' is not a whole number"),)
+    message = "'soon' is not a whole number of days or a percentage like \"33%\""
+    assert errors == (FieldError("alert_thresholds_days[1]", message),)
+
+
+def test_a_percentage_row_keeps_its_text_and_tier() -> None:
+    """A "33%" row is stored as the text "33%" with its tier (informational when left blank)."""
+    fields, errors = to_fields(from_form(["7", "33%", "10%"], ["", "warning", ""], "default", {}))
+    assert errors == ()
+    assert fields["alert_thresholds_days"] == [7, "33%", "10%"]
+    assert fields["alert_severity_map"] == {
+        "7": "warning",
+        "33%": "warning",
+        "10%": "informational",
+    }
 
 
 def test_every_row_of_a_duplicate_threshold_is_named() -> None:

@@ -1,0 +1,46 @@
+"""Schemas of alerts (open → acknowledged → resolved) and their deliveries."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import Field
+
+from certctl.api.schemas.common import In, Out
+from certctl.api.schemas.notifications import NotificationOut
+from certctl.domain.alert_lifecycle import AlertKind, AlertState
+
+
+class AlertOut(Out):
+    """One alert: a condition of one certificate version, and who acted on it when."""
+
+    id: str
+    kind: AlertKind
+    certificate_id: str
+    version_id: str
+    threshold: str | None = Field(description='Days ("7") or share of validity ("33%").')
+    tier: str
+    state: AlertState
+    subject: str
+    incident_key: str = Field(description="PagerDuty dedup_key and OpsGenie alias.")
+    cause: str | None
+    job_id: str | None
+    opened_at: datetime
+    updated_at: datetime
+    acknowledged_by: str | None
+    acknowledged_at: datetime | None
+    resolved_by: str | None
+    resolved_at: datetime | None
+    resolve_reason: str | None
+
+
+class AlertDetailOut(AlertOut):
+    """An alert with its deliveries: triggers, cancelled rows and resolve notices."""
+
+    deliveries: list[NotificationOut]
+
+
+class AlertResolveIn(In):
+    """Why the alert is resolved by hand."""
+
+    reason: str = Field(min_length=1, max_length=500, pattern=r"\S")

@@ -1,0 +1,92 @@
+"""Alerts: conflict-free inserts, the open alerts of a certificate, filtered listing."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from certctl.db.models import AlertRow, ManagedCertificateRow
+from certctl.db.repositories.base import Codec, Repository
+from certctl.domain.alert_lifecycle import Alert, AlertKind, AlertState
+from certctl.domain.listing import Page, PageRequest, SortKey
+
+ALERT = Codec(Alert, {"kind": AlertKind, "state": AlertState})
+_OPEN = (AlertState.OPEN.value, AlertState.ACKNOWLEDGED.value)
+
+
+@dataclass(frozen=True)
+class AlertFilter:
+    """Which alerts to list; owner and team are the certificate's."""
+
+    state: str | None = None
+    kind: str | None = None
+    tier: str | None = None
+    certificate_id: str | None = None
+    owner_id: str | None = None
+    team_id: str | None = None
+
+
+class AlertRepository(Repository[Alert]):
+    """Alert rows."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        super().__init__(session, AlertRow, ALERT, "alert", search_columns=("subject",))
+
+    async def insert_new(self, alerts: Sequence[Alert]) -> None:
+        """Insert the alerts whose dedup key is new; existing ones are left as they are."""
+        if not alerts:
+            return
+        dialect = self.session.bind.dialect.name if self.session.bind else "sqlite"
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        stmt = insert(AlertRow).on_conflict_do_nothing(index_elements=["dedup_key"])
+        await self.session.execute(stmt, [self.codec.to_columns(a) for a in alerts])
+
+    async def by_dedup_keys(self, keys: Sequence[str]) -> dict[str, Alert]:
+        """The alerts with these dedup keys, by key."""
+        if not keys:
+            return {}
+        stmt = select(AlertRow).where(AlertRow.dedup_key.in_(keys))
+        return {r.dedup_key: self.decode(r) for r in (await self.session.scalars(stmt)).all()}
+
+    async def open_for(self, certificate_id: str) -> list[Alert]:
+        """The certificate's alerts that are open or acknowledged, oldest first."""
+        stmt = (
+            select(AlertRow)
+            .where(AlertRow.certificate_id == certificate_id, AlertRow.state.in_(_OPEN))
+            .order_by(AlertRow.opened_at, AlertRow.id)
+            .with_for_update()
+        )
+        return [self.decode(r) for r in (await self.session.scalars(stmt)).all()]
+
+    async def search(
+        self, *, request: PageRequest, sort: SortKey, filters: AlertFilter
+    ) -> Page[Alert]:
+        """One filtered, sorted page of alerts."""
+        equals = {
+            k: v
+            for k, v in vars(filters).items()
+            if v is not None and k not in {"owner_id", "team_id"}
+        }
+        where: list[ColumnElement[bool]] = []
+        mc = ManagedCertificateRow
+        if filters.owner_id is not None:
+            owned = select(mc.id).where(mc.owner_id == filters.owner_id)
+            where.append(AlertRow.certificate_id.in_(owned))
+        if filters.team_id is not None:
+            teamed = select(mc.id).where(mc.team_id == filters.team_id)
+            where.append(AlertRow.certificate_id.in_(teamed))
+        return await self.page(request=request, sort=sort, equals=equals, where=where)
+
+    async def open_by_tier(self) -> dict[str, int]:
+        """Number of open or acknowledged alerts per tier."""
+        stmt = (
+            select(AlertRow.tier, func.count())
+            .where(AlertRow.state.in_(_OPEN))
+            .group_by(AlertRow.tier)
+        )
+        return {str(tier): int(n) for tier, n in (await self.session.execute(stmt)).all()}
