@@ -13,6 +13,7 @@ from certctl.db.engine import DATABASE_UNAVAILABLE
 from certctl.domain.inventory import AgentGroup, DeploymentTarget, Issuer, Owner, Team
 from certctl.domain.notifications import NotificationChannel
 from certctl.domain.policies import CertificateProfile, RenewalPolicy
+from certctl.domain.quiet_hours import QuietHours
 from certctl.domain.ratelimits import Backoff, Rule
 from certctl.metrics import Metrics
 from certctl.pki.sealing import Sealer
@@ -46,6 +47,7 @@ from certctl.services.resources import (
 )
 from certctl.services.revocation import RevocationService
 from certctl.services.runtime import Runtime
+from certctl.services.silences import QUIET_HOURS, SilenceService
 from certctl.services.stats import StatsService
 from certctl.services.users import UserService
 from certctl.settings import Settings
@@ -85,6 +87,8 @@ class AppContext:
     agents: AgentService
     users: UserService
     rate_limits: RateLimiter
+    silences: SilenceService
+    quiet_hours: InventoryService[QuietHours]
 
     @property
     def clock(self) -> Clock:
@@ -144,6 +148,8 @@ def build_context(settings: Settings, *, clock: Clock | None = None) -> AppConte
         ),
         notifications=NotificationService(runtime, metrics, settings, http),
         channels=InventoryService(runtime, NOTIFICATION_CHANNELS),
+        silences=SilenceService(runtime),
+        quiet_hours=InventoryService(runtime, QUIET_HOURS),
         pki=pki,
         revocation=revocation,
         ocsp=ocsp,

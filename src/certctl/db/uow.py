@@ -24,6 +24,7 @@ from certctl.db.repositories.notifications import NotificationRepository, channe
 from certctl.db.repositories.pki import PkiRepository
 from certctl.db.repositories.ratelimits import RateLimitRepository
 from certctl.db.repositories.revocation_notices import RevocationNoticeRepository
+from certctl.db.repositories.silences import GateRepository, quiet_hours, silences
 from certctl.db.repositories.users import SessionRepository, UserRepository
 
 __all__ = ["AlertCandidate", "UnitOfWork", "UnitOfWorkFactory"]
@@ -55,6 +56,9 @@ class UnitOfWork:
         self.acme = AcmeRepository(session)
         self.revocation_notices = RevocationNoticeRepository(session)
         self.rate_limits = RateLimitRepository(session)
+        self.silences = silences(session)
+        self.quiet_hours = quiet_hours(session)
+        self.gates = GateRepository(session)
 
     async def __aenter__(self) -> UnitOfWork:
         return self

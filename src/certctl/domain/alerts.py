@@ -27,6 +27,7 @@ class NotificationKind(enum.StrEnum):
     TEST = "test"
     REVOCATION = "revocation"
     RENEWAL_FAILED = "renewal_failed"
+    DIGEST = "digest"
 
 
 def days_left(expires_at: datetime, now: datetime) -> int:

@@ -22,6 +22,12 @@ class NotificationStatus(enum.StrEnum):
     DEAD = "dead"
     READ = "read"
     SKIPPED = "skipped"
+    SILENCED = "silenced"
+    """Muted by an active silence (`silence_id`); pending again when the silence ends."""
+    HELD = "held"
+    """Held by quiet hours until `next_retry_at`, the end of the window."""
+    DIGESTED = "digested"
+    """Over its channel's rate limit: folded into the digest row `digest_id`."""
 
 
 MAX_ATTEMPTS = 5
@@ -95,6 +101,8 @@ class NotificationEvent:
     receipt: str | None = None
     sent_at: datetime | None = None
     read_at: datetime | None = None
+    silence_id: str | None = None
+    digest_id: str | None = None
 
 
 @dataclass(frozen=True)

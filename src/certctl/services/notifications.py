@@ -27,10 +27,12 @@ from certctl.domain.notifications import (
     requeued,
 )
 from certctl.domain.policies import AlertChannel
+from certctl.domain.ratelimit_windows import ChannelRateLimit
 from certctl.errors import CertctlError, Conflict, ConnectorError, InvalidRequest
 from certctl.metrics import Metrics
 from certctl.services.audit import audit_event, record
 from certctl.services.delivery import DeliveryPipeline
+from certctl.services.gates import DeliveryGate
 from certctl.services.runtime import Runtime
 from certctl.services.secrets import reveal_config
 from certctl.settings import Settings
@@ -50,6 +52,9 @@ class DispatchSummary:
     failed: int = 0
     dead: int = 0
     skipped: int = 0
+    silenced: int = 0
+    held: int = 0
+    digested: int = 0
 
 
 class NotificationService:
@@ -106,8 +111,9 @@ class NotificationService:
         """Deliver due rows until none is left; `retries` includes failed rows that are due."""
         summary = DispatchSummary(loop="notification_retry" if retries else "notification_dispatch")
         notifiers = await self.notifiers()
+        gate = await DeliveryGate.load(self.runtime, self.rate_limits(), self.settings.public_url)
 
-        async def claim(
+        async def claim_due(
             limit: int, only: str | None, exclude: tuple[str, ...]
         ) -> list[NotificationEvent]:
             now = self.runtime.clock.now()
@@ -122,6 +128,21 @@ class NotificationService:
                 )
             summary.claimed += len(events)
             return events
+
+        async def claim(
+            limit: int, only: str | None, exclude: tuple[str, ...]
+        ) -> list[NotificationEvent]:
+            if gate.idle:
+                return await claim_due(limit, only, exclude)
+            # Gated rows take no slot: claim again until `limit` rows may go out or none is due.
+            kept: list[NotificationEvent] = []
+            while len(kept) < limit:
+                wanted = limit - len(kept)
+                claimed = await claim_due(wanted, only, exclude)
+                kept += await gate.screen(claimed)
+                if len(claimed) < wanted:
+                    break
+            return kept
 
         async def attempt(event: NotificationEvent) -> Delivery:
             return await self._attempt(event, notifiers.get(event.channel))
@@ -139,8 +160,17 @@ class NotificationService:
             channel_limits=self.settings.notification_channel_concurrency,
         )
         await pipeline.run()
+        summary.silenced, summary.held = gate.counts.silenced, gate.counts.held
+        summary.digested = gate.counts.digested
         await self.refresh_dead_gauge()
         return summary
+
+    def rate_limits(self) -> dict[str, ChannelRateLimit]:
+        """The per-channel rate limits of CERTCTL_NOTIFICATION_RATE_LIMITS (checked at start)."""
+        return {
+            channel: ChannelRateLimit.parse(channel, value)
+            for channel, value in self.settings.notification_rate_limits.items()
+        }
 
     async def _record(
         self, results: Sequence[tuple[NotificationEvent, datetime]], summary: DispatchSummary
