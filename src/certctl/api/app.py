@@ -16,7 +16,16 @@ from certctl.api import dashboard, problems
 from certctl.api.bodies import JsonDepthGuard
 from certctl.api.deps import API_PREFIX
 from certctl.api.middleware import RequestMiddleware
-from certctl.api.routes import admin, certificates, inventory, issuers, jobs, notifications, pki
+from certctl.api.routes import (
+    admin,
+    certificates,
+    inventory,
+    issuers,
+    jobs,
+    notifications,
+    pki,
+    silences,
+)
 from certctl.bootstrap import AppContext
 from certctl.scheduler.loops import build_scheduler
 
@@ -70,6 +79,8 @@ def create_app(ctx: AppContext) -> FastAPI:
     app.include_router(notifications.router)
     app.include_router(notifications.channels)
     app.include_router(notifications.admin)
+    app.include_router(silences.silences)
+    app.include_router(silences.quiet_hours)
     app.include_router(admin.probes)
     _mount_docs(app)
     dashboard.install(app)
