@@ -31,6 +31,7 @@ from certctl.client.models import (
     Notification,
     Page,
     Policy,
+    Silence,
     Summary,
     Version,
 )
@@ -273,6 +274,21 @@ class CertctlClient:
         """Send a failed, dead or skipped notification again from attempt 0."""
         path = f"/notifications/{_seg(notification_id)}/requeue"
         return cast(Notification, await self._call("POST", path))
+
+    # Silences
+
+    async def list_silences(self, *, page: int = 1, per_page: int = 50) -> Page[Silence]:
+        """One page of silences, the one ending last first."""
+        params = {"page": page, "per_page": per_page}
+        return cast(Page[Silence], await self._call("GET", "/silences", params=params))
+
+    async def create_silence(self, fields: Mapping[str, Any]) -> Silence:
+        """Create a silence: matchers, a reason and `ends_at` (`starts_at` defaults to now)."""
+        return cast(Silence, await self._call("POST", "/silences", body=dict(fields)))
+
+    async def expire_silence(self, silence_id: str) -> Silence:
+        """End a silence now; what it muted goes out at the next dispatch."""
+        return cast(Silence, await self._call("POST", f"/silences/{_seg(silence_id)}/expire"))
 
     # Renewal policies
 

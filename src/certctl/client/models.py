@@ -6,7 +6,7 @@ and the renderers parse the few times they show.
 
 from __future__ import annotations
 
-from typing import Any, Generic, TypedDict, TypeVar
+from typing import Any, Generic, NotRequired, TypedDict, TypeVar
 
 T = TypeVar("T")
 
@@ -164,6 +164,27 @@ class Notification(TypedDict):
     receipt: str | None
     sent_at: str | None
     read_at: str | None
+    silence_id: NotRequired[str | None]
+    digest_id: NotRequired[str | None]
+    created_at: str
+    updated_at: str
+
+
+class Silence(TypedDict):
+    """A time-bounded mute of the deliveries its matchers select."""
+
+    id: str
+    reason: str
+    starts_at: str
+    ends_at: str
+    created_by: str
+    certificate_id: str | None
+    owner_id: str | None
+    team_id: str | None
+    environment: str | None
+    issuer_id: str | None
+    tag: str | None
+    channel: str | None
     created_at: str
     updated_at: str
 

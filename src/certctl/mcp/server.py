@@ -278,6 +278,46 @@ class CertctlTools:
         """Reach the issuer's CA with its stored config; answers {ok, detail, issuer}."""
         return await answer(self.client.test_issuer(issuer_id))
 
+    async def list_silences(self, page: Page = 1, per_page: PerPage = 50) -> str:
+        """List silences (mutes of alert deliveries) with their matchers, reason and end,
+        the one ending last first; answers {data, total, page, per_page}."""
+        return await answer(self.client.list_silences(page=page, per_page=per_page))
+
+    async def create_silence(
+        self,
+        reason: Annotated[str, Field(min_length=1, description="Why (required, audited).")],
+        ends_at: Annotated[str, Field(description="ISO 8601 end, at most 90 days away.")],
+        certificate_id: Annotated[str | None, Field(description="Certificate id.")] = None,
+        owner_id: Annotated[str | None, Field(description="Owner id.")] = None,
+        team_id: Annotated[str | None, Field(description="Team id.")] = None,
+        environment: Annotated[str | None, Field(description="Environment.")] = None,
+        issuer_id: Annotated[str | None, Field(description="Issuer id.")] = None,
+        tag: Annotated[str | None, Field(description="Tag: key or key=value.")] = None,
+        channel: Annotated[str | None, Field(description="Email, Slack, Teams, …")] = None,
+    ) -> str:
+        """Mute, from now until `ends_at`, the alert deliveries all given matchers select:
+        they are recorded `silenced` and go out when the silence ends. Answers the silence."""
+        end = moment(ends_at, "ends_at")
+        assert end is not None
+        given = {
+            "certificate_id": certificate_id,
+            "owner_id": owner_id,
+            "team_id": team_id,
+            "environment": environment,
+            "issuer_id": issuer_id,
+            "tag": tag,
+            "channel": channel,
+        }
+        fields = {k: v for k, v in given.items() if v is not None}
+        body = {**fields, "reason": reason, "ends_at": end.isoformat()}
+        return await answer(self.client.create_silence(body))
+
+    async def expire_silence(
+        self, silence_id: Annotated[str, Field(min_length=1, description="Silence id.")]
+    ) -> str:
+        """End a silence now: the deliveries it muted go out at the next dispatch."""
+        return await answer(self.client.expire_silence(silence_id))
+
 
 def build_server(client: CertctlClient, clock: Clock) -> MCPServer[Any]:
     """An MCP server whose tools call the API through ``client``."""
@@ -305,6 +345,9 @@ def build_server(client: CertctlClient, clock: Clock) -> MCPServer[Any]:
         (tools.list_issuers, READ),
         # Reaching the CA is outward-looking and records the test result on the issuer.
         (tools.test_issuer, ToolAnnotations(read_only_hint=False, open_world_hint=True)),
+        (tools.list_silences, READ),
+        (tools.create_silence, WRITE),
+        (tools.expire_silence, WRITE),
     )
     for method, hints in registered:
         server.add_tool(method, annotations=hints, structured_output=False)

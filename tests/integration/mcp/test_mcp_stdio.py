@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from mcp import ClientSession
@@ -31,6 +32,9 @@ TOOLS = {
     "list_agents",
     "list_issuers",
     "test_issuer",
+    "list_silences",
+    "create_silence",
+    "expire_silence",
 }
 
 
@@ -52,7 +56,7 @@ async def _call(session: ClientSession, tool: str, **arguments: Any) -> CallTool
 
 
 async def test_lists_exactly_the_certctl_tools(live_server: LiveServer) -> None:
-    """The server offers the eighteen tools; revoking is marked destructive, lists read-only."""
+    """The server offers the twenty-one tools; revoking is marked destructive, lists read-only."""
     async with live_server.mcp() as session:
         tools = {t.name: t for t in (await session.list_tools()).tools}
     assert set(tools) == TOOLS
@@ -227,3 +231,23 @@ async def test_test_issuer_reaches_the_ca_and_records_the_result(live_server: Li
     assert verdict["ok"] is True
     assert verdict["detail"].startswith("local CA CN=Local valid until ")
     assert live_server.api("GET", f"/issuers/{created['id']}")["test_status"] == "passed"
+
+
+async def test_silence_tools_create_list_and_expire(live_server: LiveServer) -> None:
+    """create_silence stores a silence for the operator, list_silences shows it, expire ends it."""
+    async with live_server.mcp(role="operator") as session:
+        created = answer_of(
+            await _call(
+                session,
+                "create_silence",
+                reason="maintenance window",
+                ends_at=(datetime.now(UTC) + timedelta(days=1)).isoformat(),
+                team_id="t-none",
+            )
+        )
+        listed = answer_of(await _call(session, "list_silences"))
+        ended = answer_of(await _call(session, "expire_silence", silence_id=created["id"]))
+    assert (created["reason"], created["team_id"]) == ("maintenance window", "t-none")
+    assert [s["id"] for s in listed["data"]] == [created["id"]]
+    assert ended == live_server.api("GET", f"/silences/{created['id']}")
+    assert ended["ends_at"] != created["ends_at"]

@@ -1,4 +1,4 @@
-"""Client commands: `certctl certs|jobs|notifications|policies|issuers|audit|agents|status|mcp`.
+"""Client commands: `certctl certs|jobs|notifications|policies|silences|issuers|audit|agents|status|mcp`.
 
 They talk to a running certctl server over its REST API (``certctl.client``), never to the
 database, so they work from any machine with an API key.
@@ -8,7 +8,16 @@ from __future__ import annotations
 
 import typer
 
-from certctl.cli.client_cmds import agents, audit, certs, issuers, jobs, notifications, policies
+from certctl.cli.client_cmds import (
+    agents,
+    audit,
+    certs,
+    issuers,
+    jobs,
+    notifications,
+    policies,
+    silences,
+)
 from certctl.cli.client_cmds.mcp_stdio import mcp
 from certctl.cli.client_cmds.status import status
 
@@ -19,6 +28,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(jobs.app, name="jobs")
     app.add_typer(notifications.app, name="notifications")
     app.add_typer(policies.app, name="policies")
+    app.add_typer(silences.app, name="silences")
     app.add_typer(issuers.app, name="issuers")
     app.add_typer(audit.app, name="audit")
     app.add_typer(agents.app, name="agents")

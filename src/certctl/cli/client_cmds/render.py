@@ -45,6 +45,9 @@ NOTIFICATION_STYLES = {
     "failed": "yellow",
     "dead": "bold red",
     "skipped": "dim",
+    "silenced": "magenta",
+    "held": "cyan",
+    "digested": "dim",
 }
 AUDIT_STYLES = {"success": "green", "failure": "red", "denied": "yellow"}
 AGENT_STYLES = {"Online": "green", "Degraded": "yellow", "Offline": "dim", "Retired": "dim"}
