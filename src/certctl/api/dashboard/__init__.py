@@ -19,6 +19,7 @@ from certctl.api.dashboard import (
     notifications,
     overview,
     policies,
+    silences,
 )
 from certctl.api.dashboard.rendering import Renderer
 
@@ -33,5 +34,6 @@ def install(app: FastAPI) -> None:
         StaticFiles(packages=[("certctl.api.dashboard", "static")]),
         name="dashboard-static",
     )
-    for module in (auth, overview, jobs, certificates, notifications, policies, inventory, audit):
+    modules = (auth, overview, jobs, certificates, notifications, policies, inventory, audit)
+    for module in (*modules, silences):
         app.include_router(module.router)

@@ -27,6 +27,7 @@ NAV: tuple[tuple[str, str, str, Permission], ...] = (
     ("certificates", "Certificates", "/certificates", Permission.READ),
     ("jobs", "Jobs", "/jobs", Permission.READ),
     ("notifications", "Notifications", "/notifications", Permission.READ),
+    ("silences", "Silences", "/silences", Permission.READ),
     ("policies", "Policies", "/policies", Permission.READ),
     ("teams", "Teams & owners", "/teams", Permission.READ),
     ("issuers", "Issuers", "/issuers", Permission.READ),
@@ -49,6 +50,7 @@ FLASH = {
     "rejected": "The job is rejected.",
     "cancelled": "The job is cancelled.",
     "retired": "The agent is retired.",
+    "expired": "The silence has ended: what it muted goes out at the next dispatch.",
 }
 
 _STATUS_CLASSES = {

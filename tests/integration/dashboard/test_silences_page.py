@@ -1,0 +1,82 @@
+"""The Silences page: list, add a silence or quiet hours, expire a silence early."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from certctl.bootstrap import AppContext
+from certctl.domain.access import SYSTEM_CALLER
+from certctl.domain.listing import PageRequest, SortKey
+from certctl.domain.silences import Silence
+
+from .conftest import SignedIn
+
+
+async def _silences(ctx: AppContext) -> list[Silence]:
+    page = await ctx.silences.search(SYSTEM_CALLER, request=PageRequest(), sort=SortKey("ends_at"))
+    return list(page.items)
+
+
+async def test_operator_adds_then_expires_a_silence(ctx: AppContext, signed_in: SignedIn) -> None:
+    """The form creates a silence ending in the given hours; Expire now ends it at once."""
+    browser = await signed_in("operator")
+    answer = await browser.post(
+        "/silences", {"reason": "host retired", "hours": "6", "environment": "staging"}
+    )
+    assert (answer.status_code, answer.headers["location"]) == (303, "/silences?flash=created")
+    [created] = await _silences(ctx)
+    assert (created.environment, created.ends_at) == (
+        "staging",
+        ctx.clock.now() + timedelta(hours=6),
+    )
+    page = (await browser.client.get("/silences")).text
+    assert "environment=staging" in page
+    assert f'action="/silences/{created.id}/expire"' in page
+    expired = await browser.post(f"/silences/{created.id}/expire", {})
+    assert expired.status_code == 303
+    [after] = await _silences(ctx)
+    assert after.ends_at == ctx.clock.now()
+
+
+async def test_silence_without_matcher_is_refused_on_the_page(
+    ctx: AppContext, signed_in: SignedIn
+) -> None:
+    """A silence with no matcher answers 400 with the reason shown and stores nothing."""
+    browser = await signed_in("operator")
+    answer = await browser.post("/silences", {"reason": "r", "hours": "2"})
+    assert answer.status_code == 400
+    assert "a silence needs at least one matcher" in answer.text
+    assert await _silences(ctx) == []
+
+
+async def test_quiet_hours_form_creates_a_window(ctx: AppContext, signed_in: SignedIn) -> None:
+    """The quiet-hours form stores the window with its weekdays, times and zone."""
+    browser = await signed_in("admin")
+    answer = await browser.post(
+        "/quiet-hours",
+        {
+            "qh_name": "slack nights",
+            "qh_channel": "Slack",
+            "weekdays": ["fri", "sat"],
+            "start": "22:00",
+            "end": "07:00",
+            "timezone": "Europe/Berlin",
+        },
+    )
+    assert answer.status_code == 303
+    page = await ctx.quiet_hours.search(SYSTEM_CALLER, request=PageRequest(), sort=SortKey("name"))
+    [window] = page.items
+    assert (window.channel, window.weekdays, window.start, window.end, window.timezone) == (
+        "Slack",
+        ("fri", "sat"),
+        "22:00",
+        "07:00",
+        "Europe/Berlin",
+    )
+
+
+async def test_viewer_sees_no_forms(signed_in: SignedIn) -> None:
+    """A viewer gets the lists without the add forms."""
+    page = (await (await signed_in("viewer")).client.get("/silences")).text
+    assert 'data-testid="silences"' in page
+    assert 'action="/silences"' not in page
