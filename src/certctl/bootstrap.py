@@ -15,6 +15,7 @@ from certctl.domain.notifications import NotificationChannel
 from certctl.domain.policies import CertificateProfile, RenewalPolicy
 from certctl.domain.quiet_hours import QuietHours
 from certctl.domain.ratelimits import Backoff, Rule
+from certctl.domain.route_overrides import RouteOverride
 from certctl.metrics import Metrics
 from certctl.pki.sealing import Sealer
 from certctl.services.agents import AgentService
@@ -46,6 +47,7 @@ from certctl.services.resources import (
     issuers_spec,
 )
 from certctl.services.revocation import RevocationService
+from certctl.services.route_overrides import ROUTE_OVERRIDES
 from certctl.services.runtime import Runtime
 from certctl.services.silences import QUIET_HOURS, SilenceService
 from certctl.services.stats import StatsService
@@ -89,6 +91,7 @@ class AppContext:
     rate_limits: RateLimiter
     silences: SilenceService
     quiet_hours: InventoryService[QuietHours]
+    route_overrides: InventoryService[RouteOverride]
 
     @property
     def clock(self) -> Clock:
@@ -150,6 +153,7 @@ def build_context(settings: Settings, *, clock: Clock | None = None) -> AppConte
         channels=InventoryService(runtime, NOTIFICATION_CHANNELS),
         silences=SilenceService(runtime),
         quiet_hours=InventoryService(runtime, QUIET_HOURS),
+        route_overrides=InventoryService(runtime, ROUTE_OVERRIDES),
         pki=pki,
         revocation=revocation,
         ocsp=ocsp,

@@ -81,6 +81,8 @@ def create_app(ctx: AppContext) -> FastAPI:
     app.include_router(notifications.admin)
     app.include_router(silences.silences)
     app.include_router(silences.quiet_hours)
+    app.include_router(silences.route_overrides)
+    app.include_router(silences.route)
     app.include_router(admin.probes)
     _mount_docs(app)
     dashboard.install(app)

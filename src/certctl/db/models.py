@@ -468,3 +468,16 @@ class QuietHoursRow(Stamped, Base):
     team_id: Mapped[str | None] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
     channel: Mapped[str | None] = mapped_column(String(32))
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class RouteOverrideRow(Stamped, Base):
+    __tablename__ = "route_overrides"
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    team_id: Mapped[str | None] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
+    owner_id: Mapped[str | None] = mapped_column(ForeignKey("owners.id", ondelete="CASCADE"))
+    tier: Mapped[str | None] = mapped_column(String(16))
+    config: Mapped[Any] = mapped_column(json_type())
+    sealed_secrets: Mapped[str | None] = mapped_column(Text)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -24,7 +24,12 @@ from certctl.db.repositories.notifications import NotificationRepository, channe
 from certctl.db.repositories.pki import PkiRepository
 from certctl.db.repositories.ratelimits import RateLimitRepository
 from certctl.db.repositories.revocation_notices import RevocationNoticeRepository
-from certctl.db.repositories.silences import GateRepository, quiet_hours, silences
+from certctl.db.repositories.silences import (
+    GateRepository,
+    quiet_hours,
+    route_overrides,
+    silences,
+)
 from certctl.db.repositories.users import SessionRepository, UserRepository
 
 __all__ = ["AlertCandidate", "UnitOfWork", "UnitOfWorkFactory"]
@@ -59,6 +64,7 @@ class UnitOfWork:
         self.silences = silences(session)
         self.quiet_hours = quiet_hours(session)
         self.gates = GateRepository(session)
+        self.route_overrides = route_overrides(session)
 
     async def __aenter__(self) -> UnitOfWork:
         return self

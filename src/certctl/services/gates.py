@@ -31,7 +31,9 @@ from certctl.domain.ratelimit_windows import (
     digest_text,
     window_start,
 )
+from certctl.domain.route_overrides import RouteOverride, pick
 from certctl.domain.silences import DeliveryFacts, Silence, muting
+from certctl.services.route_overrides import revealed
 from certctl.services.runtime import Runtime
 
 _TIERS = [t.value for t in SeverityTier]
@@ -55,6 +57,9 @@ class DeliveryGate:
     quiet: list[tuple[QuietHours, Window]]
     limits: Mapping[str, ChannelRateLimit]
     public_url: str | None = None
+    overrides: list[RouteOverride] = field(default_factory=list)
+    routes: dict[str, RouteOverride] = field(default_factory=dict)
+    """The override each kept row delivers through, by row id."""
     counts: GateCounts = field(default_factory=GateCounts)
     _windows: dict[str, WindowCount] = field(default_factory=dict)
 
@@ -68,12 +73,14 @@ class DeliveryGate:
             live = await uow.gates.live_silences(now)
             await uow.gates.release_silenced([s.id for s in live if s.active(now)], now)
             quiet = [(q, Window.of(q)) for q in await uow.gates.enabled_quiet_hours()]
-        return cls(runtime, live, quiet, limits, public_url.rstrip("/") if public_url else None)
+            overrides = revealed(await uow.gates.enabled_overrides(), runtime)
+        url = public_url.rstrip("/") if public_url else None
+        return cls(runtime, live, quiet, limits, url, overrides)
 
     @property
     def idle(self) -> bool:
         """Whether no gate can take a row this tick."""
-        return not self.silences and not self.quiet and not self.limits
+        return not (self.silences or self.quiet or self.limits or self.overrides)
 
     async def screen(self, events: Sequence[NotificationEvent]) -> list[NotificationEvent]:
         """The rows to attempt now; the others are written back gated, in one commit."""
@@ -91,6 +98,7 @@ class DeliveryGate:
                     over.append(event)
                 else:
                     keep.append(event)
+                    self._route(event, facts.get(event.certificate_id or ""))
             await uow.notifications.save_all(gated)
             await self._fold(uow, over, now)
         return keep
@@ -98,7 +106,7 @@ class DeliveryGate:
     async def _facts(
         self, uow: UnitOfWork, events: Sequence[NotificationEvent]
     ) -> dict[str, DeliveryFacts]:
-        if not self.silences and not self.quiet:
+        if not self.silences and not self.quiet and not self.overrides:
             return {}
         return await uow.gates.facts([e.certificate_id for e in events if e.certificate_id])
 
@@ -121,6 +129,20 @@ class DeliveryGate:
             return None
         self.counts.held += 1
         return replace(unleased(event, now), status=NotificationStatus.HELD, next_retry_at=until)
+
+    def _route(self, event: NotificationEvent, cert: DeliveryFacts | None) -> None:
+        """Remember the team's or owner's override this row delivers through, if any."""
+        if not self.overrides or cert is None or event.kind is NotificationKind.DIGEST:
+            return
+        found = pick(
+            self.overrides,
+            channel=event.channel,
+            tier=event.severity_tier,
+            owner_id=cert.owner_id,
+            team_id=cert.team_id,
+        )
+        if found is not None:
+            self.routes[event.id] = found
 
     async def _admit(self, uow: UnitOfWork, event: NotificationEvent, now: datetime) -> bool:
         """Count the row against its channel's windows; False when they are full."""

@@ -33,6 +33,7 @@ from certctl.metrics import Metrics
 from certctl.services.audit import audit_event, record
 from certctl.services.delivery import DeliveryPipeline
 from certctl.services.gates import DeliveryGate
+from certctl.services.route_overrides import RoutedNotifiers
 from certctl.services.runtime import Runtime
 from certctl.services.secrets import reveal_config
 from certctl.settings import Settings
@@ -68,8 +69,8 @@ class NotificationService:
         self.settings = settings
         self.http = http
 
-    async def notifiers(self) -> dict[str, Notifier | str]:
-        """One notifier per configured channel: database channels override the environment."""
+    async def channel_configs(self) -> dict[str, Mapping[str, Any]]:
+        """Each channel's configuration: database channels override the environment."""
         configs: dict[str, Mapping[str, Any]] = dict(configs_from_settings(self.settings))
         async with self.runtime.db.uow() as uow:
             page = await uow.channels.page(
@@ -79,6 +80,14 @@ class NotificationService:
             configs[channel.channel] = reveal_config(
                 channel.config, channel.sealed_secrets, self.runtime.sealer
             )
+        return configs
+
+    async def notifiers(
+        self, configs: Mapping[str, Mapping[str, Any]] | None = None
+    ) -> dict[str, Notifier | str]:
+        """One notifier per configured channel."""
+        if configs is None:
+            configs = await self.channel_configs()
         built: dict[str, Notifier | str] = {}
         for name, config in configs.items():
             try:
@@ -110,8 +119,10 @@ class NotificationService:
     async def dispatch(self, *, retries: bool = False) -> DispatchSummary:
         """Deliver due rows until none is left; `retries` includes failed rows that are due."""
         summary = DispatchSummary(loop="notification_retry" if retries else "notification_dispatch")
-        notifiers = await self.notifiers()
+        configs = await self.channel_configs()
+        notifiers = await self.notifiers(configs)
         gate = await DeliveryGate.load(self.runtime, self.rate_limits(), self.settings.public_url)
+        routed = RoutedNotifiers(self._build, configs, notifiers)
 
         async def claim_due(
             limit: int, only: str | None, exclude: tuple[str, ...]
@@ -145,7 +156,12 @@ class NotificationService:
             return kept
 
         async def attempt(event: NotificationEvent) -> Delivery:
-            return await self._attempt(event, notifiers.get(event.channel))
+            route = gate.routes.get(event.id)
+            if route is None:
+                return await self._attempt(event, notifiers.get(event.channel))
+            # A team's or owner's own destination for this channel (C3 per-team routing).
+            notifier, recipients = routed.of(route)
+            return await self._attempt(event, notifier, recipients)
 
         async def record(results: Sequence[tuple[NotificationEvent, datetime]]) -> None:
             await self._record(results, summary)
@@ -184,7 +200,12 @@ class NotificationService:
         for event, _ in results:
             self._observe(event, summary)
 
-    async def _attempt(self, event: NotificationEvent, notifier: Notifier | str | None) -> Delivery:
+    async def _attempt(
+        self,
+        event: NotificationEvent,
+        notifier: Notifier | str | None,
+        recipients: tuple[str, ...] | None = None,
+    ) -> Delivery:
         if notifier is None:
             return Delivery(
                 ok=False, skipped=True, detail=f"channel {event.channel} is not configured"
@@ -192,6 +213,8 @@ class NotificationService:
         if isinstance(notifier, str):
             return Delivery(ok=False, detail=notifier)
         message = to_message(event)
+        if recipients is not None:
+            message = replace(message, recipients=recipients)
         if event.channel == AlertChannel.EMAIL.value and not message.recipients:
             return Delivery(
                 ok=False, skipped=True, detail="no recipient: the certificate has no owner email"

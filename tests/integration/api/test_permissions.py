@@ -71,6 +71,8 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     **_crud(f"{V1}/silences"),
     **_crud(f"{V1}/quiet-hours"),
     ("POST", f"{V1}/silences/{{resource_id}}/expire"): WRITE,
+    **_crud(f"{V1}/route-overrides"),
+    ("GET", f"{CERT}/route"): READ,
     ("POST", f"{V1}/notification-channels/{{resource_id}}/test"): WRITE,
     ("POST", f"{V1}/notification-channels/environment/{{channel}}/test"): WRITE,
     ("POST", f"{V1}/issuers/{{issuer_id}}/test"): WRITE,

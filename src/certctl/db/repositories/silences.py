@@ -15,12 +15,14 @@ from certctl.db.models import (
     ManagedCertificateRow,
     NotificationEventRow,
     QuietHoursRow,
+    RouteOverrideRow,
     SilenceRow,
 )
 from certctl.db.repositories.base import Codec, Repository
 from certctl.db.repositories.notifications import EVENT
 from certctl.domain.notifications import NotificationEvent, NotificationStatus
 from certctl.domain.quiet_hours import QuietHours
+from certctl.domain.route_overrides import RouteOverride
 from certctl.domain.silences import DeliveryFacts, Silence
 
 _ROW = NotificationEventRow
@@ -35,6 +37,13 @@ def silences(session: AsyncSession) -> Repository[Silence]:
 def quiet_hours(session: AsyncSession) -> Repository[QuietHours]:
     """Repository of quiet-hour windows."""
     return Repository(session, QuietHoursRow, Codec(QuietHours), "quiet_hours")
+
+
+def route_overrides(session: AsyncSession) -> Repository[RouteOverride]:
+    """Repository of per-team and per-owner routing overrides."""
+    return Repository(
+        session, RouteOverrideRow, Codec(RouteOverride, {"config": dict}), "route_override"
+    )
 
 
 class GateRepository:
@@ -53,6 +62,12 @@ class GateRepository:
         """Every enabled quiet-hour window."""
         stmt = select(QuietHoursRow).where(QuietHoursRow.enabled.is_(True))
         codec = Codec(QuietHours)
+        return [codec.from_row(r) for r in (await self.session.scalars(stmt)).all()]
+
+    async def enabled_overrides(self) -> list[RouteOverride]:
+        """Every enabled routing override (secrets still sealed)."""
+        stmt = select(RouteOverrideRow).where(RouteOverrideRow.enabled.is_(True))
+        codec = Codec(RouteOverride, {"config": dict})
         return [codec.from_row(r) for r in (await self.session.scalars(stmt)).all()]
 
     async def facts(self, certificate_ids: Sequence[str]) -> dict[str, DeliveryFacts]:

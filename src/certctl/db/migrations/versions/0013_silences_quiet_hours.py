@@ -1,4 +1,4 @@
-"""Silences, quiet hours and rate-limit digests of alert deliveries (C3).
+"""Silences, quiet hours, rate-limit digests and per-team routing overrides (C3).
 
 Revision ID: 0013_silences_quiet_hours
 Revises: 0008
@@ -62,9 +62,34 @@ def upgrade() -> None:
         sa.Column("created_at", TS, nullable=False),
         sa.Column("updated_at", TS, nullable=False),
     )
+    op.create_table(
+        "route_overrides",
+        sa.Column("id", sa.String(128), primary_key=True),
+        sa.Column("name", sa.String(200), nullable=False, unique=True),
+        sa.Column("channel", sa.String(32), nullable=False),
+        sa.Column(
+            "team_id",
+            sa.String(128),
+            sa.ForeignKey("teams.id", ondelete="CASCADE"),
+            nullable=True,
+        ),
+        sa.Column(
+            "owner_id",
+            sa.String(128),
+            sa.ForeignKey("owners.id", ondelete="CASCADE"),
+            nullable=True,
+        ),
+        sa.Column("tier", sa.String(16), nullable=True),
+        sa.Column("config", JSON, nullable=False),
+        sa.Column("sealed_secrets", sa.Text, nullable=True),
+        sa.Column("enabled", sa.Boolean, nullable=False),
+        sa.Column("created_at", TS, nullable=False),
+        sa.Column("updated_at", TS, nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("route_overrides")
     op.drop_table("quiet_hours")
     op.drop_index("ix_silences_ends_at", table_name="silences")
     op.drop_table("silences")
