@@ -41,6 +41,9 @@ TABLES = {
     "dashboard_sessions",
     "audit_chain_head",
     "rate_limits",
+    "silences",
+    "quiet_hours",
+    "route_overrides",
 }
 
 
