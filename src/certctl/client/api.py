@@ -24,6 +24,7 @@ from certctl.client.models import (
     AuditVerification,
     BulkResult,
     Certificate,
+    EffectiveRoute,
     Imported,
     Issuer,
     IssuerTest,
@@ -136,6 +137,11 @@ class CertctlClient:
         """Who the expiry scan would alert for a certificate, per threshold and channel."""
         path = f"/certificates/{_seg(certificate_id)}/alert-route"
         return cast(AlertRoute, await self._call("GET", path))
+
+    async def get_effective_route(self, certificate_id: str) -> EffectiveRoute:
+        """Who gets paged for the certificate per tier, and why (override or matrix cell)."""
+        path = f"/certificates/{_seg(certificate_id)}/route"
+        return cast(EffectiveRoute, await self._call("GET", path))
 
     async def import_certificate(
         self,

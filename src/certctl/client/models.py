@@ -76,6 +76,35 @@ class AlertRoute(TypedDict):
     thresholds: list[RouteRow]
 
 
+class RouteChannel(TypedDict):
+    """One channel of one tier: its destination (secrets masked) and what decides it."""
+
+    channel: str
+    destination: str
+    decided_by: str
+    why: str
+    override_id: str | None
+
+
+class TierRoute(TypedDict):
+    """One tier: the thresholds that fire it and its channels."""
+
+    tier: str
+    thresholds: list[int]
+    channels: list[RouteChannel]
+
+
+class EffectiveRoute(TypedDict):
+    """Who gets paged for a certificate per tier, and why."""
+
+    certificate_id: str
+    policy_id: str | None
+    policy_name: str
+    owner_id: str | None
+    team_id: str | None
+    tiers: list[TierRoute]
+
+
 class Version(TypedDict):
     """One issued version of a certificate."""
 

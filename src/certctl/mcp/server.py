@@ -145,6 +145,12 @@ class CertctlTools:
         recipient, whether the channel is configured, and why a cell would be skipped."""
         return await answer(self.client.get_alert_route(certificate_id))
 
+    async def certificate_route(self, certificate_id: CertificateId) -> str:
+        """Who gets paged for the certificate per severity tier, and why: each channel's
+        destination (secrets masked) and whether a team's or owner's routing override or the
+        policy matrix cell decides it."""
+        return await answer(self.client.get_effective_route(certificate_id))
+
     async def renew_certificate(self, certificate_id: CertificateId) -> str:
         """Queue a renewal job for the certificate now; answers the job."""
         return await answer(self.client.renew_certificate(certificate_id))
@@ -331,6 +337,7 @@ def build_server(client: CertctlClient, clock: Clock) -> MCPServer[Any]:
         (tools.certificate_versions, READ),
         (tools.expiring_certificates, READ),
         (tools.certificate_alert_route, READ),
+        (tools.certificate_route, READ),
         (tools.renew_certificate, WRITE),
         (tools.revoke_certificate, DESTRUCTIVE),
         (tools.list_jobs, READ),

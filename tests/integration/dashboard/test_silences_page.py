@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from certctl.bootstrap import AppContext
@@ -80,3 +81,39 @@ async def test_viewer_sees_no_forms(signed_in: SignedIn) -> None:
     page = (await (await signed_in("viewer")).client.get("/silences")).text
     assert 'data-testid="silences"' in page
     assert 'action="/silences"' not in page
+
+
+async def test_certificate_page_says_who_gets_paged_and_why(
+    ctx: AppContext, signed_in: SignedIn
+) -> None:
+    """The certificate page names the team override deciding a tier's channel."""
+    await ctx.teams.create(SYSTEM_CALLER, {"id": "t-pay", "name": "Pay"})
+    cert = await ctx.certificates.create(
+        SYSTEM_CALLER,
+        {"id": "mc-pay", "name": "pay", "common_name": "pay.example.com", "team_id": "t-pay"},
+    )
+    await ctx.route_overrides.create(
+        SYSTEM_CALLER,
+        {
+            "name": "pay mail",
+            "channel": "Email",
+            "team_id": "t-pay",
+            "tier": "critical",
+            "config": {"recipients": ["pay-oncall@example.com"]},
+        },
+    )
+    html = (await (await signed_in("viewer")).client.get(f"/certificates/{cert.id}")).text
+    row = re.search(
+        r'<tr data-tier="critical" data-channel="Email" data-decided-by="override">(.*?)</tr>',
+        html,
+        re.S,
+    )
+    assert row is not None
+    cells = [
+        re.sub(r"<[^>]+>|\s+", " ", c).strip()
+        for c in re.findall(r"<td[^>]*>(.*?)</td>", row.group(1), re.S)
+    ]
+    assert cells[2:] == [
+        "pay-oncall@example.com",
+        "override &#39;pay mail&#39; of team t-pay (tier critical) replaces the Email destination",
+    ]

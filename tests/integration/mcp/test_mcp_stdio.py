@@ -19,6 +19,7 @@ TOOLS = {
     "certificate_versions",
     "expiring_certificates",
     "certificate_alert_route",
+    "certificate_route",
     "renew_certificate",
     "revoke_certificate",
     "list_jobs",
@@ -56,7 +57,7 @@ async def _call(session: ClientSession, tool: str, **arguments: Any) -> CallTool
 
 
 async def test_lists_exactly_the_certctl_tools(live_server: LiveServer) -> None:
-    """The server offers the twenty-one tools; revoking is marked destructive, lists read-only."""
+    """The server offers the twenty-two tools; revoking is marked destructive, lists read-only."""
     async with live_server.mcp() as session:
         tools = {t.name: t for t in (await session.list_tools()).tools}
     assert set(tools) == TOOLS
@@ -251,3 +252,12 @@ async def test_silence_tools_create_list_and_expire(live_server: LiveServer) -> 
     assert [s["id"] for s in listed["data"]] == [created["id"]]
     assert ended == live_server.api("GET", f"/silences/{created['id']}")
     assert ended["ends_at"] != created["ends_at"]
+
+
+async def test_certificate_route_is_the_api_answer(live_server: LiveServer) -> None:
+    """`certificate_route` answers GET /certificates/{id}/route: the default matrix, Email."""
+    web = live_server.import_cert("web.example.com", days_left=90)
+    async with live_server.mcp(role="viewer") as session:
+        route = answer_of(await _call(session, "certificate_route", certificate_id=web["id"]))
+    assert route == live_server.api("GET", f"/certificates/{web['id']}/route")
+    assert [[c["channel"] for c in t["channels"]] for t in route["tiers"]] == [["Email"]] * 3
