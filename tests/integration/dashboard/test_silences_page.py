@@ -10,7 +10,7 @@ from certctl.domain.access import SYSTEM_CALLER
 from certctl.domain.listing import PageRequest, SortKey
 from certctl.domain.silences import Silence
 
-from .conftest import SignedIn
+from .conftest import Estate, SignedIn
 
 
 async def _silences(ctx: AppContext) -> list[Silence]:
@@ -117,3 +117,23 @@ async def test_certificate_page_says_who_gets_paged_and_why(
         "pay-oncall@example.com",
         "override &#39;pay mail&#39; of team t-pay (tier critical) replaces the Email destination",
     ]
+
+
+async def test_notifications_page_filters_by_silence(
+    ctx: AppContext, estate: Estate, signed_in: SignedIn
+) -> None:
+    """/notifications?silence_id=… lists exactly the rows that silence muted."""
+    cert = await estate.certificate("muted", 3)
+    other = await estate.certificate("loud", 3)
+    silence = await ctx.silences.create(
+        SYSTEM_CALLER,
+        {"reason": "r", "ends_at": ctx.clock.now() + timedelta(hours=1), "certificate_id": cert.id},
+    )
+    await ctx.alerts.scan()
+    summary = await ctx.notifications.dispatch()
+    assert summary.silenced == 3
+    html = (
+        await (await signed_in("viewer")).client.get(f"/notifications?silence_id={silence.id}")
+    ).text
+    assert html.count("silenced</span>") == 3
+    assert other.id not in html

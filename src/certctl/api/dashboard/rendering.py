@@ -67,6 +67,8 @@ _STATUS_CLASSES = {
     "Running": "info",
     "Pending": "info",
     "pending": "info",
+    "held": "info",
+    "silenced": "warn",
     "Degraded": "warn",
     "failed": "warn",
     "Expired": "bad",
