@@ -46,13 +46,14 @@ async def test_operator_creates_a_silence_recorded_with_its_author(
         ({"channel": "Pager"}, "channel"),
         ({"reason": ""}, "reason"),
         ({"ends_at": "2026-06-01T18:00:00"}, "ends_at"),
+        ({"starts_at": "0001-01-01T00:00:00+01:00"}, "starts_at"),
     ],
 )
 async def test_bad_silences_are_refused_naming_the_field(
     api: httpx.AsyncClient, clock: FrozenClock, extra: dict[str, object], field: str
 ) -> None:
-    """An end before the start, over 90 days, no matcher, a bad channel, no reason or a naive
-    time is a 400 naming the field, and nothing is stored."""
+    """An end before the start, over 90 days, no matcher, a bad channel, no reason, a naive
+    time or a year out of range is a 400 naming the field, and nothing is stored."""
     body: dict[str, object] = {"reason": "r", "ends_at": _at(clock, 2), "team_id": "t-x", **extra}
     if body["ends_at"] == "-1":
         body["ends_at"] = _at(clock, -1)

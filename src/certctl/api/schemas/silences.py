@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
-from pydantic import AwareDatetime, Field, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints
 
 from certctl.api.schemas.common import In, Line, Name, Out, ResourceId
 from certctl.domain.policies import AlertChannel
 
+
+def _utc(value: datetime) -> datetime:
+    """The instant in UTC; one outside the years 2000-9998 cannot be a silence's bound."""
+    if not 2000 <= value.year <= 9998:
+        raise ValueError("must be between the years 2000 and 9998")
+    return value.astimezone(UTC)
+
+
+Instant = Annotated[AwareDatetime, AfterValidator(_utc)]
+"""A time with its UTC offset (a time without one is refused: it would be ambiguous)."""
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
 Clock = Annotated[str, StringConstraints(pattern=r"^\d\d:\d\d$")]
 Weekday = Annotated[str, StringConstraints(pattern=r"^(mon|tue|wed|thu|fri|sat|sun)$")]
@@ -20,8 +30,8 @@ class SilenceIn(In):
 
     id: ResourceId | None = None
     reason: Reason
-    starts_at: AwareDatetime | None = Field(default=None, description="Default: now.")
-    ends_at: AwareDatetime
+    starts_at: Instant | None = Field(default=None, description="Default: now.")
+    ends_at: Instant
     certificate_id: ResourceId | None = None
     owner_id: ResourceId | None = None
     team_id: ResourceId | None = None
@@ -35,8 +45,8 @@ class SilencePatch(In):
     """Fields of a silence to change."""
 
     reason: Reason | None = None
-    starts_at: AwareDatetime | None = None
-    ends_at: AwareDatetime | None = None
+    starts_at: Instant | None = None
+    ends_at: Instant | None = None
     certificate_id: ResourceId | None = None
     owner_id: ResourceId | None = None
     team_id: ResourceId | None = None
