@@ -232,3 +232,47 @@ async def test_rate_limit_folds_a_storm_into_one_digest(
     async with limited.runtime.db.uow() as uow:
         counts = await uow.notifications.count_by("status")
     assert counts == {"sent": 11, "digested": 4990}
+
+
+async def test_deleted_silence_releases_its_rows(actx: AppContext, receivers: Receivers) -> None:
+    """Deleting a silence loses nothing: the next dispatch sends what it muted."""
+    await make_cert(actx, policy=SLACK_CRITICAL)
+    silence_id = await silence(actx, 2, channel="Slack")
+    await actx.alerts.scan()
+    await actx.notifications.dispatch()
+    await actx.silences.delete(SYSTEM_CALLER, silence_id)
+    summary = await actx.notifications.dispatch()
+    assert (summary.sent, len(receivers.http["Slack"].requests)) == (1, 1)
+
+
+@pytest.fixture
+async def hourly(
+    database_url: str, receivers: Receivers, clock: FrozenClock
+) -> AsyncIterator[AppContext]:
+    """A context whose Slack channel may send 2 messages a minute and 3 an hour."""
+    settings = channel_settings(
+        database_url,
+        receivers,
+        notification_rate_limits={"Slack": {"per_minute": 2, "per_hour": 3}},
+    )
+    context = build_context(settings, clock=clock)
+    yield context
+    await context.aclose()
+
+
+async def test_hour_limit_folds_until_the_hour_reopens(
+    hourly: AppContext, receivers: Receivers, clock: FrozenClock
+) -> None:
+    """2/minute and 3/hour with 10 alerts at 12:00: 2 sent, then at 12:01 one critical digest of
+    the other 8, the hour's third and last message."""
+    await expiring_estate(hourly, 10)
+    await hourly.alerts.scan()
+    first = await hourly.notifications.dispatch()
+    assert (first.sent, first.digested) == (2, 8)
+    clock.advance(timedelta(minutes=1))
+    second = await hourly.notifications.dispatch()
+    assert second.sent == 1
+    [digest] = await rows(hourly, kind="digest")
+    assert (digest.status.value, digest.context["folded"]) == ("sent", 8)
+    assert digest.severity_tier == "critical"
+    assert len(receivers.http["Slack"].requests) == 3
