@@ -32,6 +32,7 @@ from certctl.client.models import (
     Notification,
     Page,
     Policy,
+    QuietHours,
     Silence,
     Summary,
     Version,
@@ -107,6 +108,8 @@ class CertctlClient:
             raise ClientError.unreachable(self.base_url, exc) from exc
         if response.is_error:
             raise ClientError.from_response(response)
+        if response.status_code == 204:  # a delete answers no content
+            return None
         try:
             return response.json()
         except ValueError as exc:  # a proxy or another service answered instead of certctl
@@ -295,6 +298,21 @@ class CertctlClient:
     async def expire_silence(self, silence_id: str) -> Silence:
         """End a silence now; what it muted goes out at the next dispatch."""
         return cast(Silence, await self._call("POST", f"/silences/{_seg(silence_id)}/expire"))
+
+    # Quiet hours
+
+    async def list_quiet_hours(self, *, page: int = 1, per_page: int = 50) -> Page[QuietHours]:
+        """One page of quiet windows, by name."""
+        params = {"page": page, "per_page": per_page}
+        return cast(Page[QuietHours], await self._call("GET", "/quiet-hours", params=params))
+
+    async def create_quiet_hours(self, fields: Mapping[str, Any]) -> QuietHours:
+        """Create a quiet window (name, weekdays, start, end, timezone, team_id and/or channel)."""
+        return cast(QuietHours, await self._call("POST", "/quiet-hours", body=dict(fields)))
+
+    async def delete_quiet_hours(self, quiet_hours_id: str) -> None:
+        """Delete a quiet window."""
+        await self._call("DELETE", f"/quiet-hours/{_seg(quiet_hours_id)}")
 
     # Renewal policies
 

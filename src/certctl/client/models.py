@@ -218,6 +218,22 @@ class Silence(TypedDict):
     updated_at: str
 
 
+class QuietHours(TypedDict):
+    """A quiet window of a team, a channel or both (local times in an IANA zone)."""
+
+    id: str
+    name: str
+    weekdays: list[str]
+    start: str
+    end: str
+    timezone: str
+    team_id: str | None
+    channel: str | None
+    enabled: bool
+    created_at: str
+    updated_at: str
+
+
 class Policy(TypedDict):
     """A renewal policy with its alert matrix (severity map keys are thresholds as strings)."""
 

@@ -318,6 +318,11 @@ class CertctlTools:
         body = {**fields, "reason": reason, "ends_at": end.isoformat()}
         return await answer(self.client.create_silence(body))
 
+    async def list_quiet_hours(self, page: Page = 1, per_page: PerPage = 50) -> str:
+        """List quiet hours: local-time windows (weekdays, start, end, IANA zone) in which a
+        team's or channel's non-critical alerts are held until the window ends."""
+        return await answer(self.client.list_quiet_hours(page=page, per_page=per_page))
+
     async def expire_silence(
         self, silence_id: Annotated[str, Field(min_length=1, description="Silence id.")]
     ) -> str:
@@ -355,6 +360,7 @@ def build_server(client: CertctlClient, clock: Clock) -> MCPServer[Any]:
         (tools.list_silences, READ),
         (tools.create_silence, WRITE),
         (tools.expire_silence, WRITE),
+        (tools.list_quiet_hours, READ),
     )
     for method, hints in registered:
         server.add_tool(method, annotations=hints, structured_output=False)

@@ -36,6 +36,7 @@ TOOLS = {
     "list_silences",
     "create_silence",
     "expire_silence",
+    "list_quiet_hours",
 }
 
 
@@ -57,7 +58,7 @@ async def _call(session: ClientSession, tool: str, **arguments: Any) -> CallTool
 
 
 async def test_lists_exactly_the_certctl_tools(live_server: LiveServer) -> None:
-    """The server offers the twenty-two tools; revoking is marked destructive, lists read-only."""
+    """The server offers the twenty-three tools; revoking is marked destructive, lists read-only."""
     async with live_server.mcp() as session:
         tools = {t.name: t for t in (await session.list_tools()).tools}
     assert set(tools) == TOOLS
@@ -261,3 +262,23 @@ async def test_certificate_route_is_the_api_answer(live_server: LiveServer) -> N
         route = answer_of(await _call(session, "certificate_route", certificate_id=web["id"]))
     assert route == live_server.api("GET", f"/certificates/{web['id']}/route")
     assert [[c["channel"] for c in t["channels"]] for t in route["tiers"]] == [["Email"]] * 3
+
+
+async def test_list_quiet_hours_is_the_api_page(live_server: LiveServer) -> None:
+    """`list_quiet_hours` answers GET /quiet-hours."""
+    live_server.api(
+        "POST",
+        "/quiet-hours",
+        json={
+            "name": "nights",
+            "channel": "Slack",
+            "weekdays": ["mon"],
+            "start": "22:00",
+            "end": "07:00",
+            "timezone": "Europe/Berlin",
+        },
+    )
+    async with live_server.mcp(role="viewer") as session:
+        page = answer_of(await _call(session, "list_quiet_hours"))
+    assert page == live_server.api("GET", "/quiet-hours")
+    assert [q["name"] for q in page["data"]] == ["nights"]
