@@ -33,6 +33,7 @@ from certctl.client.models import (
     Page,
     Policy,
     QuietHours,
+    RouteOverride,
     Silence,
     Summary,
     Version,
@@ -313,6 +314,16 @@ class CertctlClient:
     async def delete_quiet_hours(self, quiet_hours_id: str) -> None:
         """Delete a quiet window."""
         await self._call("DELETE", f"/quiet-hours/{_seg(quiet_hours_id)}")
+
+    # Routing overrides
+
+    async def list_route_overrides(
+        self, *, team_id: str | None = None, page: int = 1, per_page: int = 50
+    ) -> Page[RouteOverride]:
+        """One page of per-team and per-owner routing overrides, by name (secrets masked)."""
+        params = {"team_id": team_id, "page": page, "per_page": per_page}
+        answer = await self._call("GET", "/route-overrides", params=params)
+        return cast(Page[RouteOverride], answer)
 
     # Renewal policies
 

@@ -234,6 +234,21 @@ class QuietHours(TypedDict):
     updated_at: str
 
 
+class RouteOverride(TypedDict):
+    """A team's or owner's own destination for one channel (secrets masked)."""
+
+    id: str
+    name: str
+    channel: str
+    team_id: str | None
+    owner_id: str | None
+    tier: str | None
+    config: dict[str, Any]
+    enabled: bool
+    created_at: str
+    updated_at: str
+
+
 class Policy(TypedDict):
     """A renewal policy with its alert matrix (severity map keys are thresholds as strings)."""
 

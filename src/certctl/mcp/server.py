@@ -323,6 +323,18 @@ class CertctlTools:
         team's or channel's non-critical alerts are held until the window ends."""
         return await answer(self.client.list_quiet_hours(page=page, per_page=per_page))
 
+    async def list_route_overrides(
+        self,
+        team_id: Annotated[str | None, Field(description="Only this team's.")] = None,
+        page: Page = 1,
+        per_page: PerPage = 50,
+    ) -> str:
+        """List per-team and per-owner routing overrides: for a channel (and one tier or all),
+        the team's or owner's own destination (secrets masked) replacing the channel's."""
+        return await answer(
+            self.client.list_route_overrides(team_id=team_id, page=page, per_page=per_page)
+        )
+
     async def expire_silence(
         self, silence_id: Annotated[str, Field(min_length=1, description="Silence id.")]
     ) -> str:
@@ -361,6 +373,7 @@ def build_server(client: CertctlClient, clock: Clock) -> MCPServer[Any]:
         (tools.create_silence, WRITE),
         (tools.expire_silence, WRITE),
         (tools.list_quiet_hours, READ),
+        (tools.list_route_overrides, READ),
     )
     for method, hints in registered:
         server.add_tool(method, annotations=hints, structured_output=False)

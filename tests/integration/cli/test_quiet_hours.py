@@ -1,4 +1,4 @@
-"""`certctl quiet-hours list|create|delete` against the app."""
+"""`certctl quiet-hours list|create|delete` and `certctl route-overrides list` against the app."""
 
 from __future__ import annotations
 
@@ -57,3 +57,30 @@ async def test_unknown_zone_is_refused(cli: Cli) -> None:
         1,
         "error: Invalid request (HTTP 400): unknown IANA time zone 'Mars/Base'\n",
     )
+
+
+async def test_route_overrides_list_masks_secrets(cli: Cli, api: httpx.AsyncClient) -> None:
+    """`route-overrides list` shows scope, tier, channel and the destination, secrets masked."""
+    team = (await api.post("/api/v1/teams", json={"name": "Pay"})).json()
+    created = await api.post(
+        "/api/v1/route-overrides",
+        json={
+            "name": "pay pager",
+            "channel": "PagerDuty",
+            "team_id": team["id"],
+            "tier": "critical",
+            "config": {"routing_key": "R0UT1NG"},
+        },
+    )
+    assert created.status_code == 201, created.text
+    run = await cli("route-overrides", "list", role="viewer")
+    assert rows(run.stdout) == [
+        [
+            created.json()["id"],
+            "pay pager",
+            f"team {team['id']}",
+            "critical",
+            "PagerDuty",
+            "routing_key=********",
+        ]
+    ]

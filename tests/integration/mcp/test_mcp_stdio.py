@@ -37,6 +37,7 @@ TOOLS = {
     "create_silence",
     "expire_silence",
     "list_quiet_hours",
+    "list_route_overrides",
 }
 
 
@@ -58,7 +59,7 @@ async def _call(session: ClientSession, tool: str, **arguments: Any) -> CallTool
 
 
 async def test_lists_exactly_the_certctl_tools(live_server: LiveServer) -> None:
-    """The server offers the twenty-three tools; revoking is marked destructive, lists read-only."""
+    """The server offers the twenty-four tools; revoking is marked destructive, lists read-only."""
     async with live_server.mcp() as session:
         tools = {t.name: t for t in (await session.list_tools()).tools}
     assert set(tools) == TOOLS
@@ -282,3 +283,22 @@ async def test_list_quiet_hours_is_the_api_page(live_server: LiveServer) -> None
         page = answer_of(await _call(session, "list_quiet_hours"))
     assert page == live_server.api("GET", "/quiet-hours")
     assert [q["name"] for q in page["data"]] == ["nights"]
+
+
+async def test_list_route_overrides_masks_secrets(live_server: LiveServer) -> None:
+    """`list_route_overrides` answers GET /route-overrides, the webhook URL masked."""
+    team = live_server.api("POST", "/teams", json={"name": "Pay"})
+    live_server.api(
+        "POST",
+        "/route-overrides",
+        json={
+            "name": "pay slack",
+            "channel": "Slack",
+            "team_id": team["id"],
+            "config": {"webhook_url": "https://hooks.slack.com/services/T0/B0/secret"},
+        },
+    )
+    async with live_server.mcp(role="viewer") as session:
+        page = answer_of(await _call(session, "list_route_overrides", team_id=team["id"]))
+    assert page == live_server.api("GET", "/route-overrides", params={"team_id": team["id"]})
+    assert [o["config"] for o in page["data"]] == [{"webhook_url": "********"}]

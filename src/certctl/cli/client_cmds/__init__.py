@@ -1,4 +1,4 @@
-"""Client commands: `certctl certs|jobs|notifications|policies|silences|quiet-hours|issuers|audit|agents|status|mcp`.
+"""Client commands: `certctl certs|jobs|notifications|policies|silences|quiet-hours|route-overrides|issuers|audit|agents|status|mcp`.
 
 They talk to a running certctl server over its REST API (``certctl.client``), never to the
 database, so they work from any machine with an API key.
@@ -31,6 +31,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(policies.app, name="policies")
     app.add_typer(silences.app, name="silences")
     app.add_typer(quiet_hours.app, name="quiet-hours")
+    app.add_typer(quiet_hours.overrides, name="route-overrides")
     app.add_typer(issuers.app, name="issuers")
     app.add_typer(audit.app, name="audit")
     app.add_typer(agents.app, name="agents")

@@ -1,4 +1,4 @@
-"""`certctl quiet-hours list|create|delete`: windows in which non-critical alerts are held."""
+"""`certctl quiet-hours …` and `certctl route-overrides list`: when and where alerts go."""
 
 from __future__ import annotations
 
@@ -19,10 +19,14 @@ from certctl.cli.client_cmds.session import (
     call,
     out,
 )
-from certctl.client.models import Page, QuietHours
+from certctl.client.models import Page, QuietHours, RouteOverride
 
 app = typer.Typer(
     help="Quiet hours: hold non-critical alerts of a team or channel.", no_args_is_help=True
+)
+overrides = typer.Typer(
+    help="Routing overrides: a team's or owner's own destination for a channel.",
+    no_args_is_help=True,
 )
 
 
@@ -101,3 +105,40 @@ def delete_quiet_hours(
     options = ClientOptions(server, api_key, output, ca_bundle)
     call(options, lambda c: c.delete_quiet_hours(quiet_hours_id))
     out.print(f"deleted {quiet_hours_id}", markup=False)
+
+
+def override_table(page: Page[RouteOverride]) -> Table:
+    """Overrides with their scope, tier and destination (secrets masked)."""
+    table = render.listing(
+        "Routing overrides", ["ID", "Name", "Scope", "Tier", "Channel", "Destination"]
+    )
+    for item in page["data"]:
+        scope = f"owner {item['owner_id']}" if item["owner_id"] else f"team {item['team_id']}"
+        destination = ", ".join(f"{k}={v}" for k, v in item["config"].items())
+        table.add_row(
+            item["id"],
+            item["name"] + ("" if item["enabled"] else " (off)"),
+            scope,
+            item["tier"] or "every tier",
+            item["channel"],
+            destination,
+        )
+    return table
+
+
+@overrides.command("list")
+def list_route_overrides(
+    team: Annotated[str | None, typer.Option(help="Only this team's.")] = None,
+    page: Annotated[int, typer.Option(min=1, help="Page number.")] = 1,
+    per_page: Annotated[int, typer.Option(min=1, max=500, help="Items per page.")] = 50,
+    server: ServerOpt = DEFAULT_SERVER,
+    api_key: ApiKeyOpt = None,
+    output: OutputOpt = Output.TABLE,
+    ca_bundle: CaBundleOpt = None,
+) -> None:
+    """List routing overrides by name (secrets masked)."""
+    options = ClientOptions(server, api_key, output, ca_bundle)
+    found = call(
+        options, lambda c: c.list_route_overrides(team_id=team, page=page, per_page=per_page)
+    )
+    render.emit_page(options, found, lambda: override_table(found))
