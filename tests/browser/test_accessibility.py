@@ -47,6 +47,7 @@ def _pages(server: LiveServer) -> list[str]:
         "/agents",
         "/audit",
         "/settings/channels",
+        "/silences",
     ]
 
 
