@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from certctl.db.uow import UnitOfWork
@@ -82,7 +83,7 @@ class SilenceService(InventoryService[Silence]):
                 raise Conflict(f"silence {resource_id} has already ended")
             after = dataclasses.replace(before, ends_at=max(now, before.starts_at), updated_at=now)
             await uow.silences.update(after)
-            released = await _release(uow, resource_id, now)
+            released = await _release(uow, now)
             await record(
                 uow,
                 self.runtime,
@@ -95,6 +96,7 @@ class SilenceService(InventoryService[Silence]):
         return after
 
 
-async def _release(uow: UnitOfWork, resource_id: str, now: Any) -> int:
+async def _release(uow: UnitOfWork, now: datetime) -> int:
+    """Make pending the rows of every silence no longer active (this one included)."""
     live = await uow.gates.live_silences(now)
     return await uow.gates.release_silenced([s.id for s in live if s.active(now)], now)
