@@ -144,6 +144,7 @@ async def _channels_page(
         active="settings",
         channels=listing.items,
         setups=await routing.channel_setups(ctx.runtime, ctx.settings, who.caller),
+        rate_limits=ctx.notifications.rate_limits(),
         result=result,
     )
 
