@@ -325,6 +325,11 @@ class CertctlClient:
         answer = await self._call("GET", "/route-overrides", params=params)
         return cast(Page[RouteOverride], answer)
 
+    async def create_route_override(self, fields: Mapping[str, Any]) -> RouteOverride:
+        """Create a routing override (name, channel, team_id or owner_id, tier, config)."""
+        answer = await self._call("POST", "/route-overrides", body=dict(fields))
+        return cast(RouteOverride, answer)
+
     # Renewal policies
 
     async def list_policies(

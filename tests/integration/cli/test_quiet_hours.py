@@ -84,3 +84,44 @@ async def test_route_overrides_list_masks_secrets(cli: Cli, api: httpx.AsyncClie
             "routing_key=********",
         ]
     ]
+
+
+async def test_route_override_create_seals_the_key(cli: Cli, api: httpx.AsyncClient) -> None:
+    """`route-overrides create` stores the override; the routing key is answered masked."""
+    team = (await api.post("/api/v1/teams", json={"name": "Pay"})).json()
+    run = await cli(
+        "route-overrides",
+        "create",
+        "--name",
+        "pay pager",
+        "--channel",
+        "PagerDuty",
+        "--team",
+        team["id"],
+        "--tier",
+        "critical",
+        "--config",
+        '{"routing_key": "R0UT1NG"}',
+        "--output",
+        "json",
+        role="operator",
+    )
+    assert run.code == 0, run.stderr
+    assert (run.json()["config"], run.json()["tier"]) == ({"routing_key": "********"}, "critical")
+
+
+async def test_route_override_config_must_be_json(cli: Cli) -> None:
+    """A --config that is not a JSON object is a usage error (exit 2)."""
+    run = await cli(
+        "route-overrides",
+        "create",
+        "--name",
+        "n",
+        "--channel",
+        "Slack",
+        "--team",
+        "t",
+        "--config",
+        "webhook_url=x",
+    )
+    assert (run.code, run.stderr) == (2, "error: --config must be a JSON object\n")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
 import typer
@@ -17,6 +18,7 @@ from certctl.cli.client_cmds.session import (
     OutputOpt,
     ServerOpt,
     call,
+    fail,
     out,
 )
 from certctl.client.models import Page, QuietHours, RouteOverride
@@ -142,3 +144,38 @@ def list_route_overrides(
         options, lambda c: c.list_route_overrides(team_id=team, page=page, per_page=per_page)
     )
     render.emit_page(options, found, lambda: override_table(found))
+
+
+@overrides.command("create")
+def create_route_override(
+    name: Annotated[str, typer.Option(help="Name.", show_default=False)],
+    channel: Annotated[str, typer.Option(help="Slack, Teams, PagerDuty, …", show_default=False)],
+    config: Annotated[
+        str,
+        typer.Option(
+            help='JSON of the fields replaced, e.g. \'{"routing_key": "…"}\'.',
+            show_default=False,
+        ),
+    ],
+    team: Annotated[str | None, typer.Option(help="Team id.")] = None,
+    owner: Annotated[str | None, typer.Option(help="Owner id.")] = None,
+    tier: Annotated[str | None, typer.Option(help="One tier (default: every tier).")] = None,
+    server: ServerOpt = DEFAULT_SERVER,
+    api_key: ApiKeyOpt = None,
+    output: OutputOpt = Output.TABLE,
+    ca_bundle: CaBundleOpt = None,
+) -> None:
+    """Give a team or owner its own destination for a channel (secrets sealed, shown masked)."""
+    options = ClientOptions(server, api_key, output, ca_bundle)
+    try:
+        parsed = json.loads(config)
+    except ValueError:
+        fail("--config must be a JSON object", code=2)
+    if not isinstance(parsed, dict):
+        fail("--config must be a JSON object", code=2)
+    fields: dict[str, Any] = {"name": name, "channel": channel, "config": parsed}
+    given = {"team_id": team, "owner_id": owner, "tier": tier}
+    fields.update({k: v for k, v in given.items() if v})
+    item = call(options, lambda c: c.create_route_override(fields))
+    page: Page[RouteOverride] = {"data": [item], "total": 1, "page": 1, "per_page": 1}
+    render.emit(options, item, lambda: override_table(page))
