@@ -137,3 +137,43 @@ async def test_notifications_page_filters_by_silence(
     ).text
     assert html.count("silenced</span>") == 3
     assert other.id not in html
+
+
+async def test_override_form_seals_the_destination(ctx: AppContext, signed_in: SignedIn) -> None:
+    """The override form stores a team's PagerDuty key sealed; the page shows it masked."""
+    await ctx.teams.create(SYSTEM_CALLER, {"id": "t-pay", "name": "Pay"})
+    browser = await signed_in("operator")
+    answer = await browser.post(
+        "/route-overrides",
+        {
+            "ro_name": "pay pager",
+            "ro_channel": "PagerDuty",
+            "ro_team_id": "t-pay",
+            "ro_tier": "critical",
+            "destination": "R0UT1NG-KEY",
+        },
+    )
+    assert answer.status_code == 303
+    page = await ctx.route_overrides.search(
+        SYSTEM_CALLER, request=PageRequest(), sort=SortKey("name")
+    )
+    [override] = page.items
+    assert (override.team_id, override.tier, dict(override.config)) == (
+        "t-pay",
+        "critical",
+        {"routing_key": "********"},
+    )
+    assert override.sealed_secrets
+    html = (await browser.client.get("/silences")).text
+    assert "routing_key=********" in html
+    assert "R0UT1NG-KEY" not in html
+
+
+async def test_override_form_without_scope_is_refused(signed_in: SignedIn) -> None:
+    """An override for neither a team nor an owner answers 400 with the reason shown."""
+    answer = await (await signed_in("operator")).post(
+        "/route-overrides",
+        {"ro_name": "n", "ro_channel": "Slack", "destination": "https://hooks.example.com/x"},
+    )
+    assert answer.status_code == 400
+    assert "give exactly one of team_id and owner_id" in answer.text

@@ -1,4 +1,4 @@
-"""Silences and quiet hours pages: the mutes in force, create one, expire one early."""
+"""Silences, quiet hours and routing overrides page: list them, add them, expire a silence."""
 
 from __future__ import annotations
 
@@ -11,10 +11,11 @@ from fastapi.responses import RedirectResponse
 from certctl.api.dashboard import forms, lookups
 from certctl.api.dashboard.rendering import DashboardRoute, render
 from certctl.api.dashboard.session import Visitor, VisitorDep, WriteFormDep
+from certctl.api.schemas.route_overrides import RouteOverrideIn
 from certctl.api.schemas.silences import QuietHoursIn, SilenceIn
 from certctl.bootstrap import AppContext
 from certctl.domain.listing import MAX_PER_PAGE, PageRequest, SortKey
-from certctl.domain.policies import AlertChannel
+from certctl.domain.policies import AlertChannel, SeverityTier
 from certctl.domain.quiet_hours import WEEKDAYS
 from certctl.domain.silences import MATCHERS
 from certctl.errors import InvalidRequest
@@ -39,14 +40,19 @@ async def _page(
         who.caller, request=PageRequest(per_page=MAX_PER_PAGE), sort=SortKey("name")
     )
     teams = await lookups.items(ctx, who, "teams")
+    overrides = await ctx.route_overrides.search(
+        who.caller, request=PageRequest(per_page=MAX_PER_PAGE), sort=SortKey("name")
+    )
     return render(
         request,
         "silences.html",
         status=status,
-        title="Silences & quiet hours",
+        title="Silences, quiet hours & routing",
         active="silences",
         silences=silences.items,
         quiet_hours=quiet.items,
+        overrides=overrides.items,
+        tiers=[t.value for t in SeverityTier],
         now=ctx.clock.now(),
         matchers=MATCHERS,
         team_names={t.id: t.name for t in teams},
@@ -122,3 +128,48 @@ def _quiet_field(name: str) -> str:
     """The quiet-hours form names the fields it shares with the silence form apart."""
     base = name.split(".", maxsplit=1)[0]
     return f"qh_{base}" if base in {"name", "team_id", "channel"} else base
+
+
+DESTINATION_FIELD = {
+    "Slack": "webhook_url",
+    "Teams": "webhook_url",
+    "PagerDuty": "routing_key",
+    "OpsGenie": "responders",
+    "Webhook": "url",
+    "Email": "recipients",
+}
+"""The one field the page's form sets per channel (the API takes every override field)."""
+
+
+@router.post("/route-overrides")
+async def route_override_create(request: Request, who: VisitorDep, form: WriteFormDep) -> Response:
+    """Give a team or owner its own destination for one channel."""
+    ctx: AppContext = request.app.state.ctx
+    channel = forms.text(form, "ro_channel")
+    destination = forms.text(form, "destination")
+    key = DESTINATION_FIELD.get(channel, "destination")
+    listed = key in {"recipients", "responders"}
+    value: Any = [v.strip() for v in destination.split(",") if v.strip()] if listed else destination
+    data: dict[str, Any] = {
+        "name": forms.text(form, "ro_name"),
+        "channel": channel,
+        "team_id": forms.optional(form, "ro_team_id"),
+        "owner_id": forms.optional(form, "ro_owner_id"),
+        "tier": forms.optional(form, "ro_tier"),
+        "config": {key: value} if destination else {},
+    }
+    shown = {f"ro_{k}": v for k, v in data.items() if k != "config"} | {"destination": destination}
+    try:
+        body = forms.validate(RouteOverrideIn, {k: v for k, v in data.items() if v is not None})
+        await ctx.route_overrides.create(who.caller, body)
+    except InvalidRequest as exc:
+        errors, message = forms.errors_of(exc)
+        renamed = {_override_field(k): v for k, v in errors.items()}
+        return await _page(request, who, errors=renamed, message=message, values=shown, status=400)
+    return RedirectResponse("/silences?flash=created", status_code=303)
+
+
+def _override_field(name: str) -> str:
+    """Form field names of the override form (its config is the one destination field)."""
+    base = name.split(".", maxsplit=1)[0]
+    return "destination" if base == "config" else f"ro_{base}"
