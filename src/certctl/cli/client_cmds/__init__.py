@@ -17,6 +17,7 @@ from certctl.cli.client_cmds import (
     notifications,
     policies,
     quiet_hours,
+    route_overrides,
     silences,
 )
 from certctl.cli.client_cmds.mcp_stdio import mcp
@@ -31,7 +32,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(policies.app, name="policies")
     app.add_typer(silences.app, name="silences")
     app.add_typer(quiet_hours.app, name="quiet-hours")
-    app.add_typer(quiet_hours.overrides, name="route-overrides")
+    app.add_typer(route_overrides.app, name="route-overrides")
     app.add_typer(issuers.app, name="issuers")
     app.add_typer(audit.app, name="audit")
     app.add_typer(agents.app, name="agents")

@@ -1,8 +1,7 @@
-"""`certctl quiet-hours …` and `certctl route-overrides list`: when and where alerts go."""
+"""`certctl quiet-hours list|create|delete`: windows in which non-critical alerts are held."""
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 import typer
@@ -18,17 +17,12 @@ from certctl.cli.client_cmds.session import (
     OutputOpt,
     ServerOpt,
     call,
-    fail,
     out,
 )
-from certctl.client.models import Page, QuietHours, RouteOverride
+from certctl.client.models import Page, QuietHours
 
 app = typer.Typer(
     help="Quiet hours: hold non-critical alerts of a team or channel.", no_args_is_help=True
-)
-overrides = typer.Typer(
-    help="Routing overrides: a team's or owner's own destination for a channel.",
-    no_args_is_help=True,
 )
 
 
@@ -107,75 +101,3 @@ def delete_quiet_hours(
     options = ClientOptions(server, api_key, output, ca_bundle)
     call(options, lambda c: c.delete_quiet_hours(quiet_hours_id))
     out.print(f"deleted {quiet_hours_id}", markup=False)
-
-
-def override_table(page: Page[RouteOverride]) -> Table:
-    """Overrides with their scope, tier and destination (secrets masked)."""
-    table = render.listing(
-        "Routing overrides", ["ID", "Name", "Scope", "Tier", "Channel", "Destination"]
-    )
-    for item in page["data"]:
-        scope = f"owner {item['owner_id']}" if item["owner_id"] else f"team {item['team_id']}"
-        destination = ", ".join(f"{k}={v}" for k, v in item["config"].items())
-        table.add_row(
-            item["id"],
-            item["name"] + ("" if item["enabled"] else " (off)"),
-            scope,
-            item["tier"] or "every tier",
-            item["channel"],
-            destination,
-        )
-    return table
-
-
-@overrides.command("list")
-def list_route_overrides(
-    team: Annotated[str | None, typer.Option(help="Only this team's.")] = None,
-    page: Annotated[int, typer.Option(min=1, help="Page number.")] = 1,
-    per_page: Annotated[int, typer.Option(min=1, max=500, help="Items per page.")] = 50,
-    server: ServerOpt = DEFAULT_SERVER,
-    api_key: ApiKeyOpt = None,
-    output: OutputOpt = Output.TABLE,
-    ca_bundle: CaBundleOpt = None,
-) -> None:
-    """List routing overrides by name (secrets masked)."""
-    options = ClientOptions(server, api_key, output, ca_bundle)
-    found = call(
-        options, lambda c: c.list_route_overrides(team_id=team, page=page, per_page=per_page)
-    )
-    render.emit_page(options, found, lambda: override_table(found))
-
-
-@overrides.command("create")
-def create_route_override(
-    name: Annotated[str, typer.Option(help="Name.", show_default=False)],
-    channel: Annotated[str, typer.Option(help="Slack, Teams, PagerDuty, …", show_default=False)],
-    config: Annotated[
-        str,
-        typer.Option(
-            help='JSON of the fields replaced, e.g. \'{"routing_key": "…"}\'.',
-            show_default=False,
-        ),
-    ],
-    team: Annotated[str | None, typer.Option(help="Team id.")] = None,
-    owner: Annotated[str | None, typer.Option(help="Owner id.")] = None,
-    tier: Annotated[str | None, typer.Option(help="One tier (default: every tier).")] = None,
-    server: ServerOpt = DEFAULT_SERVER,
-    api_key: ApiKeyOpt = None,
-    output: OutputOpt = Output.TABLE,
-    ca_bundle: CaBundleOpt = None,
-) -> None:
-    """Give a team or owner its own destination for a channel (secrets sealed, shown masked)."""
-    options = ClientOptions(server, api_key, output, ca_bundle)
-    try:
-        parsed = json.loads(config)
-    except ValueError:
-        fail("--config must be a JSON object", code=2)
-    if not isinstance(parsed, dict):
-        fail("--config must be a JSON object", code=2)
-    fields: dict[str, Any] = {"name": name, "channel": channel, "config": parsed}
-    given = {"team_id": team, "owner_id": owner, "tier": tier}
-    fields.update({k: v for k, v in given.items() if v})
-    item = call(options, lambda c: c.create_route_override(fields))
-    page: Page[RouteOverride] = {"data": [item], "total": 1, "page": 1, "per_page": 1}
-    render.emit(options, item, lambda: override_table(page))
