@@ -13,7 +13,9 @@ from certctl.db.engine import DATABASE_UNAVAILABLE
 from certctl.domain.inventory import AgentGroup, DeploymentTarget, Issuer, Owner, Team
 from certctl.domain.notifications import NotificationChannel
 from certctl.domain.policies import CertificateProfile, RenewalPolicy
+from certctl.domain.quiet_hours import QuietHours
 from certctl.domain.ratelimits import Backoff, Rule
+from certctl.domain.route_overrides import RouteOverride
 from certctl.metrics import Metrics
 from certctl.pki.sealing import Sealer
 from certctl.services.agent_protocol import AgentProtocolService
@@ -50,7 +52,9 @@ from certctl.services.resources import (
     issuers_spec,
 )
 from certctl.services.revocation import RevocationService
+from certctl.services.route_overrides import ROUTE_OVERRIDES
 from certctl.services.runtime import Runtime
+from certctl.services.silences import QUIET_HOURS, SilenceService
 from certctl.services.stats import StatsService
 from certctl.services.users import UserService
 from certctl.settings import Settings
@@ -95,6 +99,9 @@ class AppContext:
     discovery: DiscoveryService
     network_scans: NetworkScanService
     drift: DriftService
+    silences: SilenceService
+    quiet_hours: InventoryService[QuietHours]
+    route_overrides: InventoryService[RouteOverride]
 
     @property
     def clock(self) -> Clock:
@@ -165,6 +172,9 @@ def build_context(settings: Settings, *, clock: Clock | None = None) -> AppConte
         alert_records=AlertRecords(runtime, metrics),
         notifications=NotificationService(runtime, metrics, settings, http),
         channels=InventoryService(runtime, NOTIFICATION_CHANNELS),
+        silences=SilenceService(runtime),
+        quiet_hours=InventoryService(runtime, QUIET_HOURS),
+        route_overrides=InventoryService(runtime, ROUTE_OVERRIDES),
         pki=pki,
         revocation=revocation,
         ocsp=ocsp,

@@ -17,7 +17,8 @@ from certctl.domain.access import Principal, parse_named_keys
 from certctl.domain.alert_lifecycle import DEFAULT_KIND_TIERS, AlertingRules, kind_tier_errors
 from certctl.domain.inventory import check_email
 from certctl.domain.policies import AlertChannel
-from certctl.errors import CertctlError, ConfigurationError
+from certctl.domain.ratelimit_windows import ChannelRateLimit
+from certctl.errors import CertctlError, ConfigurationError, InvalidRequest
 
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
 _PLACEHOLDERS = frozenset(
@@ -60,6 +61,9 @@ class Settings(BaseSettings):
     # Per-channel caps under the overall one, e.g. {"Teams": 5}: a slow endpoint then holds
     # only its own slots, never the other channels' (C4).
     notification_channel_concurrency: dict[str, int] = Field(default_factory=dict)
+    # Per-channel rate limits, e.g. {"Slack": {"per_minute": 10, "per_hour": 100}}: deliveries
+    # over a limit are folded into one digest per channel sent when the window reopens (C3).
+    notification_rate_limits: dict[str, dict[str, int]] = Field(default_factory=dict)
     slack_webhook_url: SecretStr | None = None
     slack_channel: str | None = None
     slack_username: str | None = None
@@ -149,6 +153,7 @@ class Settings(BaseSettings):
                     f"CERTCTL_NOTIFICATION_CHANNEL_CONCURRENCY: {channel} must be 1 to 1000"
                 )
         self._check_alerting()
+        self._check_rate_limits()
         for address in self.extra_recipients():
             try:
                 check_email(address, field="CERTCTL_SMTP_EXTRA_RECIPIENTS")
@@ -171,6 +176,17 @@ class Settings(BaseSettings):
                 raise ValueError(
                     "CERTCTL_CONFIG_ENCRYPTION_KEY must be a real secret of 16+ characters"
                 )
+
+    def _check_rate_limits(self) -> None:
+        for channel, value in self.notification_rate_limits.items():
+            if channel not in {c.value for c in AlertChannel}:
+                raise ValueError(f"CERTCTL_NOTIFICATION_RATE_LIMITS: unknown channel {channel!r}")
+            try:
+                ChannelRateLimit.parse(channel, value)
+            except InvalidRequest as exc:
+                raise ValueError(
+                    f"CERTCTL_NOTIFICATION_RATE_LIMITS: {exc.field}: {exc.detail}"
+                ) from exc
 
     def extra_recipients(self) -> list[str]:
         """Addresses every Email alert also goes to (CERTCTL_SMTP_EXTRA_RECIPIENTS, comma-separated)."""

@@ -50,6 +50,7 @@ def _pages(server: LiveServer) -> list[str]:
         "/discovery",
         "/audit",
         "/settings/channels",
+        "/silences",
     ]
 
 

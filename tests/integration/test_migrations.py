@@ -47,6 +47,9 @@ TABLES = {
     "discovered_endpoints",
     "target_drift",
     "alerts",
+    "silences",
+    "quiet_hours",
+    "route_overrides",
 }
 
 

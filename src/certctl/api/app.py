@@ -27,6 +27,7 @@ from certctl.api.routes import (
     jobs,
     notifications,
     pki,
+    silences,
 )
 from certctl.bootstrap import AppContext
 from certctl.scheduler.loops import build_scheduler
@@ -83,6 +84,10 @@ def create_app(ctx: AppContext) -> FastAPI:
     app.include_router(alerts.router)
     app.include_router(notifications.channels)
     app.include_router(notifications.admin)
+    app.include_router(silences.silences)
+    app.include_router(silences.quiet_hours)
+    app.include_router(silences.route_overrides)
+    app.include_router(silences.route)
     app.include_router(admin.probes)
     app.include_router(discovery.discoveries)
     app.include_router(discovery.scans)

@@ -32,6 +32,7 @@ from certctl.client.models import (
     DiscoveryScan,
     DiscoverySummary,
     Drift,
+    EffectiveRoute,
     Imported,
     Issuer,
     IssuerTest,
@@ -39,6 +40,9 @@ from certctl.client.models import (
     Notification,
     Page,
     Policy,
+    QuietHours,
+    RouteOverride,
+    Silence,
     Summary,
     Version,
 )
@@ -113,6 +117,8 @@ class CertctlClient:
             raise ClientError.unreachable(self.base_url, exc) from exc
         if response.is_error:
             raise ClientError.from_response(response)
+        if response.status_code == 204:  # a delete answers no content
+            return None
         try:
             return response.json()
         except ValueError as exc:  # a proxy or another service answered instead of certctl
@@ -143,6 +149,11 @@ class CertctlClient:
         """Who the expiry scan would alert for a certificate, per threshold and channel."""
         path = f"/certificates/{_seg(certificate_id)}/alert-route"
         return cast(AlertRoute, await self._call("GET", path))
+
+    async def get_effective_route(self, certificate_id: str) -> EffectiveRoute:
+        """Who gets paged for the certificate per tier, and why (override or matrix cell)."""
+        path = f"/certificates/{_seg(certificate_id)}/route"
+        return cast(EffectiveRoute, await self._call("GET", path))
 
     async def import_certificate(
         self,
@@ -328,6 +339,51 @@ class CertctlClient:
         """Resolve an alert with a reason (resolve notices go out where configured)."""
         path = f"/alerts/{_seg(alert_id)}/resolve"
         return cast(Alert, await self._call("POST", path, body={"reason": reason}))
+
+    # Silences
+
+    async def list_silences(self, *, page: int = 1, per_page: int = 50) -> Page[Silence]:
+        """One page of silences, the one ending last first."""
+        params = {"page": page, "per_page": per_page}
+        return cast(Page[Silence], await self._call("GET", "/silences", params=params))
+
+    async def create_silence(self, fields: Mapping[str, Any]) -> Silence:
+        """Create a silence: matchers, a reason and `ends_at` (`starts_at` defaults to now)."""
+        return cast(Silence, await self._call("POST", "/silences", body=dict(fields)))
+
+    async def expire_silence(self, silence_id: str) -> Silence:
+        """End a silence now; what it muted goes out at the next dispatch."""
+        return cast(Silence, await self._call("POST", f"/silences/{_seg(silence_id)}/expire"))
+
+    # Quiet hours
+
+    async def list_quiet_hours(self, *, page: int = 1, per_page: int = 50) -> Page[QuietHours]:
+        """One page of quiet windows, by name."""
+        params = {"page": page, "per_page": per_page}
+        return cast(Page[QuietHours], await self._call("GET", "/quiet-hours", params=params))
+
+    async def create_quiet_hours(self, fields: Mapping[str, Any]) -> QuietHours:
+        """Create a quiet window (name, weekdays, start, end, timezone, team_id and/or channel)."""
+        return cast(QuietHours, await self._call("POST", "/quiet-hours", body=dict(fields)))
+
+    async def delete_quiet_hours(self, quiet_hours_id: str) -> None:
+        """Delete a quiet window."""
+        await self._call("DELETE", f"/quiet-hours/{_seg(quiet_hours_id)}")
+
+    # Routing overrides
+
+    async def list_route_overrides(
+        self, *, team_id: str | None = None, page: int = 1, per_page: int = 50
+    ) -> Page[RouteOverride]:
+        """One page of per-team and per-owner routing overrides, by name (secrets masked)."""
+        params = {"team_id": team_id, "page": page, "per_page": per_page}
+        answer = await self._call("GET", "/route-overrides", params=params)
+        return cast(Page[RouteOverride], answer)
+
+    async def create_route_override(self, fields: Mapping[str, Any]) -> RouteOverride:
+        """Create a routing override (name, channel, team_id or owner_id, tier, config)."""
+        answer = await self._call("POST", "/route-overrides", body=dict(fields))
+        return cast(RouteOverride, answer)
 
     # Renewal policies
 

@@ -90,6 +90,35 @@ class AlertRoute(TypedDict):
     thresholds: list[RouteRow]
 
 
+class RouteChannel(TypedDict):
+    """One channel of one tier: its destination (secrets masked) and what decides it."""
+
+    channel: str
+    destination: str
+    decided_by: str
+    why: str
+    override_id: str | None
+
+
+class TierRoute(TypedDict):
+    """One tier: the thresholds that fire it and its channels."""
+
+    tier: str
+    thresholds: list[int | str]
+    channels: list[RouteChannel]
+
+
+class EffectiveRoute(TypedDict):
+    """Who gets paged for a certificate per tier, and why."""
+
+    certificate_id: str
+    policy_id: str | None
+    policy_name: str
+    owner_id: str | None
+    team_id: str | None
+    tiers: list[TierRoute]
+
+
 class Version(TypedDict):
     """One issued version of a certificate."""
 
@@ -178,6 +207,58 @@ class Notification(TypedDict):
     receipt: str | None
     sent_at: str | None
     read_at: str | None
+    silence_id: NotRequired[str | None]
+    digest_id: NotRequired[str | None]
+    created_at: str
+    updated_at: str
+
+
+class Silence(TypedDict):
+    """A time-bounded mute of the deliveries its matchers select."""
+
+    id: str
+    reason: str
+    starts_at: str
+    ends_at: str
+    created_by: str
+    certificate_id: str | None
+    owner_id: str | None
+    team_id: str | None
+    environment: str | None
+    issuer_id: str | None
+    tag: str | None
+    channel: str | None
+    created_at: str
+    updated_at: str
+
+
+class QuietHours(TypedDict):
+    """A quiet window of a team, a channel or both (local times in an IANA zone)."""
+
+    id: str
+    name: str
+    weekdays: list[str]
+    start: str
+    end: str
+    timezone: str
+    team_id: str | None
+    channel: str | None
+    enabled: bool
+    created_at: str
+    updated_at: str
+
+
+class RouteOverride(TypedDict):
+    """A team's or owner's own destination for one channel (secrets masked)."""
+
+    id: str
+    name: str
+    channel: str
+    team_id: str | None
+    owner_id: str | None
+    tier: str | None
+    config: dict[str, Any]
+    enabled: bool
     created_at: str
     updated_at: str
     alert_id: str | None

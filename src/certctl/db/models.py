@@ -337,6 +337,8 @@ class NotificationEventRow(Base):
     receipt: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None]
     read_at: Mapped[datetime | None]
+    silence_id: Mapped[str | None] = mapped_column(String(128))
+    digest_id: Mapped[str | None] = mapped_column(String(128), index=True)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     alert_id: Mapped[str | None] = mapped_column(
@@ -586,3 +588,45 @@ class AlertRow(Base):
     resolve_reason: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (Index("ix_alerts_state_tier", "state", "tier"),)
+
+
+class SilenceRow(Stamped, Base):
+    __tablename__ = "silences"
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    reason: Mapped[str] = mapped_column(Text)
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime] = mapped_column(index=True)
+    created_by: Mapped[str] = mapped_column(String(200), default="")
+    certificate_id: Mapped[str | None] = mapped_column(String(128))
+    owner_id: Mapped[str | None] = mapped_column(String(128))
+    team_id: Mapped[str | None] = mapped_column(String(128))
+    environment: Mapped[str | None] = mapped_column(String(64))
+    issuer_id: Mapped[str | None] = mapped_column(String(128))
+    tag: Mapped[str | None] = mapped_column(String(255))
+    channel: Mapped[str | None] = mapped_column(String(32))
+
+
+class QuietHoursRow(Stamped, Base):
+    __tablename__ = "quiet_hours"
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    weekdays: Mapped[Any] = mapped_column(json_type())
+    start: Mapped[str] = mapped_column(String(5))
+    end: Mapped[str] = mapped_column(String(5))
+    timezone: Mapped[str] = mapped_column(String(64))
+    team_id: Mapped[str | None] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
+    channel: Mapped[str | None] = mapped_column(String(32))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class RouteOverrideRow(Stamped, Base):
+    __tablename__ = "route_overrides"
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    team_id: Mapped[str | None] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
+    owner_id: Mapped[str | None] = mapped_column(ForeignKey("owners.id", ondelete="CASCADE"))
+    tier: Mapped[str | None] = mapped_column(String(16))
+    config: Mapped[Any] = mapped_column(json_type())
+    sealed_secrets: Mapped[str | None] = mapped_column(Text)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -33,6 +33,12 @@ from certctl.db.repositories.pki import PkiRepository
 from certctl.db.repositories.ratelimits import RateLimitRepository
 from certctl.db.repositories.renewal_info import RenewalInfoRepository
 from certctl.db.repositories.revocation_notices import RevocationNoticeRepository
+from certctl.db.repositories.silences import (
+    GateRepository,
+    quiet_hours,
+    route_overrides,
+    silences,
+)
 from certctl.db.repositories.users import SessionRepository, UserRepository
 
 __all__ = ["AlertCandidate", "UnitOfWork", "UnitOfWorkFactory"]
@@ -70,6 +76,10 @@ class UnitOfWork:
         self.discovered_endpoints = EndpointRepository(session)
         self.drift = DriftRepository(session)
         self.alerts = AlertRepository(session)
+        self.silences = silences(session)
+        self.quiet_hours = quiet_hours(session)
+        self.gates = GateRepository(session)
+        self.route_overrides = route_overrides(session)
 
     async def __aenter__(self) -> UnitOfWork:
         return self

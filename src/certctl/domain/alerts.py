@@ -43,6 +43,7 @@ class NotificationKind(enum.StrEnum):
     DEPLOYMENT_FAILED = "deployment_failed"
     OVERDUE = "overdue"
     RESOLVED = "resolved"
+    DIGEST = "digest"
 
 
 def dedup_key(certificate_id: str, version_ref: str, threshold: Threshold, channel: str) -> str:

@@ -23,9 +23,22 @@ class NotificationStatus(enum.StrEnum):
     READ = "read"
     SKIPPED = "skipped"
     CANCELLED = "cancelled"
+    SILENCED = "silenced"
+    """Muted by an active silence (`silence_id`); pending again when the silence ends."""
+    HELD = "held"
+    """Held by quiet hours until `next_retry_at`, the end of the window."""
+    DIGESTED = "digested"
+    """Over its channel's rate limit: folded into the digest row `digest_id`."""
 
 
-CANCELLABLE = frozenset({NotificationStatus.PENDING, NotificationStatus.FAILED})
+CANCELLABLE = frozenset(
+    {
+        NotificationStatus.PENDING,
+        NotificationStatus.FAILED,
+        NotificationStatus.SILENCED,
+        NotificationStatus.HELD,
+    }
+)
 """Rows not delivered yet whose alert may still end first: they are cancelled, never sent."""
 
 
@@ -101,6 +114,8 @@ class NotificationEvent:
     sent_at: datetime | None = None
     read_at: datetime | None = None
     alert_id: str | None = None
+    silence_id: str | None = None
+    digest_id: str | None = None
 
 
 @dataclass(frozen=True)

@@ -148,6 +148,12 @@ class CertctlTools:
         recipient, whether the channel is configured, and why a cell would be skipped."""
         return await answer(self.client.get_alert_route(certificate_id))
 
+    async def certificate_route(self, certificate_id: CertificateId) -> str:
+        """Who gets paged for the certificate per severity tier, and why: each channel's
+        destination (secrets masked) and whether a team's or owner's routing override or the
+        policy matrix cell decides it."""
+        return await answer(self.client.get_effective_route(certificate_id))
+
     async def renew_certificate(self, certificate_id: CertificateId) -> str:
         """Queue a renewal job for the certificate now; answers the job."""
         return await answer(self.client.renew_certificate(certificate_id))
@@ -330,6 +336,63 @@ class CertctlTools:
         """Reach the issuer's CA with its stored config; answers {ok, detail, issuer}."""
         return await answer(self.client.test_issuer(issuer_id))
 
+    async def list_silences(self, page: Page = 1, per_page: PerPage = 50) -> str:
+        """List silences (mutes of alert deliveries) with their matchers, reason and end,
+        the one ending last first; answers {data, total, page, per_page}."""
+        return await answer(self.client.list_silences(page=page, per_page=per_page))
+
+    async def create_silence(
+        self,
+        reason: Annotated[str, Field(min_length=1, description="Why (required, audited).")],
+        ends_at: Annotated[str, Field(description="ISO 8601 end, at most 90 days away.")],
+        certificate_id: Annotated[str | None, Field(description="Certificate id.")] = None,
+        owner_id: Annotated[str | None, Field(description="Owner id.")] = None,
+        team_id: Annotated[str | None, Field(description="Team id.")] = None,
+        environment: Annotated[str | None, Field(description="Environment.")] = None,
+        issuer_id: Annotated[str | None, Field(description="Issuer id.")] = None,
+        tag: Annotated[str | None, Field(description="Tag: key or key=value.")] = None,
+        channel: Annotated[str | None, Field(description="Email, Slack, Teams, …")] = None,
+    ) -> str:
+        """Mute, from now until `ends_at`, the alert deliveries all given matchers select:
+        they are recorded `silenced` and go out when the silence ends. Answers the silence."""
+        end = moment(ends_at, "ends_at")
+        assert end is not None
+        given = {
+            "certificate_id": certificate_id,
+            "owner_id": owner_id,
+            "team_id": team_id,
+            "environment": environment,
+            "issuer_id": issuer_id,
+            "tag": tag,
+            "channel": channel,
+        }
+        fields = {k: v for k, v in given.items() if v is not None}
+        body = {**fields, "reason": reason, "ends_at": end.isoformat()}
+        return await answer(self.client.create_silence(body))
+
+    async def list_quiet_hours(self, page: Page = 1, per_page: PerPage = 50) -> str:
+        """List quiet hours: local-time windows (weekdays, start, end, IANA zone) in which a
+        team's or channel's non-critical alerts are held until the window ends."""
+        return await answer(self.client.list_quiet_hours(page=page, per_page=per_page))
+
+    async def list_route_overrides(
+        self,
+        team_id: Annotated[str | None, Field(description="Only this team's.")] = None,
+        page: Page = 1,
+        per_page: PerPage = 50,
+    ) -> str:
+        """List per-team and per-owner routing overrides: for a channel (and one tier or all),
+        the team's or owner's own destination (secrets masked) replacing the channel's."""
+        return await answer(
+            self.client.list_route_overrides(team_id=team_id, page=page, per_page=per_page)
+        )
+
+    async def expire_silence(
+        self, silence_id: Annotated[str, Field(min_length=1, description="Silence id.")]
+    ) -> str:
+        """End a silence now: the deliveries it muted go out at the next dispatch."""
+        return await answer(self.client.expire_silence(silence_id))
+
 
 def build_server(client: CertctlClient, clock: Clock) -> MCPServer[Any]:
     """An MCP server whose tools call the API through ``client``."""
@@ -343,6 +406,7 @@ def build_server(client: CertctlClient, clock: Clock) -> MCPServer[Any]:
         (tools.certificate_versions, READ),
         (tools.expiring_certificates, READ),
         (tools.certificate_alert_route, READ),
+        (tools.certificate_route, READ),
         (tools.renew_certificate, WRITE),
         (tools.deploy_certificate, WRITE),
         (tools.revoke_certificate, DESTRUCTIVE),
@@ -363,6 +427,11 @@ def build_server(client: CertctlClient, clock: Clock) -> MCPServer[Any]:
         # Reaching the CA is outward-looking and records the test result on the issuer.
         (tools.test_issuer, ToolAnnotations(read_only_hint=False, open_world_hint=True)),
         *discovery_tools(client, answer, READ, WRITE),
+        (tools.list_silences, READ),
+        (tools.create_silence, WRITE),
+        (tools.expire_silence, WRITE),
+        (tools.list_quiet_hours, READ),
+        (tools.list_route_overrides, READ),
     )
     for method, hints in registered:
         server.add_tool(method, annotations=hints, structured_output=False)

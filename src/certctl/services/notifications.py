@@ -27,10 +27,13 @@ from certctl.domain.notifications import (
     requeued,
 )
 from certctl.domain.policies import AlertChannel
+from certctl.domain.ratelimit_windows import ChannelRateLimit
 from certctl.errors import CertctlError, Conflict, ConnectorError, InvalidRequest
 from certctl.metrics import Metrics
 from certctl.services.audit import audit_event, record
 from certctl.services.delivery import DeliveryPipeline
+from certctl.services.gates import DeliveryGate
+from certctl.services.route_overrides import RoutedNotifiers
 from certctl.services.runtime import Runtime
 from certctl.services.secrets import reveal_config
 from certctl.settings import Settings
@@ -50,6 +53,9 @@ class DispatchSummary:
     failed: int = 0
     dead: int = 0
     skipped: int = 0
+    silenced: int = 0
+    held: int = 0
+    digested: int = 0
 
 
 class NotificationService:
@@ -63,8 +69,8 @@ class NotificationService:
         self.settings = settings
         self.http = http
 
-    async def notifiers(self) -> dict[str, Notifier | str]:
-        """One notifier per configured channel: database channels override the environment."""
+    async def channel_configs(self) -> dict[str, Mapping[str, Any]]:
+        """Each channel's configuration: database channels override the environment."""
         configs: dict[str, Mapping[str, Any]] = dict(configs_from_settings(self.settings))
         async with self.runtime.db.uow() as uow:
             page = await uow.channels.page(
@@ -74,6 +80,14 @@ class NotificationService:
             configs[channel.channel] = reveal_config(
                 channel.config, channel.sealed_secrets, self.runtime.sealer
             )
+        return configs
+
+    async def notifiers(
+        self, configs: Mapping[str, Mapping[str, Any]] | None = None
+    ) -> dict[str, Notifier | str]:
+        """One notifier per configured channel."""
+        if configs is None:
+            configs = await self.channel_configs()
         built: dict[str, Notifier | str] = {}
         for name, config in configs.items():
             try:
@@ -105,9 +119,12 @@ class NotificationService:
     async def dispatch(self, *, retries: bool = False) -> DispatchSummary:
         """Deliver due rows until none is left; `retries` includes failed rows that are due."""
         summary = DispatchSummary(loop="notification_retry" if retries else "notification_dispatch")
-        notifiers = await self.notifiers()
+        configs = await self.channel_configs()
+        notifiers = await self.notifiers(configs)
+        gate = await DeliveryGate.load(self.runtime, self.rate_limits(), self.settings.public_url)
+        routed = RoutedNotifiers(self._build, configs, notifiers)
 
-        async def claim(
+        async def claim_due(
             limit: int, only: str | None, exclude: tuple[str, ...]
         ) -> list[NotificationEvent]:
             now = self.runtime.clock.now()
@@ -123,8 +140,28 @@ class NotificationService:
             summary.claimed += len(events)
             return events
 
+        async def claim(
+            limit: int, only: str | None, exclude: tuple[str, ...]
+        ) -> list[NotificationEvent]:
+            if gate.idle:
+                return await claim_due(limit, only, exclude)
+            # Gated rows take no slot: claim again until `limit` rows may go out or none is due.
+            kept: list[NotificationEvent] = []
+            while len(kept) < limit:
+                wanted = limit - len(kept)
+                claimed = await claim_due(wanted, only, exclude)
+                kept += await gate.screen(claimed)
+                if len(claimed) < wanted:
+                    break
+            return kept
+
         async def attempt(event: NotificationEvent) -> Delivery:
-            return await self._attempt(event, notifiers.get(event.channel))
+            route = gate.routes.get(event.id)
+            if route is None:
+                return await self._attempt(event, notifiers.get(event.channel))
+            # A team's or owner's own destination for this channel (C3 per-team routing).
+            notifier, recipients = routed.of(route)
+            return await self._attempt(event, notifier, recipients)
 
         async def record(results: Sequence[tuple[NotificationEvent, datetime]]) -> None:
             await self._record(results, summary)
@@ -139,8 +176,17 @@ class NotificationService:
             channel_limits=self.settings.notification_channel_concurrency,
         )
         await pipeline.run()
+        summary.silenced, summary.held = gate.counts.silenced, gate.counts.held
+        summary.digested = gate.counts.digested
         await self.refresh_dead_gauge()
         return summary
+
+    def rate_limits(self) -> dict[str, ChannelRateLimit]:
+        """The per-channel rate limits of CERTCTL_NOTIFICATION_RATE_LIMITS (checked at start)."""
+        return {
+            channel: ChannelRateLimit.parse(channel, value)
+            for channel, value in self.settings.notification_rate_limits.items()
+        }
 
     async def _record(
         self, results: Sequence[tuple[NotificationEvent, datetime]], summary: DispatchSummary
@@ -154,7 +200,12 @@ class NotificationService:
         for event, _ in results:
             self._observe(event, summary)
 
-    async def _attempt(self, event: NotificationEvent, notifier: Notifier | str | None) -> Delivery:
+    async def _attempt(
+        self,
+        event: NotificationEvent,
+        notifier: Notifier | str | None,
+        recipients: tuple[str, ...] | None = None,
+    ) -> Delivery:
         if notifier is None:
             return Delivery(
                 ok=False, skipped=True, detail=f"channel {event.channel} is not configured"
@@ -162,6 +213,8 @@ class NotificationService:
         if isinstance(notifier, str):
             return Delivery(ok=False, detail=notifier)
         message = to_message(event)
+        if recipients is not None:
+            message = replace(message, recipients=recipients)
         if event.channel == AlertChannel.EMAIL.value and not message.recipients:
             return Delivery(
                 ok=False, skipped=True, detail="no recipient: the certificate has no owner email"

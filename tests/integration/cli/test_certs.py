@@ -377,3 +377,29 @@ async def test_get_table_has_no_ari_rows_without_a_check(cli: Cli, api: httpx.As
     cert = await import_cert(api, "web.example.com", days_left=60)
     run = await cli("certs", "get", cert["id"], role="viewer")
     assert [name for name in fields(run.stdout) if name.startswith("ARI")] == []
+
+
+async def test_route_why_names_the_override(cli: Cli, api: httpx.AsyncClient) -> None:
+    """`certs route --why` shows per tier the team override deciding Email, and its JSON is
+    GET /certificates/{id}/route."""
+    team = (await api.post("/api/v1/teams", json={"name": "Pay"})).json()
+    cert = await import_cert(api, "pay.example.com", days_left=20)
+    await api.patch(f"/api/v1/certificates/{cert['id']}", json={"team_id": team["id"]})
+    created = await api.post(
+        "/api/v1/route-overrides",
+        json={
+            "name": "pay mail",
+            "channel": "Email",
+            "team_id": team["id"],
+            "config": {"recipients": ["pay-oncall@example.com"]},
+        },
+    )
+    assert created.status_code == 201, created.text
+    run = await cli("certs", "route", cert["id"], "--why", role="viewer")
+    assert [r[:5] for r in rows(run.stdout)] == [
+        ["informational", "T-30", "Email", "pay-oncall@example.com", "override"],
+        ["warning", "T-14, T-7", "Email", "pay-oncall@example.com", "override"],
+        ["critical", "T-0", "Email", "pay-oncall@example.com", "override"],
+    ]
+    json_run = await cli("certs", "route", cert["id"], "--why", "--output", "json")
+    assert json_run.json() == (await api.get(f"/api/v1/certificates/{cert['id']}/route")).json()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from mcp import ClientSession
@@ -18,6 +19,7 @@ TOOLS = {
     "certificate_versions",
     "expiring_certificates",
     "certificate_alert_route",
+    "certificate_route",
     "renew_certificate",
     "deploy_certificate",
     "revoke_certificate",
@@ -42,6 +44,11 @@ TOOLS = {
     "dismiss_discovery",
     "scan_network",
     "list_drift",
+    "list_silences",
+    "create_silence",
+    "expire_silence",
+    "list_quiet_hours",
+    "list_route_overrides",
 }
 
 
@@ -63,7 +70,7 @@ async def _call(session: ClientSession, tool: str, **arguments: Any) -> CallTool
 
 
 async def test_lists_exactly_the_certctl_tools(live_server: LiveServer) -> None:
-    """The server offers the twenty-five tools; revoking is marked destructive, lists read-only."""
+    """The server offers the thirty-five tools; revoking is marked destructive, lists read-only."""
     async with live_server.mcp() as session:
         tools = {t.name: t for t in (await session.list_tools()).tools}
     assert set(tools) == TOOLS
@@ -299,3 +306,71 @@ async def test_alert_tools_list_acknowledge_and_resolve(live_server: LiveServer)
     assert [d["channel"] for d in detail["deliveries"]] == ["Email"]
     assert (acked["state"], acked["acknowledged_by"]) == ("acknowledged", "operator-user")
     assert (done["state"], done["resolve_reason"]) == ("resolved", "moved to ACME")
+
+
+async def test_silence_tools_create_list_and_expire(live_server: LiveServer) -> None:
+    """create_silence stores a silence for the operator, list_silences shows it, expire ends it."""
+    async with live_server.mcp(role="operator") as session:
+        created = answer_of(
+            await _call(
+                session,
+                "create_silence",
+                reason="maintenance window",
+                ends_at=(datetime.now(UTC) + timedelta(days=1)).isoformat(),
+                team_id="t-none",
+            )
+        )
+        listed = answer_of(await _call(session, "list_silences"))
+        ended = answer_of(await _call(session, "expire_silence", silence_id=created["id"]))
+    assert (created["reason"], created["team_id"]) == ("maintenance window", "t-none")
+    assert [s["id"] for s in listed["data"]] == [created["id"]]
+    assert ended == live_server.api("GET", f"/silences/{created['id']}")
+    assert ended["ends_at"] != created["ends_at"]
+
+
+async def test_certificate_route_is_the_api_answer(live_server: LiveServer) -> None:
+    """`certificate_route` answers GET /certificates/{id}/route: the default matrix, Email."""
+    web = live_server.import_cert("web.example.com", days_left=90)
+    async with live_server.mcp(role="viewer") as session:
+        route = answer_of(await _call(session, "certificate_route", certificate_id=web["id"]))
+    assert route == live_server.api("GET", f"/certificates/{web['id']}/route")
+    assert [[c["channel"] for c in t["channels"]] for t in route["tiers"]] == [["Email"]] * 3
+
+
+async def test_list_quiet_hours_is_the_api_page(live_server: LiveServer) -> None:
+    """`list_quiet_hours` answers GET /quiet-hours."""
+    live_server.api(
+        "POST",
+        "/quiet-hours",
+        json={
+            "name": "nights",
+            "channel": "Slack",
+            "weekdays": ["mon"],
+            "start": "22:00",
+            "end": "07:00",
+            "timezone": "Europe/Berlin",
+        },
+    )
+    async with live_server.mcp(role="viewer") as session:
+        page = answer_of(await _call(session, "list_quiet_hours"))
+    assert page == live_server.api("GET", "/quiet-hours")
+    assert [q["name"] for q in page["data"]] == ["nights"]
+
+
+async def test_list_route_overrides_masks_secrets(live_server: LiveServer) -> None:
+    """`list_route_overrides` answers GET /route-overrides, the webhook URL masked."""
+    team = live_server.api("POST", "/teams", json={"name": "Pay"})
+    live_server.api(
+        "POST",
+        "/route-overrides",
+        json={
+            "name": "pay slack",
+            "channel": "Slack",
+            "team_id": team["id"],
+            "config": {"webhook_url": "https://hooks.slack.com/services/T0/B0/secret"},
+        },
+    )
+    async with live_server.mcp(role="viewer") as session:
+        page = answer_of(await _call(session, "list_route_overrides", team_id=team["id"]))
+    assert page == live_server.api("GET", "/route-overrides", params={"team_id": team["id"]})
+    assert [o["config"] for o in page["data"]] == [{"webhook_url": "********"}]

@@ -74,6 +74,16 @@ def test_extra_tags_are_appended_once(http: httpx.AsyncClient, message: AlertMes
     assert alert["tags"] == ["certctl", "warning", "production", "pki", "team-platform"]
 
 
+def test_responders_are_opsgenie_teams(http: httpx.AsyncClient, message: AlertMessage) -> None:
+    """Configured responders (a team's override) are sent as OpsGenie teams; none: no key."""
+    alert = _opsgenie(http, responders=["Payments", "SRE"]).render(message).body
+    assert alert["responders"] == [
+        {"type": "team", "name": "Payments"},
+        {"type": "team", "name": "SRE"},
+    ]
+    assert "responders" not in _opsgenie(http).render(message).body
+
+
 async def test_deliver_posts_to_v2_alerts_with_geniekey(
     http: httpx.AsyncClient, upstream: Upstream, message: AlertMessage
 ) -> None:

@@ -21,6 +21,7 @@ from certctl.api.dashboard import (
     notifications,
     overview,
     policies,
+    silences,
 )
 from certctl.api.dashboard.rendering import Renderer
 
@@ -46,5 +47,6 @@ def install(app: FastAPI) -> None:
         inventory,
         audit,
         discovery,
+        silences,
     ):
         app.include_router(module.router)

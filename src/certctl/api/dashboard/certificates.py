@@ -23,6 +23,7 @@ from certctl.domain.revocation import RevocationReason
 from certctl.errors import InvalidRequest, NotFound
 from certctl.services import routing
 from certctl.services.notifications import NotificationFilter
+from certctl.services.route_overrides import effective_route
 
 router = APIRouter(route_class=DashboardRoute, include_in_schema=False)
 
@@ -198,6 +199,7 @@ async def certificate_detail(request: Request, who: VisitorDep, cert_id: str) ->
     )
     names = await lookups.names(ctx, who, "owners", "teams", "issuers", "policies")
     route = await routing.alert_route(ctx.runtime, ctx.settings, who.caller, cert_id)
+    paged = await effective_route(ctx.runtime, ctx.settings, who.caller, cert_id)
     jobs = await ctx.jobs.search(
         who.caller,
         request=PageRequest(per_page=20),
@@ -214,6 +216,7 @@ async def certificate_detail(request: Request, who: VisitorDep, cert_id: str) ->
         targets=targets,
         alerts=alert_grid(notifications.items),
         route=route,
+        paged=paged,
         max_attempts=MAX_ATTEMPTS,
         notifications=notifications.items,
         names=names,

@@ -36,6 +36,8 @@ async def notification_list(
     status: Text = None,
     channel: Text = None,
     certificate_id: Text = None,
+    digest_id: Text = None,
+    silence_id: Text = None,
     watch: Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9_-]+$")] = None,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
 ) -> Response:
@@ -49,7 +51,11 @@ async def notification_list(
         who.caller,
         request=PageRequest(page=page, per_page=PER_PAGE),
         filters=NotificationFilter(
-            status=wanted, channel=channel or None, certificate_id=certificate_id or None
+            status=wanted,
+            channel=channel or None,
+            certificate_id=certificate_id or None,
+            digest_id=digest_id or None,
+            silence_id=silence_id or None,
         ),
     )
     if (last := past_the_end(request, page, listing.total, PER_PAGE)) is not None:
@@ -138,6 +144,7 @@ async def _channels_page(
         active="settings",
         channels=listing.items,
         setups=await routing.channel_setups(ctx.runtime, ctx.settings, who.caller),
+        rate_limits=ctx.notifications.rate_limits(),
         result=result,
     )
 

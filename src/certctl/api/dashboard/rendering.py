@@ -28,6 +28,7 @@ NAV: tuple[tuple[str, str, str, Permission], ...] = (
     ("jobs", "Jobs", "/jobs", Permission.READ),
     ("alerts", "Alerts", "/alerts", Permission.READ),
     ("notifications", "Notifications", "/notifications", Permission.READ),
+    ("silences", "Silences", "/silences", Permission.READ),
     ("policies", "Policies", "/policies", Permission.READ),
     ("teams", "Teams & owners", "/teams", Permission.READ),
     ("issuers", "Issuers", "/issuers", Permission.READ),
@@ -57,6 +58,7 @@ FLASH = {
     "scan_requested": "The network scan is requested; its result appears under Recent scans.",
     "acknowledged": "The alert is acknowledged.",
     "resolved": "The alert is resolved.",
+    "expired": "The silence has ended: what it muted goes out at the next dispatch.",
 }
 
 _STATUS_CLASSES = {
@@ -75,6 +77,8 @@ _STATUS_CLASSES = {
     "Running": "info",
     "Pending": "info",
     "pending": "info",
+    "held": "info",
+    "silenced": "warn",
     "Degraded": "warn",
     "failed": "warn",
     "open": "bad",

@@ -32,13 +32,14 @@ def inventory_router(
     out: type[Out],
     filters: type[ListQuery] = ListQuery,
     sort_fields: Sequence[str] = ("name", "created_at", "updated_at"),
+    default_sort: str = "name",
 ) -> APIRouter:
     """Build list/create/get/update/delete routes for one resource under `path`."""
     router = APIRouter(prefix=f"{API_PREFIX}{path}", tags=[tag], responses=PROBLEM_RESPONSES)
     page_model = PageOut[out]  # type: ignore[valid-type]
 
     async def list_items(ctx: ContextDep, who: CallerDep, paging: PageDep, query: ListQuery) -> Any:
-        sort = parse_sort(query.sort, sort_fields, "name")
+        sort = parse_sort(query.sort, sort_fields, default_sort)
         equals = query.model_dump(exclude={"q", "sort"}, exclude_none=True)
         page = await service(ctx).search(who, request=paging, sort=sort, equals=equals, q=query.q)
         return page_model.of(page, out)

@@ -47,13 +47,21 @@ async def list_notifications(
     certificate_id: str | None = None,
     kind: str | None = None,
     alert_id: str | None = None,
+    silence_id: str | None = None,
+    digest_id: str | None = None,
 ) -> PageOut[NotificationOut]:
     """Outbox rows, newest first; `status=dead` is the dead-letter list."""
     if status is not None and status not in {s.value for s in NotificationStatus}:
         allowed = ", ".join(s.value for s in NotificationStatus)
         raise InvalidRequest(f"unknown status {status!r}; allowed: {allowed}", field="status")
     filters = NotificationFilter(
-        status=status, channel=channel, certificate_id=certificate_id, kind=kind, alert_id=alert_id
+        status=status,
+        channel=channel,
+        certificate_id=certificate_id,
+        kind=kind,
+        alert_id=alert_id,
+        silence_id=silence_id,
+        digest_id=digest_id,
     )
     page = await ctx.notifications.search(who, request=paging, filters=filters)
     return PageOut[NotificationOut].of(page, NotificationOut)

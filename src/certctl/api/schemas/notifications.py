@@ -35,6 +35,12 @@ class NotificationOut(Out):
     receipt: str | None
     sent_at: datetime | None
     read_at: datetime | None
+    silence_id: str | None = Field(
+        default=None, description="The silence that muted this row (status `silenced`)."
+    )
+    digest_id: str | None = Field(
+        default=None, description="The digest row this row was folded into (status `digested`)."
+    )
     created_at: datetime
     updated_at: datetime
     alert_id: str | None = None

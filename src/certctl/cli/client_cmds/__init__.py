@@ -1,4 +1,4 @@
-"""Client commands: `certctl certs|jobs|alerts|notifications|policies|issuers|audit|agents|…`.
+"""Client commands: `certctl certs|jobs|alerts|notifications|policies|silences|issuers|audit|agents|…`.
 
 They talk to a running certctl server over its REST API (``certctl.client``), never to the
 database, so they work from any machine with an API key.
@@ -18,6 +18,9 @@ from certctl.cli.client_cmds import (
     jobs,
     notifications,
     policies,
+    quiet_hours,
+    route_overrides,
+    silences,
 )
 from certctl.cli.client_cmds.mcp_stdio import mcp
 from certctl.cli.client_cmds.status import status
@@ -30,6 +33,9 @@ def register(app: typer.Typer) -> None:
     app.add_typer(alerts.app, name="alerts")
     app.add_typer(notifications.app, name="notifications")
     app.add_typer(policies.app, name="policies")
+    app.add_typer(silences.app, name="silences")
+    app.add_typer(quiet_hours.app, name="quiet-hours")
+    app.add_typer(route_overrides.app, name="route-overrides")
     app.add_typer(issuers.app, name="issuers")
     app.add_typer(audit.app, name="audit")
     app.add_typer(agents.app, name="agents")

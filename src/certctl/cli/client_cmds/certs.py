@@ -28,7 +28,15 @@ from certctl.cli.client_cmds.session import (
     now,
 )
 from certctl.client import CertificateCriteria
-from certctl.client.models import AlertRoute, Certificate, Job, Page, RenewalInfo, Version
+from certctl.client.models import (
+    AlertRoute,
+    Certificate,
+    EffectiveRoute,
+    Job,
+    Page,
+    RenewalInfo,
+    Version,
+)
 
 app = typer.Typer(help="Managed certificates.", no_args_is_help=True)
 
@@ -218,9 +226,40 @@ def route_table(route: AlertRoute) -> Table:
     return table
 
 
+def why_table(route: EffectiveRoute) -> Table:
+    """Per tier, each channel's destination and what decides it (an override or the matrix)."""
+    table = render.listing(
+        "Who gets paged, and why",
+        ["Tier", "Thresholds", "Channel", "Destination", "Decided by", "Why"],
+        drop=("Thresholds", "Why"),
+    )
+    for tier in route["tiers"]:
+        thresholds = ", ".join(f"T-{t}" for t in tier["thresholds"]) or render.DASH
+        if not tier["channels"]:
+            table.add_row(
+                tier["tier"], thresholds, render.DASH, render.DASH, "matrix", "no channel"
+            )
+        for channel in tier["channels"]:
+            table.add_row(
+                tier["tier"],
+                thresholds,
+                channel["channel"],
+                render.text(channel["destination"]),
+                channel["decided_by"],
+                channel["why"],
+            )
+    return table
+
+
 @app.command("route")
 def alert_route(
     cert_id: CertId,
+    why: Annotated[
+        bool,
+        typer.Option(
+            "--why", help="Per tier: each channel's destination and the override or matrix cell."
+        ),
+    ] = False,
     server: ServerOpt = DEFAULT_SERVER,
     api_key: ApiKeyOpt = None,
     output: OutputOpt = Output.TABLE,
@@ -228,6 +267,10 @@ def alert_route(
 ) -> None:
     """Show who the expiry alerts of a certificate reach, and which cells would be skipped."""
     options = ClientOptions(server, api_key, output, ca_bundle)
+    if why:
+        effective = call(options, lambda c: c.get_effective_route(cert_id))
+        render.emit(options, effective, lambda: why_table(effective))
+        return
     route = call(options, lambda c: c.get_alert_route(cert_id))
     render.emit(options, route, lambda: route_table(route))
 

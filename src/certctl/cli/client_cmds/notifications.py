@@ -71,7 +71,10 @@ def notification_details(item: Notification, at: datetime) -> Table:
 def list_notifications(
     dead: Annotated[bool, typer.Option("--dead", help="Only the dead letters.")] = False,
     status: Annotated[
-        str | None, typer.Option(help="pending, sent, failed, dead, read, skipped or cancelled.")
+        str | None,
+        typer.Option(
+            help="pending, sent, failed, dead, read, skipped, cancelled, silenced, held or digested."
+        ),
     ] = None,
     channel: Annotated[str | None, typer.Option(help="Email, Slack, …")] = None,
     certificate: Annotated[str | None, typer.Option(help="Certificate id.")] = None,

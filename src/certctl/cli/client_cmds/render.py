@@ -46,6 +46,9 @@ NOTIFICATION_STYLES = {
     "dead": "bold red",
     "skipped": "dim",
     "cancelled": "dim",
+    "silenced": "magenta",
+    "held": "cyan",
+    "digested": "dim",
 }
 ALERT_STYLES = {"open": "bold red", "acknowledged": "yellow", "resolved": "green"}
 AUDIT_STYLES = {"success": "green", "failure": "red", "denied": "yellow"}

@@ -53,6 +53,9 @@ class OpsGenieConfig(BaseModel):
         default_factory=dict, description="Overrides of tier → priority"
     )
     tags: list[str] = Field(default_factory=list, description="Extra tags on every alert")
+    responders: list[str] = Field(
+        default_factory=list, description="OpsGenie team names notified (responders of type team)"
+    )
 
     def priority(self, tier: str) -> OpsGeniePriority:
         """The alert priority for a tier; an unknown tier is treated as informational."""
@@ -104,6 +107,8 @@ class OpsGenieNotifier:
             "details": details(message),
             "source": "certctl",
         }
+        if self.config.responders:
+            alert["responders"] = [{"type": "team", "name": n} for n in self.config.responders]
         if message.common_name or message.certificate_name:
             alert["entity"] = clip(message.common_name or message.certificate_name, ENTITY_LIMIT)
         return Rendered(body=alert, headers=dict(JSON_HEADERS))

@@ -38,6 +38,8 @@ _DELIVERY_STATE = (
     "receipt",
     "sent_at",
     "read_at",
+    "silence_id",
+    "digest_id",
     "updated_at",
 )
 
@@ -51,6 +53,8 @@ class NotificationFilter:
     certificate_id: str | None = None
     kind: str | None = None
     alert_id: str | None = None
+    silence_id: str | None = None
+    digest_id: str | None = None
 
 
 class NotificationRepository(Repository[NotificationEvent]):
@@ -95,9 +99,12 @@ class NotificationRepository(Repository[NotificationEvent]):
         channel: str | None = None,
         exclude_channels: Sequence[str] = (),
     ) -> list[NotificationEvent]:
-        """Lease up to `limit` due rows (pending, or failed and due when `retries`), of one
-        channel or of all but some."""
-        due: ColumnElement[bool] = _ROW.status == NotificationStatus.PENDING.value
+        """Lease up to `limit` due rows (pending, held by quiet hours or a rate limit until
+        now, or failed and due when `retries`), of one channel or of all but some."""
+        due: ColumnElement[bool] = or_(
+            _ROW.status == NotificationStatus.PENDING.value,
+            and_(_ROW.status == NotificationStatus.HELD.value, _ROW.next_retry_at <= now),
+        )
         if retries:
             due = or_(
                 due,
