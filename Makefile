@@ -39,13 +39,14 @@ pytest: install
 test: lint typecheck contracts pytest
 
 # Every benchmark of bench/ at full size, one after the other, by hand on an idle machine
-# (about 20 minutes; docs/performance.md). `make test` runs each at its smallest size instead
+# (about 25 minutes; docs/performance.md). `make test` runs each at its smallest size instead
 # (tests/bench), to prove they still work; no timing is ever judged.
 bench: install
 	$(BIN)/python bench/expiry_scan.py
 	$(BIN)/python bench/dispatch.py
 	$(BIN)/python bench/api_list.py
 	$(BIN)/python bench/pki.py
+	$(BIN)/python bench/agents.py
 
 # PNGs of the dashboard's main pages (docs/screenshots), from a throwaway demo server.
 screenshots: install

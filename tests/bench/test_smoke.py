@@ -17,6 +17,11 @@ BENCH = Path(__file__).resolve().parents[2] / "bench"
 # part), and the table header each prints: once per backend, or once for pki's anchors.
 # `make bench` runs the same scripts at full size.
 SMOKE = {
+    "agents": (
+        "--agents 50 --heartbeat-interval 6 --poll-interval 3 --duration 3 --warmup 1",
+        "| route ",
+        1,
+    ),
     "api_list": (
         "--certs 200 --duration 0.3 --warmup 0.1 --concurrency 4 --rate 40",
         "| scenario ",
