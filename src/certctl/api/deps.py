@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Awaitable
+from typing import Annotated, Any, TypeVar
 
 import structlog
 from fastapi import Depends, Query, Request
@@ -12,10 +13,11 @@ from certctl.domain.access import ANONYMOUS_DEMO, Caller, Permission, Principal
 from certctl.domain.audit import AuditStatus
 from certctl.domain.inventory import Agent
 from certctl.domain.listing import DEFAULT_PER_PAGE, MAX_PER_PAGE, PageRequest
-from certctl.errors import AuthenticationRequired, Gone, PermissionDenied
-from certctl.services.agent_protocol import agent_principal
+from certctl.errors import AuthenticationRequired
+from certctl.services.agent_protocol import admit, agent_principal
 
 log = structlog.get_logger("certctl.api")
+T = TypeVar("T")
 
 API_PREFIX = "/api/v1"
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -74,21 +76,26 @@ async def _authenticate(ctx: AppContext, request: Request) -> Principal:
         raise
 
 
-async def current_agent(request: Request, agent_id: str) -> Caller:
-    """Authenticate an agent by its credential: 403 for another agent's path, 410 once retired."""
-    ctx = context(request)
+async def agent_credential(request: Request) -> str:
+    """The Bearer credential of an agent route; none at all is a 401 charged to the address."""
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        await context(request).rate_limits.charge_address(client_address(request))
+        raise AuthenticationRequired("send the agent credential as 'Authorization: Bearer …'")
+    return token.strip()
+
+
+async def admitted_agent(request: Request, found: Awaitable[T]) -> T:
+    """Await an authenticating call; a refused credential counts against the address (C10)."""
     try:
-        if scheme.lower() != "bearer" or not token.strip():
-            raise AuthenticationRequired("send the agent credential as 'Authorization: Bearer …'")
-        agent = await ctx.agent_protocol.authenticate(token.strip())
+        return await found
     except AuthenticationRequired:
-        await ctx.rate_limits.charge_address(client_address(request))
+        await context(request).rate_limits.charge_address(client_address(request))
         raise
-    if agent.id != agent_id:
-        raise PermissionDenied("this credential belongs to another agent")
-    if agent.retired_at is not None:
-        raise Gone(f"agent {agent.id!r} is retired: {agent.retired_reason or 'no reason given'}")
+
+
+def agent_caller(request: Request, agent: Agent) -> Caller:
+    """The caller an authenticated agent acts as, kept on the request for audit and logs."""
     found = Caller(
         principal=agent_principal(agent),
         request_id=getattr(request.state, "request_id", None),
@@ -98,6 +105,13 @@ async def current_agent(request: Request, agent_id: str) -> Caller:
     request.state.agent = agent
     structlog.contextvars.bind_contextvars(actor=found.principal.name)
     return found
+
+
+async def current_agent(request: Request, agent_id: str) -> Caller:
+    """Authenticate an agent by its credential: 403 for another agent's path, 410 once retired."""
+    credential = await agent_credential(request)
+    agent = await admitted_agent(request, context(request).agent_protocol.authenticate(credential))
+    return agent_caller(request, admit(agent, agent_id))
 
 
 def authenticated_agent(request: Request) -> Agent:
@@ -164,5 +178,6 @@ async def context_dependency(request: Request) -> AppContext:
 
 CallerDep = Annotated[Caller, Depends(caller)]
 AgentCallerDep = Annotated[Caller, Depends(current_agent)]
+AgentCredentialDep = Annotated[str, Depends(agent_credential)]
 ContextDep = Annotated[AppContext, Depends(context_dependency)]
 PageDep = Annotated[PageRequest, Depends(page_request)]
