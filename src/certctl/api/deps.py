@@ -13,7 +13,7 @@ from certctl.domain.access import ANONYMOUS_DEMO, Caller, Permission, Principal
 from certctl.domain.audit import AuditStatus
 from certctl.domain.inventory import Agent
 from certctl.domain.listing import DEFAULT_PER_PAGE, MAX_PER_PAGE, PageRequest
-from certctl.errors import AuthenticationRequired
+from certctl.errors import AuthenticationRequired, CertctlError
 from certctl.services.agent_protocol import admit, agent_principal
 
 log = structlog.get_logger("certctl.api")
@@ -82,6 +82,8 @@ async def agent_credential(request: Request) -> str:
     if scheme.lower() != "bearer" or not token.strip():
         await context(request).rate_limits.charge_address(client_address(request))
         raise AuthenticationRequired("send the agent credential as 'Authorization: Bearer …'")
+    # Kept for audit_refusal: a malformed body refused before the route ran is still audited.
+    request.state.agent_credential = token.strip()
     return token.strip()
 
 
@@ -139,6 +141,9 @@ def request_facts(request: Request) -> dict[str, Any]:
 async def audit_refusal(request: Request, status: int, detail: str) -> None:
     """Record a refused or failed mutating call of an authenticated caller."""
     found: Caller | None = getattr(request.state, "caller", None)
+    # 401, 403 and 410 are the agent check's own refusals: never authenticate those twice.
+    if found is None and request.method in MUTATING and status not in (401, 403, 410, 429):
+        found = await _pending_agent(request)
     # A throttled request costs no audit row: that is what the limit protects.
     if found is None or request.method not in MUTATING or status == 429:
         return
@@ -158,6 +163,25 @@ async def audit_refusal(request: Request, status: int, detail: str) -> None:
         )
     except Exception as exc:
         log.warning("audit.refusal_not_recorded", error=type(exc).__name__)
+
+
+async def _pending_agent(request: Request) -> Caller | None:
+    """The agent whose credential a route took but had not checked when it refused the call.
+
+    The heartbeat authenticates inside its single UPDATE, so a body refused before that
+    is authenticated here, as the other agent routes do before they read their body.
+    """
+    credential: str | None = getattr(request.state, "agent_credential", None)
+    agent_id = request.path_params.get("agent_id")
+    if credential is None or agent_id is None:
+        return None
+    try:
+        agent = await admitted_agent(
+            request, context(request).agent_protocol.authenticate(credential)
+        )
+        return agent_caller(request, admit(agent, str(agent_id)))
+    except CertctlError:
+        return None
 
 
 async def page_request(
