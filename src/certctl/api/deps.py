@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Awaitable
+from typing import Annotated, Any, TypeVar
 
 import structlog
 from fastapi import Depends, Query, Request
@@ -12,10 +13,11 @@ from certctl.domain.access import ANONYMOUS_DEMO, Caller, Permission, Principal
 from certctl.domain.audit import AuditStatus
 from certctl.domain.inventory import Agent
 from certctl.domain.listing import DEFAULT_PER_PAGE, MAX_PER_PAGE, PageRequest
-from certctl.errors import AuthenticationRequired, Gone, PermissionDenied
-from certctl.services.agent_protocol import agent_principal
+from certctl.errors import AuthenticationRequired, CertctlError
+from certctl.services.agent_protocol import admit, agent_principal
 
 log = structlog.get_logger("certctl.api")
+T = TypeVar("T")
 
 API_PREFIX = "/api/v1"
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -74,21 +76,28 @@ async def _authenticate(ctx: AppContext, request: Request) -> Principal:
         raise
 
 
-async def current_agent(request: Request, agent_id: str) -> Caller:
-    """Authenticate an agent by its credential: 403 for another agent's path, 410 once retired."""
-    ctx = context(request)
+async def agent_credential(request: Request) -> str:
+    """The Bearer credential of an agent route; none at all is a 401 charged to the address."""
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        await context(request).rate_limits.charge_address(client_address(request))
+        raise AuthenticationRequired("send the agent credential as 'Authorization: Bearer …'")
+    # Kept for audit_refusal: a malformed body refused before the route ran is still audited.
+    request.state.agent_credential = token.strip()
+    return token.strip()
+
+
+async def admitted_agent(request: Request, found: Awaitable[T]) -> T:
+    """Await an authenticating call; a refused credential counts against the address (C10)."""
     try:
-        if scheme.lower() != "bearer" or not token.strip():
-            raise AuthenticationRequired("send the agent credential as 'Authorization: Bearer …'")
-        agent = await ctx.agent_protocol.authenticate(token.strip())
+        return await found
     except AuthenticationRequired:
-        await ctx.rate_limits.charge_address(client_address(request))
+        await context(request).rate_limits.charge_address(client_address(request))
         raise
-    if agent.id != agent_id:
-        raise PermissionDenied("this credential belongs to another agent")
-    if agent.retired_at is not None:
-        raise Gone(f"agent {agent.id!r} is retired: {agent.retired_reason or 'no reason given'}")
+
+
+def agent_caller(request: Request, agent: Agent) -> Caller:
+    """The caller an authenticated agent acts as, kept on the request for audit and logs."""
     found = Caller(
         principal=agent_principal(agent),
         request_id=getattr(request.state, "request_id", None),
@@ -98,6 +107,13 @@ async def current_agent(request: Request, agent_id: str) -> Caller:
     request.state.agent = agent
     structlog.contextvars.bind_contextvars(actor=found.principal.name)
     return found
+
+
+async def current_agent(request: Request, agent_id: str) -> Caller:
+    """Authenticate an agent by its credential: 403 for another agent's path, 410 once retired."""
+    credential = await agent_credential(request)
+    agent = await admitted_agent(request, context(request).agent_protocol.authenticate(credential))
+    return agent_caller(request, admit(agent, agent_id))
 
 
 def authenticated_agent(request: Request) -> Agent:
@@ -125,6 +141,9 @@ def request_facts(request: Request) -> dict[str, Any]:
 async def audit_refusal(request: Request, status: int, detail: str) -> None:
     """Record a refused or failed mutating call of an authenticated caller."""
     found: Caller | None = getattr(request.state, "caller", None)
+    # 401, 403 and 410 are the agent check's own refusals: never authenticate those twice.
+    if found is None and request.method in MUTATING and status not in (401, 403, 410, 429):
+        found = await _pending_agent(request)
     # A throttled request costs no audit row: that is what the limit protects.
     if found is None or request.method not in MUTATING or status == 429:
         return
@@ -146,6 +165,25 @@ async def audit_refusal(request: Request, status: int, detail: str) -> None:
         log.warning("audit.refusal_not_recorded", error=type(exc).__name__)
 
 
+async def _pending_agent(request: Request) -> Caller | None:
+    """The agent whose credential a route took but had not checked when it refused the call.
+
+    The heartbeat authenticates inside its single UPDATE, so a body refused before that
+    is authenticated here, as the other agent routes do before they read their body.
+    """
+    credential: str | None = getattr(request.state, "agent_credential", None)
+    agent_id = request.path_params.get("agent_id")
+    if credential is None or agent_id is None:
+        return None
+    try:
+        agent = await admitted_agent(
+            request, context(request).agent_protocol.authenticate(credential)
+        )
+        return agent_caller(request, admit(agent, str(agent_id)))
+    except CertctlError:
+        return None
+
+
 async def page_request(
     page: Annotated[int, Query(ge=1, le=1_000_000, description="Page number, from 1.")] = 1,
     per_page: Annotated[
@@ -164,5 +202,6 @@ async def context_dependency(request: Request) -> AppContext:
 
 CallerDep = Annotated[Caller, Depends(caller)]
 AgentCallerDep = Annotated[Caller, Depends(current_agent)]
+AgentCredentialDep = Annotated[str, Depends(agent_credential)]
 ContextDep = Annotated[AppContext, Depends(context_dependency)]
 PageDep = Annotated[PageRequest, Depends(page_request)]

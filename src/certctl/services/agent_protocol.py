@@ -26,7 +26,7 @@ from certctl.domain.ids import new_id
 from certctl.domain.inventory import Agent, AgentStatus
 from certctl.domain.jobs import Job, JobStatus, JobType
 from certctl.domain.renewal import key_spec_for
-from certctl.errors import AuthenticationRequired, NotFound
+from certctl.errors import AuthenticationRequired, Gone, NotFound, PermissionDenied
 from certctl.services.audit import record
 from certctl.services.issuance import certificate_profile
 from certctl.services.jobs import JobService
@@ -112,14 +112,30 @@ class AgentProtocolService:
             raise AuthenticationRequired("the agent credential is not valid")
         return agent
 
-    async def heartbeat(self, agent: Agent, facts: HeartbeatFacts) -> Agent:
-        """Record that the agent is alive and what it says about its host."""
+    async def heartbeat(self, credential: str, agent_id: str, facts: HeartbeatFacts) -> Agent:
+        """Authenticate the agent and record that it is alive, with what it says of its host.
+
+        The hot path is one UPDATE in one transaction; only when it matched nothing is the
+        credential read again, to answer 401, 403 or 410 as every agent route does.
+        """
+        digest = hash_api_key(credential)
         now = self.runtime.clock.now()
         async with self.runtime.db.uow() as uow:
-            current = await uow.agents.require(agent.id)
-            after = _with_facts(current, facts, now)
-            await uow.agents.update(after)
-        return after
+            agent = await uow.agents.heartbeat(
+                agent_id=agent_id, credential_hash=digest, facts=facts, now=now
+            )
+            if agent is None:
+                admit(await uow.agents.by_credential_hash(digest), agent_id)
+                # Admitted yet not updated: the agent was retired or re-registered meanwhile.
+                raise AuthenticationRequired("the agent credential is not valid")
+        return agent
+
+    async def poll(self, credential: str, agent_id: str) -> tuple[Agent, bool]:
+        """Authenticate the agent → it and whether any job may be due (one statement)."""
+        async with self.runtime.db.uow() as uow:
+            found = await uow.agents.with_work_flag(hash_api_key(credential))
+        agent = admit(found[0] if found else None, agent_id)
+        return agent, bool(found and found[1])
 
     async def work(self, caller: Caller, agent: Agent) -> tuple[list[CsrWork], list[DeployWork]]:
         """Lease the agent's due work; a Pending deployment becomes Running as it is handed out."""
@@ -194,6 +210,17 @@ class AgentProtocolService:
             reason=reason,
             served_sha256=served_sha256,
         )
+
+
+def admit(agent: Agent | None, agent_id: str) -> Agent:
+    """The agent a credential found, if it may act on `agent_id`'s path: 401, 403, else 410."""
+    if agent is None:
+        raise AuthenticationRequired("the agent credential is not valid")
+    if agent.id != agent_id:
+        raise PermissionDenied("this credential belongs to another agent")
+    if agent.retired_at is not None:
+        raise Gone(f"agent {agent.id!r} is retired: {agent.retired_reason or 'no reason given'}")
+    return agent
 
 
 def _with_facts(agent: Agent, facts: HeartbeatFacts, now: datetime) -> Agent:

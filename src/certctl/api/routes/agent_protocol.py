@@ -11,7 +11,10 @@ from fastapi import APIRouter, Request, Response
 from certctl.api.deps import (
     API_PREFIX,
     AgentCallerDep,
+    AgentCredentialDep,
     ContextDep,
+    admitted_agent,
+    agent_caller,
     authenticated_agent,
     client_address,
     request_facts,
@@ -65,19 +68,32 @@ async def register_agent(ctx: ContextDep, request: Request, body: RegisterIn) ->
 
 @protocol.post("/{agent_id}/heartbeat", name="agent_heartbeat", response_model=HeartbeatOut)
 async def heartbeat(
-    ctx: ContextDep, who: AgentCallerDep, request: Request, agent_id: str, body: HeartbeatIn
+    ctx: ContextDep,
+    credential: AgentCredentialDep,
+    request: Request,
+    agent_id: str,
+    body: HeartbeatIn,
 ) -> HeartbeatOut:
     """The agent is alive: Online, last heartbeat now, host facts refreshed."""
-    agent = await ctx.agent_protocol.heartbeat(authenticated_agent(request), body.facts())
+    agent = await admitted_agent(
+        request, ctx.agent_protocol.heartbeat(credential, agent_id, body.facts())
+    )
+    agent_caller(request, agent)
     return HeartbeatOut(
         agent_id=agent.id, status=agent.status.value, last_heartbeat_at=agent.last_heartbeat_at
     )
 
 
 @protocol.get("/{agent_id}/work", name="agent_work", response_model=WorkOut)
-async def work(ctx: ContextDep, who: AgentCallerDep, request: Request, agent_id: str) -> WorkOut:
+async def work(
+    ctx: ContextDep, credential: AgentCredentialDep, request: Request, agent_id: str
+) -> WorkOut:
     """Lease the agent's AwaitingCSR jobs and due deployments."""
-    csrs, deploys = await ctx.agent_protocol.work(who, authenticated_agent(request))
+    agent, due = await admitted_agent(request, ctx.agent_protocol.poll(credential, agent_id))
+    who = agent_caller(request, agent)
+    if not due:
+        return WorkOut(csr_jobs=[], deployments=[])
+    csrs, deploys = await ctx.agent_protocol.work(who, agent)
     return WorkOut(
         csr_jobs=[CsrWorkOut.model_validate(c) for c in csrs],
         deployments=[DeployWorkOut.model_validate(d) for d in deploys],
