@@ -48,6 +48,7 @@ class AgentConfig:
     bootstrap_token: str | None = None
     discovery_dirs: tuple[Path, ...] = ()
     discovery_interval: timedelta = DISCOVERY_INTERVAL
+    poll_interval: timedelta = POLL_INTERVAL
 
 
 class Retired(Exception):
@@ -162,7 +163,7 @@ class AgentLoop:
                 next_heartbeat = now + HEARTBEAT_INTERVAL
             if ok and now >= next_poll and not self.stopping:
                 ok = await self._call(self._work(runner, identity.agent_id))
-                next_poll = now + POLL_INTERVAL
+                next_poll = now + self.config.poll_interval
             if ok and now >= next_discovery and not self.stopping:
                 ok = await self._call(self._discover(identity.agent_id))
                 # A failed report is retried with the backoff below, not 6 h later.

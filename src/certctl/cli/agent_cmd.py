@@ -53,6 +53,12 @@ def agent(
             help="Hours between two scans of the discovery directories.",
         ),
     ] = 6.0,
+    poll_interval: Annotated[
+        float,
+        typer.Option(
+            envvar="CERTCTL_AGENT_POLL_INTERVAL", min=1, help="Seconds between two polls for work."
+        ),
+    ] = 30.0,
     ca_bundle: Annotated[
         Path | None,
         typer.Option(
@@ -77,6 +83,7 @@ def agent(
         bootstrap_token=bootstrap_token,
         discovery_dirs=tuple(Path(d) for d in discovery_dirs.split(":") if d),
         discovery_interval=timedelta(hours=discovery_interval),
+        poll_interval=timedelta(seconds=poll_interval),
     )
     verify: ssl.SSLContext | bool = (
         ssl.create_default_context(cafile=str(ca_bundle)) if ca_bundle else True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -155,3 +156,14 @@ async def test_an_agent_without_discovery_dirs_never_reports(
     assert await _loop(tmp_path, client, clock, sleeper, []).run() == 0
     assert sleeper.waits == [30, 30, 30]
     assert (await api.get("/api/v1/discoveries")).json()["total"] == 0
+
+
+async def test_a_configured_poll_interval_sets_the_waits(
+    tmp_path: Path, client: AgentClient, clock: FrozenClock
+) -> None:
+    """A 5 s poll interval: the agent waits 5 s between polls instead of 30 s."""
+    sleeper = StopAfter(clock, 3)
+    loop = _loop(tmp_path, client, clock, sleeper, [])
+    loop.config = dataclasses.replace(loop.config, poll_interval=timedelta(seconds=5))
+    assert await loop.run() == 0
+    assert sleeper.waits == [5, 5, 5]
