@@ -15,6 +15,9 @@ An HTML comment on the line before a block changes how it is treated:
   on the block's last line, on a free port; every `127.0.0.1:8443` in the guide is read as
   that port. Each guide has exactly one such block, before its first shell block.
 - `<!-- docs-test: skip -->`: the block cannot run here (a real host, systemd, a clone).
+- `<!-- docs-test: cleanup -->`: the guide's last block, which stops what the guide started in
+  the background (an agent, nginx). It runs even when an earlier block failed, so a failing
+  guide leaves no process behind; the first failure is the one reported.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ SHELLS = {"sh", "bash", "shell"}
 DEFAULT_ADDRESS = "127.0.0.1:8443"
 BLOCK_TIMEOUT_SECONDS = 120
 _FENCE = re.compile(r"^```([A-Za-z0-9_-]*)\s*$")
-_MARKER = re.compile(r"^<!--\s*docs-test:\s*(server|skip)\s*-->\s*$")
+_MARKER = re.compile(r"^<!--\s*docs-test:\s*(server|skip|cleanup)\s*-->\s*$")
 _ASSIGNMENT = re.compile(r"^[A-Z_][A-Z0-9_]*=")
 BIN = str(Path(sys.executable).parent)
 
@@ -128,13 +131,29 @@ class GuideRun:
         port = free_port()
         address = f"127.0.0.1:{port}"
         env = {k: v.replace(DEFAULT_ADDRESS, address) for k, v in server_env(servers[0]).items()}
+        cleanup = [b for b in self.blocks if b.marker == "cleanup"]
+        if len(cleanup) > 1 or (cleanup and self.blocks[-1] is not cleanup[0]):
+            raise GuideFailure(f"{self.guide}: a cleanup block must be the guide's last block")
         with serving_demo(self.workdir / "var", env, port=port):
             ran = 0
-            for block in self.blocks[1:]:
-                if block.marker != "skip":
-                    self._run_block(block, address)
-                    ran += 1
-        return ran
+            try:
+                for block in self.blocks[1:]:
+                    if block.marker not in {"skip", "cleanup"}:
+                        self._run_block(block, address)
+                        ran += 1
+            finally:
+                if cleanup:
+                    self._after_failure_too(cleanup[0], address)
+        return ran + len(cleanup)
+
+    def _after_failure_too(self, block: Block, address: str) -> None:
+        """Run the cleanup block; its own failure is raised only when nothing failed before."""
+        failing = sys.exc_info()[1] is not None
+        try:
+            self._run_block(block, address)
+        except (GuideFailure, subprocess.TimeoutExpired):
+            if not failing:
+                raise
 
     def _run_block(self, block: Block, address: str) -> None:
         code = block.code.replace(DEFAULT_ADDRESS, address).replace("localhost:8443", address)

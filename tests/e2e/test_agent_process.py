@@ -15,6 +15,7 @@ import pytest
 
 from certctl.testing.postgres import free_port
 from certctl.testing.process import start, stop, wait_ready
+from certctl.testing.tlsserver import OpensslCA, sha256_of
 
 pytestmark = pytest.mark.e2e
 TOKEN = "e2e-bootstrap-token-0123456789"
@@ -59,8 +60,11 @@ def _until(check: Callable[[], Any], what: str, timeout: float = 60) -> Any:
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def _agent(url: str, tmp_path: Path, *, token: str | None = TOKEN) -> subprocess.Popen[str]:
+def _agent(
+    url: str, tmp_path: Path, *, token: str | None = TOKEN, **extra: str
+) -> subprocess.Popen[str]:
     env = {
+        **extra,
         "CERTCTL_SERVER_URL": url,
         "CERTCTL_AGENT_NAME": "e2e-host",
         "CERTCTL_KEY_DIR": str(tmp_path / "agent" / "keys"),
@@ -149,3 +153,22 @@ def test_a_retired_agent_process_exits_zero(server: str, tmp_path: Path) -> None
     _api(server, "POST", f"/agents/{agents[0]['id']}/retire", json={"reason": "decommissioned"})
     second = _agent(server, tmp_path, token=None)
     assert second.wait(timeout=60) == 0
+
+
+def test_the_agent_process_reports_its_discovery_dirs_at_start(server: str, tmp_path: Path) -> None:
+    """CERTCTL_DISCOVERY_DIRS: the certificate in that directory is listed under the agent."""
+    ca = OpensslCA(tmp_path)
+    ca.issue("web", "web.test", ["web.test"], serial=0x71)
+    found = tmp_path / "etc"
+    found.mkdir()
+    (found / "web.pem").write_bytes((tmp_path / "web.pem").read_bytes())
+    agent = _agent(server, tmp_path, CERTCTL_DISCOVERY_DIRS=str(found))
+    try:
+        rows = _until(lambda: _api(server, "GET", "/discoveries")["data"], "the discovery report")
+        agents = _api(server, "GET", "/agents")["data"]
+    finally:
+        stop(agent)
+    assert [(r["location"], r["common_name"], r["agent_id"]) for r in rows] == [
+        (str(found / "web.pem"), "web.test", agents[0]["id"])
+    ]
+    assert rows[0]["fingerprint_sha256"] == sha256_of(tmp_path / "web.pem")

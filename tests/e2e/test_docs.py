@@ -19,6 +19,7 @@ GUIDES = (
     "docs/operations.md",
     "docs/agents.md",
     "docs/discovery.md",
+    "docs/tutorial.md",
 )
 
 
@@ -103,3 +104,17 @@ def test_a_failing_command_is_named(tmp_path: Path) -> None:
     assert "guide.md, block at line 6 failed (exit 1)" in str(failure.value)
     assert "docs-test: this command failed (exit 1): false" in str(failure.value)
     assert "never" not in str(failure.value).split("---")[-1]
+
+
+def test_the_cleanup_block_runs_after_a_failure(tmp_path: Path) -> None:
+    """A block fails; the cleanup block still runs, and the failure reported is the first one."""
+    guide = tmp_path / "guide.md"
+    guide.write_text(
+        "<!-- docs-test: server -->\n```sh\ncertctl demo\n```\n\n"
+        "```sh\nfalse\n```\n\n"
+        "<!-- docs-test: cleanup -->\n```sh\ntouch cleaned\nfalse\n```\n"
+    )
+    with pytest.raises(GuideFailure) as failure:
+        GuideRun(guide, tmp_path / "work").run()
+    assert "guide.md, block at line 6 failed (exit 1)" in str(failure.value)
+    assert (tmp_path / "work" / "cleaned").is_file()

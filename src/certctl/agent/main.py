@@ -1,5 +1,8 @@
 """The agent loop: register once, heartbeat every 60 s, poll for work every 30 s (C7).
 
+With discovery directories configured it also scans them at start and then every
+`discovery_interval` (6 h by default) and reports what it found (C8).
+
 Failed calls back off (60, 120, 240 s, then every 5 min) until the server answers again. A
 retired agent (410) exits 0; SIGTERM lets the current job finish, then the loop exits 0.
 Time comes from an injected clock and the waits from an injected sleeper, so tests run it
@@ -13,11 +16,13 @@ import platform
 import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import structlog
 
 from certctl import __version__
+from certctl.agent.discovery import scan_paths
 from certctl.agent.keystore import KeyStore
 from certctl.agent.state import AgentIdentity, StateFile
 from certctl.agent.work import Deployer, WorkRunner
@@ -29,6 +34,7 @@ from certctl.domain.agents import HEARTBEAT_INTERVAL, POLL_INTERVAL, failure_del
 log = structlog.get_logger("certctl.agent")
 
 Sleep = Callable[[float], Awaitable[None]]
+DISCOVERY_INTERVAL = timedelta(hours=6)
 
 
 @dataclass(frozen=True)
@@ -40,6 +46,9 @@ class AgentConfig:
     key_dir: Path
     state_dir: Path
     bootstrap_token: str | None = None
+    discovery_dirs: tuple[Path, ...] = ()
+    discovery_interval: timedelta = DISCOVERY_INTERVAL
+    poll_interval: timedelta = POLL_INTERVAL
 
 
 class Retired(Exception):
@@ -140,6 +149,12 @@ class AgentLoop:
             backup_root=self.config.state_dir / "backups",
         )
         next_heartbeat = next_poll = self.clock.now()
+        # No directories, no scans: the far future never comes due.
+        next_discovery = (
+            self.clock.now()
+            if self.config.discovery_dirs
+            else datetime.max.replace(tzinfo=next_poll.tzinfo)
+        )
         while not self.stopping:
             now = self.clock.now()
             ok = True
@@ -148,13 +163,18 @@ class AgentLoop:
                 next_heartbeat = now + HEARTBEAT_INTERVAL
             if ok and now >= next_poll and not self.stopping:
                 ok = await self._call(self._work(runner, identity.agent_id))
-                next_poll = now + POLL_INTERVAL
+                next_poll = now + self.config.poll_interval
+            if ok and now >= next_discovery and not self.stopping:
+                ok = await self._call(self._discover(identity.agent_id))
+                # A failed report is retried with the backoff below, not 6 h later.
+                next_discovery = now + self.config.discovery_interval if ok else now
             if not ok:
-                # The server is unreachable or failing: back off both, whichever failed.
+                # The server is unreachable or failing: back off all, whichever failed.
                 next_heartbeat = next_poll = now + failure_delay(self.failures)
+                next_discovery = max(next_discovery, next_poll)
             if self._stopped():
                 return
-            wake = min(next_heartbeat, next_poll)
+            wake = min(next_heartbeat, next_poll, next_discovery)
             await self._sleep(max(0.0, (wake - self.clock.now()).total_seconds()))
 
     async def _work(self, runner: WorkRunner, agent_id: str) -> None:
@@ -168,6 +188,12 @@ class AgentLoop:
             if self.stopping:
                 return
             await _one_item(runner.deploy(deployment), deployment["job_id"])
+
+    async def _discover(self, agent_id: str) -> None:
+        """Scan the discovery directories (off the event loop) and report what was found."""
+        found = await asyncio.to_thread(scan_paths, self.config.discovery_dirs)
+        summary = await self.client.report_discoveries(agent_id, found)
+        log.info("agent.discovery_reported", **summary)
 
     async def _call(self, call: Awaitable[object]) -> bool:
         """Run one server call; False (and one more failure) when it did not get through."""

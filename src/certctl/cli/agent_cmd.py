@@ -6,6 +6,7 @@ import asyncio
 import signal
 import socket
 import ssl
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -44,6 +45,20 @@ def agent(
             envvar="CERTCTL_DISCOVERY_DIRS", help="Directories to scan for certificates (':')."
         ),
     ] = "",
+    discovery_interval: Annotated[
+        float,
+        typer.Option(
+            envvar="CERTCTL_AGENT_DISCOVERY_INTERVAL",
+            min=0.25,
+            help="Hours between two scans of the discovery directories.",
+        ),
+    ] = 6.0,
+    poll_interval: Annotated[
+        float,
+        typer.Option(
+            envvar="CERTCTL_AGENT_POLL_INTERVAL", min=1, help="Seconds between two polls for work."
+        ),
+    ] = 30.0,
     ca_bundle: Annotated[
         Path | None,
         typer.Option(
@@ -66,6 +81,9 @@ def agent(
         key_dir=key_dir,
         state_dir=state_dir,
         bootstrap_token=bootstrap_token,
+        discovery_dirs=tuple(Path(d) for d in discovery_dirs.split(":") if d),
+        discovery_interval=timedelta(hours=discovery_interval),
+        poll_interval=timedelta(seconds=poll_interval),
     )
     verify: ssl.SSLContext | bool = (
         ssl.create_default_context(cafile=str(ca_bundle)) if ca_bundle else True

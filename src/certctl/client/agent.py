@@ -6,9 +6,12 @@ A retired agent's calls fail with ``ClientError(status=410)``.
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
 from typing import Any, TypedDict, cast
 
 from certctl.client.api import CertctlClient, _seg
+from certctl.domain.discovery import DiscoveredFile
 
 
 class HostFacts(TypedDict):
@@ -92,6 +95,26 @@ class JobReport(TypedDict):
     last_error: str | None
 
 
+class DiscoveryReport(TypedDict):
+    """What a discovery report changed on the server."""
+
+    received: int
+    new: int
+    refreshed: int
+
+
+def _discovered(item: DiscoveredFile) -> dict[str, Any]:
+    """One discovered certificate as the report body carries it."""
+    body = dataclasses.asdict(item)
+    body.update(
+        sans=list(item.sans),
+        not_before=item.not_before.isoformat(),
+        not_after=item.not_after.isoformat(),
+        format=item.format.value,
+    )
+    return body
+
+
 class AgentClient(CertctlClient):
     """The certctl API as an agent calls it."""
 
@@ -143,3 +166,11 @@ class AgentClient(CertctlClient):
         if served_sha256 is not None:
             body["served_sha256"] = served_sha256
         return cast(JobReport, await self._call("POST", path, body=body))
+
+    async def report_discoveries(
+        self, agent_id: str, items: Sequence[DiscoveredFile]
+    ) -> DiscoveryReport:
+        """Post the certificates found on this host (re-reports refresh, never duplicate)."""
+        path = f"/agents/{_seg(agent_id)}/discoveries"
+        body = {"items": [_discovered(item) for item in items]}
+        return cast(DiscoveryReport, await self._call("POST", path, body=body))

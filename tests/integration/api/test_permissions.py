@@ -50,6 +50,7 @@ AGENT_PROTOCOL = (
     ("POST", f"{AGENT}/csr"),
     ("GET", f"{AGENT}/certificates/{{cert_id}}"),
     ("POST", f"{AGENT}/jobs/{{job_id}}/status"),
+    ("POST", f"{AGENT}/discoveries"),
 )
 EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/health"): PUBLIC,

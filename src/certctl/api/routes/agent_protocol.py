@@ -34,6 +34,7 @@ from certctl.api.schemas.agents import (
     WorkOut,
 )
 from certctl.api.schemas.common import PROBLEM_RESPONSES
+from certctl.api.schemas.discovery import DiscoveryReportIn, ReportOut
 from certctl.domain.access import Caller
 from certctl.domain.agents import split_leaf
 from certctl.domain.jobs import Job
@@ -185,3 +186,14 @@ async def job_status(
         served_sha256=body.served_sha256,
     )
     return JobReportOut.model_validate(job)
+
+
+@protocol.post("/{agent_id}/discoveries", name="agent_report_discoveries", response_model=ReportOut)
+async def report_discoveries(
+    ctx: ContextDep, who: AgentCallerDep, request: Request, agent_id: str, body: DiscoveryReportIn
+) -> ReportOut:
+    """Record the certificates the agent found on its host, de-duplicated by fingerprint and path."""
+    summary = await ctx.discovery.report_from_agent(
+        who, authenticated_agent(request).id, [item.to_domain() for item in body.items]
+    )
+    return ReportOut(received=summary.received, new=summary.new, refreshed=summary.refreshed)
