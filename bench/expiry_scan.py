@@ -230,7 +230,10 @@ def cpu_floor(estate: Estate) -> dict[str, Any]:
         return n
 
     def floor() -> int:
-        return sum(len(crossed_thresholds(policy, days_left(e, now))) for e in selected)
+        return sum(
+            len(crossed_thresholds(policy, expires_at=e, not_before=None, now=now))
+            for e in selected
+        )
 
     return {
         "anchor_s": round(_best_of(3, anchor), 4),
