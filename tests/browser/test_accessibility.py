@@ -39,6 +39,7 @@ def _pages(server: LiveServer) -> list[str]:
         "/notifications?tab=dead",
         "/alerts",
         "/alerts?state=",
+        "/alerts/forecast",
         "/policies",
         "/policies/rp-critical",
         "/policies/new",
