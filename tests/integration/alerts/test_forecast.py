@@ -13,6 +13,7 @@ from certctl.api.app import create_app
 from certctl.bootstrap import AppContext
 from certctl.clock import FrozenClock
 from certctl.domain.access import SYSTEM_CALLER
+from certctl.domain.inventory import SECRET_MASK
 from certctl.domain.listing import PageRequest
 from certctl.services.alert_forecast import ForecastScope, alert_forecast
 from certctl.services.notifications import NotificationFilter
@@ -160,3 +161,54 @@ async def test_bad_days_is_refused_naming_the_field(
     answer = await api.get("/api/v1/alerts/forecast", params={"days": days})
     assert answer.status_code == 400
     assert [e["field"] for e in answer.json()["errors"]] == ["days"]
+
+
+async def test_overrides_name_the_destination_and_quiet_hours_hold_as_the_dispatcher_does(
+    actx: AppContext, receivers: Receivers, clock: FrozenClock
+) -> None:
+    """A team's Slack override is the forecast destination (secret masked); a quiet window on
+    Webhook forecasts `held_until` exactly when the dispatcher then holds the rows."""
+    web = await make_cert(actx, days=7.5, policy=DAYS_POLICY, name="web")
+    override = await actx.route_overrides.create(
+        SYSTEM_CALLER,
+        {
+            "name": "platform slack",
+            "channel": "Slack",
+            "team_id": "t-plat",
+            "tier": "warning",
+            "config": {"webhook_url": "https://hooks.slack.example/T000/B000/secret"},
+        },
+    )
+    await actx.quiet_hours.create(
+        SYSTEM_CALLER,
+        {
+            "name": "webhook all day",
+            "channel": "Webhook",
+            "weekdays": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+            "start": "00:00",
+            "end": "23:59",
+            "timezone": "UTC",
+        },
+    )
+    found = await alert_forecast(actx.runtime, actx.settings, SYSTEM_CALLER, days=1)
+    shown = [
+        (e.item.threshold, e.item.channel, e.destination, e.override_id, e.item.held_until)
+        for e in found.entries
+    ]
+    window_end = clock.now().replace(hour=23, minute=59, second=0, microsecond=0)
+    assert shown == [
+        ("14", "Webhook", f"url={receivers.http['Webhook'].url}", None, window_end),
+        ("7", "Slack", f"webhook_url={SECRET_MASK}", override.id, None),
+        ("7", "Webhook", f"url={receivers.http['Webhook'].url}", None, window_end),
+    ]
+    await actx.alerts.scan()
+    await actx.notifications.dispatch()
+    page = await actx.notifications.search(
+        SYSTEM_CALLER,
+        request=PageRequest(per_page=50),
+        filters=NotificationFilter(certificate_id=web, channel="Webhook"),
+    )
+    assert sorted((e.status.value, e.next_retry_at) for e in page.items) == [
+        ("held", window_end),
+        ("held", window_end),
+    ]
