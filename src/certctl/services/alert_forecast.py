@@ -52,6 +52,8 @@ class ForecastEntry:
     certificate_name: str
     destination: str
     override_id: str | None
+    configured: bool = True
+    """False when the dispatcher would skip the delivery: the channel is not configured."""
 
 
 @dataclass(frozen=True)
@@ -152,12 +154,14 @@ async def alert_forecast(
             team_id=cert_facts.team_id,
         )
         emails = recipients_of(candidate.owner_email, settings.extra_recipients())
+        setup = setups.get(item.channel)
         entries.append(
             ForecastEntry(
                 item=item,
                 certificate_name=candidate.certificate.name,
-                destination=_destination(item.channel, setups.get(item.channel), emails, override),
+                destination=_destination(item.channel, setup, emails, override),
                 override_id=override.id if override else None,
+                configured=setup is not None and setup.configured,
             )
         )
     return Forecast(start=now, days=days, entries=tuple(entries))

@@ -11,10 +11,13 @@ from certctl.services.alert_forecast import Forecast, ForecastEntry
 
 
 def item_status(entry: ForecastEntry) -> str:
-    """`silenced`, `held` or `sends`: what the delivery gates would do with it."""
+    """`silenced`, `held`, `skipped` (channel not configured) or `sends`: what the gates and
+    then the dispatcher would do with it."""
     if entry.item.silence_id:
         return "silenced"
-    return "held" if entry.item.held_until else "sends"
+    if entry.item.held_until:
+        return "held"
+    return "sends" if entry.configured else "skipped"
 
 
 def _item(entry: ForecastEntry) -> dict[str, Any]:

@@ -58,7 +58,9 @@ class ForecastItemOut(Out):
     channel: str
     destination: str = Field(description="Where it goes, secrets masked.")
     override_id: str | None = Field(description="The team's or owner's routing override.")
-    status: str = Field(description='"sends", "silenced" or "held".')
+    status: str = Field(
+        description='"sends", "silenced", "held", or "skipped" (channel not configured).'
+    )
     silence_id: str | None
     held_until: datetime | None
 
