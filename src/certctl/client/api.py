@@ -21,6 +21,7 @@ from certctl.client.models import (
     Agent,
     Alert,
     AlertDetail,
+    AlertForecast,
     AlertRoute,
     AuditEvent,
     AuditVerification,
@@ -326,6 +327,23 @@ class CertctlClient:
             "per_page": per_page,
         }
         return cast(Page[Alert], await self._call("GET", "/alerts", params=params))
+
+    async def alert_forecast(
+        self,
+        *,
+        days: int = 30,
+        certificate_id: str | None = None,
+        owner_id: str | None = None,
+        team_id: str | None = None,
+    ) -> AlertForecast:
+        """Which alerts the expiry scan would send on each of the next `days` days."""
+        params = {
+            "days": days,
+            "certificate_id": certificate_id,
+            "owner_id": owner_id,
+            "team_id": team_id,
+        }
+        return cast(AlertForecast, await self._call("GET", "/alerts/forecast", params=params))
 
     async def get_alert(self, alert_id: str) -> AlertDetail:
         """One alert with its deliveries."""

@@ -484,3 +484,38 @@ class Deployed(TypedDict):
     """The Deployment jobs an on-demand deploy queued."""
 
     jobs: list[Job]
+
+
+class ForecastItem(TypedDict):
+    """One delivery the expiry scan would decide on a forecast day."""
+
+    at: str
+    kind: str
+    certificate_id: str
+    certificate_name: str
+    threshold: str
+    tier: str
+    channel: str
+    destination: str
+    override_id: str | None
+    status: str
+    silence_id: str | None
+    held_until: str | None
+
+
+class ForecastDay(TypedDict):
+    """One forecast day: deliveries per tier and the deliveries."""
+
+    date: str
+    counts: dict[str, int]
+    items: list[ForecastItem]
+
+
+class AlertForecast(TypedDict):
+    """What the expiry scan would send on each of the next days (no renewal assumed)."""
+
+    start: str
+    days: int
+    assumes_no_renewal: bool
+    total: int
+    forecast: list[ForecastDay]

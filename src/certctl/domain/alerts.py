@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from certctl.domain.messages import expiry_subject
 from certctl.domain.policies import (
@@ -27,9 +27,13 @@ __all__ = [
     "dedup_key",
     "expiry_subject",
     "incident_key",
+    "overdue",
+    "overdue_decisions",
 ]
 
 _CHANNELS = frozenset(c.value for c in AlertChannel)
+DEFAULT_WINDOW_DAYS = 30
+"""The renewal window of a certificate without a policy."""
 
 
 class NotificationKind(enum.StrEnum):
@@ -103,6 +107,32 @@ def crossed_thresholds(
         tier = effective_alert_severity(policy, threshold)
         decisions.append(ThresholdDecision(threshold, tier, tier_channels(policy, threshold, tier)))
     return decisions
+
+
+def overdue(
+    *,
+    renews_itself: bool,
+    policy: RenewalPolicy | None,
+    expires_at: datetime,
+    now: datetime,
+    grace: timedelta,
+) -> bool:
+    """Past the start of the renewal window (plus grace) with no successor, for a
+    certificate certctl renews itself (it has an issuer and its policy auto-renews)."""
+    if not renews_itself or (policy is not None and not policy.auto_renew):
+        return False
+    window = policy.renewal_window_days if policy else DEFAULT_WINDOW_DAYS
+    return now >= expires_at - timedelta(days=window) + grace
+
+
+def overdue_decisions(
+    policy: RenewalPolicy | None, crossed: list[ThresholdDecision], tier: str
+) -> list[ThresholdDecision]:
+    """The overdue alert of each crossed threshold: the overdue kind's tier and its channels."""
+    return [
+        ThresholdDecision(d.threshold, tier, tier_channels(policy, d.threshold, tier))
+        for d in crossed
+    ]
 
 
 @dataclass(frozen=True)

@@ -119,3 +119,10 @@ def held_until(windows: Iterable[Window], now: datetime, severity_tier: str) -> 
         return None
     ends = [end for w in windows if (end := w.held_until(now)) is not None]
     return max(ends) if ends else None
+
+
+def covers(quiet: QuietHours, channel: str, team_id: str | None) -> bool:
+    """Whether a window covers this channel and team (an unset scope covers all)."""
+    return (quiet.channel is None or quiet.channel == channel) and (
+        quiet.team_id is None or quiet.team_id == team_id
+    )

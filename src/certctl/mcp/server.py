@@ -264,6 +264,21 @@ class CertctlTools:
             )
         )
 
+    async def alert_forecast(
+        self,
+        days: Annotated[int, Field(ge=1, le=90, description="Days ahead, 1 to 90.")] = 30,
+        certificate_id: Text = None,
+        owner_id: Text = None,
+        team_id: Text = None,
+    ) -> str:
+        """Which expiry alerts would fire on each of the next days, to whom and through which
+        channel (silenced and held ones marked), assuming no certificate is renewed."""
+        return await answer(
+            self.client.alert_forecast(
+                days=days, certificate_id=certificate_id, owner_id=owner_id, team_id=team_id
+            )
+        )
+
     async def get_alert(self, alert_id: AlertId) -> str:
         """One alert with every delivery beneath it (sent, failed, cancelled, resolve notices)."""
         return await answer(self.client.get_alert(alert_id))
@@ -417,6 +432,7 @@ def build_server(client: CertctlClient, clock: Clock) -> MCPServer[Any]:
         (tools.requeue_notification, WRITE),
         (tools.list_alerts, READ),
         (tools.get_alert, READ),
+        (tools.alert_forecast, READ),
         (tools.acknowledge_alert, WRITE),
         (tools.resolve_alert, WRITE),
         (tools.dashboard_summary, READ),

@@ -19,13 +19,15 @@ from certctl.db.uow import AlertCandidate, UnitOfWork
 from certctl.domain.access import SYSTEM_CALLER
 from certctl.domain.alert_lifecycle import Alert, AlertKind
 from certctl.domain.alerts import (
+    DEFAULT_WINDOW_DAYS,
     ChannelDecision,
     NotificationKind,
     ThresholdDecision,
     crossed_thresholds,
     days_left,
     dedup_key,
-    tier_channels,
+    overdue,
+    overdue_decisions,
 )
 from certctl.domain.audit import AuditEvent
 from certctl.domain.certificates import CertificateStatus, status_for_expiry
@@ -50,7 +52,6 @@ from certctl.services.runtime import Runtime
 CHUNK = 200
 _ALERTING_STATUSES = frozenset({CertificateStatus.ACTIVE, CertificateStatus.EXPIRING})
 _VALID = frozenset(c.value for c in AlertChannel)
-DEFAULT_WINDOW_DAYS = 30
 MAX_VALIDITY_DAYS = 825
 """The longest validity percentage thresholds plan for when choosing which certificates to
 look at (a percentage of a longer-lived certificate is seen once it is this close)."""
@@ -199,31 +200,23 @@ class AlertService:
             self._decide_alert(
                 AlertKind.EXPIRY, candidate, threshold, text, now, known, batch, summary
             )
-        if not self._overdue(candidate, policy, now):
+        late = overdue(
+            renews_itself=cert.issuer_id is not None,
+            policy=policy,
+            expires_at=cert.expires_at,
+            now=now,
+            grace=self.runtime.alerting.overdue_grace,
+        )
+        if not late:
             return
         tier = self.runtime.alerting.tier_of(AlertKind.OVERDUE)
         window = policy.renewal_window_days if policy else DEFAULT_WINDOW_DAYS
-        for threshold in crossed:
-            label = str(threshold.threshold)
+        for decision in overdue_decisions(policy, crossed, tier):
+            label = str(decision.threshold)
             text = overdue_text(facts, threshold=label, left=left, window_days=window)
-            channels = tier_channels(policy, threshold.threshold, tier)
-            decision = ThresholdDecision(threshold.threshold, tier, channels)
             self._decide_alert(
                 AlertKind.OVERDUE, candidate, decision, text, now, known, batch, summary
             )
-
-    def _overdue(
-        self, candidate: AlertCandidate, policy: RenewalPolicy | None, now: datetime
-    ) -> bool:
-        """Past the start of the renewal window (plus grace) with no successor, for a
-        certificate certctl renews itself (it has an issuer and its policy auto-renews)."""
-        cert = candidate.certificate
-        if cert.issuer_id is None or (policy is not None and not policy.auto_renew):
-            return False
-        assert cert.expires_at is not None
-        window = policy.renewal_window_days if policy else DEFAULT_WINDOW_DAYS
-        due = cert.expires_at - timedelta(days=window)
-        return now >= due + self.runtime.alerting.overdue_grace
 
     def _decide_alert(
         self,

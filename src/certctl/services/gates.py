@@ -21,7 +21,7 @@ from certctl.domain.alerts import NotificationKind
 from certctl.domain.ids import new_id
 from certctl.domain.notifications import NotificationEvent, NotificationStatus
 from certctl.domain.policies import SeverityTier
-from certctl.domain.quiet_hours import QuietHours, Window, held_until
+from certctl.domain.quiet_hours import QuietHours, Window, covers, held_until
 from certctl.domain.ratelimit_windows import (
     DIGEST_NAMES,
     HOUR,
@@ -123,7 +123,7 @@ class DeliveryGate:
             return replace(
                 unleased(event, now), status=NotificationStatus.SILENCED, silence_id=silence.id
             )
-        windows = [w for q, w in self.quiet if _applies(q, event.channel, facts.team_id)]
+        windows = [w for q, w in self.quiet if covers(q, event.channel, facts.team_id)]
         until = held_until(windows, now, event.severity_tier)
         if until is None:
             return None
@@ -237,10 +237,3 @@ class DeliveryGate:
 
 def _rank(tier: str) -> int:
     return _TIERS.index(tier) if tier in _TIERS else 0
-
-
-def _applies(quiet: QuietHours, channel: str, team_id: str | None) -> bool:
-    """Whether a window covers this channel and team (an unset scope covers all)."""
-    return (quiet.channel is None or quiet.channel == channel) and (
-        quiet.team_id is None or quiet.team_id == team_id
-    )

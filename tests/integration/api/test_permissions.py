@@ -93,6 +93,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", f"{V1}/notifications/{{resource_id}}/read"): WRITE,
     ("POST", f"{V1}/notifications/{{resource_id}}/requeue"): WRITE,
     ("GET", f"{V1}/alerts"): READ,
+    ("GET", f"{V1}/alerts/forecast"): READ,
     ("GET", f"{V1}/alerts/{{resource_id}}"): READ,
     ("POST", f"{V1}/alerts/{{resource_id}}/ack"): WRITE,
     ("POST", f"{V1}/alerts/{{resource_id}}/resolve"): WRITE,

@@ -92,3 +92,21 @@ async def test_a_viewer_cannot_acknowledge(cli: Cli, alert: dict[str, Any]) -> N
     run = await cli("alerts", "ack", alert["id"], role="viewer")
     assert run.code != 0
     assert "403" in run.stderr or "forbidden" in run.stderr.lower()
+
+
+async def test_forecast_json_is_the_api_answer_and_the_table_names_the_day(
+    cli: Cli, api: httpx.AsyncClient, alert: dict[str, Any], ctx: AppContext
+) -> None:
+    """`alerts forecast --days 3` prints GET /alerts/forecast; already-alerted T-0 is absent."""
+    run = await cli("alerts", "forecast", "--days", "3", "--output", "json", role="viewer")
+    answer = (await api.get("/api/v1/alerts/forecast", params={"days": 3})).json()
+    assert run.json() == answer
+    assert (answer["total"], answer["assumes_no_renewal"]) == (0, True)
+    table = await cli("alerts", "forecast", "--days", "3", role="viewer")
+    assert "next 3 days (assumes no renewal)" in table.stdout
+
+
+async def test_forecast_refuses_a_horizon_past_90_days(cli: Cli) -> None:
+    """`--days 91` is refused before any request."""
+    run = await cli("alerts", "forecast", "--days", "91", role="viewer")
+    assert run.code == 2

@@ -30,6 +30,7 @@ TOOLS = {
     "requeue_notification",
     "list_alerts",
     "get_alert",
+    "alert_forecast",
     "acknowledge_alert",
     "resolve_alert",
     "dashboard_summary",
@@ -70,7 +71,7 @@ async def _call(session: ClientSession, tool: str, **arguments: Any) -> CallTool
 
 
 async def test_lists_exactly_the_certctl_tools(live_server: LiveServer) -> None:
-    """The server offers the thirty-five tools; revoking is marked destructive, lists read-only."""
+    """The server offers the thirty-seven tools; revoking is marked destructive, lists read-only."""
     async with live_server.mcp() as session:
         tools = {t.name: t for t in (await session.list_tools()).tools}
     assert set(tools) == TOOLS
@@ -306,6 +307,26 @@ async def test_alert_tools_list_acknowledge_and_resolve(live_server: LiveServer)
     assert [d["channel"] for d in detail["deliveries"]] == ["Email"]
     assert (acked["state"], acked["acknowledged_by"]) == ("acknowledged", "operator-user")
     assert (done["state"], done["resolve_reason"]) == ("resolved", "moved to ACME")
+
+
+async def test_alert_forecast_tool_is_the_api_answer(live_server: LiveServer) -> None:
+    """alert_forecast answers GET /alerts/forecast: a certificate 10 days out fires T-7 on
+    day 3 and T-0 never within 5 days (T-30 and T-14 are already due today)."""
+    vpn = live_server.import_cert("vpn.example.com", days_left=10)
+    async with live_server.mcp() as session:
+        found = answer_of(await _call(session, "alert_forecast", days=5, certificate_id=vpn["id"]))
+    expected = live_server.api(
+        "GET", "/alerts/forecast", params={"days": 5, "certificate_id": vpn["id"]}
+    )
+
+    def shape(body: dict[str, Any]) -> list[tuple[str, str, str]]:
+        return [
+            (d["date"], i["threshold"], i["channel"]) for d in body["forecast"] for i in d["items"]
+        ]
+
+    assert (found["days"], found["assumes_no_renewal"]) == (5, True)
+    assert shape(found) == shape(expected)
+    assert [t for _, t, _ in shape(found)] == ["30", "14", "7"]
 
 
 async def test_silence_tools_create_list_and_expire(live_server: LiveServer) -> None:

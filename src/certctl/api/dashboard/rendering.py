@@ -27,6 +27,7 @@ NAV: tuple[tuple[str, str, str, Permission], ...] = (
     ("certificates", "Certificates", "/certificates", Permission.READ),
     ("jobs", "Jobs", "/jobs", Permission.READ),
     ("alerts", "Alerts", "/alerts", Permission.READ),
+    ("forecast", "Forecast", "/alerts/forecast", Permission.READ),
     ("notifications", "Notifications", "/notifications", Permission.READ),
     ("silences", "Silences", "/silences", Permission.READ),
     ("policies", "Policies", "/policies", Permission.READ),

@@ -7,14 +7,16 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from certctl.api.deps import API_PREFIX, CallerDep, ContextDep, PageDep
-from certctl.api.schemas.alerts import AlertDetailOut, AlertOut, AlertResolveIn
+from certctl.api.schemas.alerts import AlertDetailOut, AlertOut, AlertResolveIn, ForecastOut
 from certctl.api.schemas.common import PROBLEM_RESPONSES, PageOut
 from certctl.api.schemas.notifications import NotificationOut
 from certctl.domain.alert_lifecycle import AlertKind, AlertState
 from certctl.domain.listing import parse_sort
 from certctl.domain.policies import SeverityTier
 from certctl.errors import InvalidRequest
+from certctl.services.alert_forecast import ForecastScope, alert_forecast
 from certctl.services.alert_records import AlertDetail, AlertFilter
+from certctl.services.forecast_view import forecast_days
 
 router = APIRouter(prefix=f"{API_PREFIX}/alerts", tags=["alerts"], responses=PROBLEM_RESPONSES)
 SORT_FIELDS = ("opened_at", "updated_at", "tier", "state", "kind", "certificate_id")
@@ -61,6 +63,22 @@ def detail_out(detail: AlertDetail) -> AlertDetailOut:
     base = AlertOut.model_validate(detail.alert).model_dump()
     deliveries = [NotificationOut.model_validate(d) for d in detail.deliveries]
     return AlertDetailOut(**base, deliveries=deliveries)
+
+
+@router.get("/forecast", name="alert_forecast", response_model=ForecastOut)
+async def get_alert_forecast(
+    ctx: ContextDep,
+    who: CallerDep,
+    days: Annotated[int, Query(ge=1, le=90, description="How many days ahead (1-90).")] = 30,
+    certificate_id: str | None = None,
+    owner_id: str | None = None,
+    team_id: str | None = None,
+) -> ForecastOut:
+    """Which alerts the expiry scan would send on each coming day, to whom and through which
+    channel, from inventory, policies, silences and quiet hours; assumes no renewal."""
+    scope = ForecastScope(certificate_id=certificate_id, owner_id=owner_id, team_id=team_id)
+    found = await alert_forecast(ctx.runtime, ctx.settings, who, days=days, scope=scope)
+    return ForecastOut.model_validate(forecast_days(found))
 
 
 @router.get("/{resource_id}", name="get_alert", response_model=AlertDetailOut)

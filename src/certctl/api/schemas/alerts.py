@@ -44,3 +44,40 @@ class AlertResolveIn(In):
     """Why the alert is resolved by hand."""
 
     reason: str = Field(min_length=1, max_length=500, pattern=r"\S")
+
+
+class ForecastItemOut(Out):
+    """One delivery the expiry scan would decide: what, to whom, through which channel."""
+
+    at: datetime = Field(description="The scan instant the delivery is decided at.")
+    kind: AlertKind
+    certificate_id: str
+    certificate_name: str
+    threshold: str = Field(description='Days ("7") or share of validity ("33%").')
+    tier: str
+    channel: str
+    destination: str = Field(description="Where it goes, secrets masked.")
+    override_id: str | None = Field(description="The team's or owner's routing override.")
+    status: str = Field(
+        description='"sends", "silenced", "held", or "skipped" (channel not configured).'
+    )
+    silence_id: str | None
+    held_until: datetime | None
+
+
+class ForecastDayOut(Out):
+    """One day of the forecast: counts per tier and its deliveries."""
+
+    date: str
+    counts: dict[str, int] = Field(description="Deliveries per tier.")
+    items: list[ForecastItemOut]
+
+
+class ForecastOut(Out):
+    """What the expiry scan would send on each of the next `days` days."""
+
+    start: datetime
+    days: int
+    assumes_no_renewal: bool = Field(description="Certificates are assumed not renewed.")
+    total: int
+    forecast: list[ForecastDayOut]

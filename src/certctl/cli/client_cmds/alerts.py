@@ -22,7 +22,7 @@ from certctl.cli.client_cmds.session import (
     call,
     now,
 )
-from certctl.client.models import Alert, AlertDetail, Notification, Page
+from certctl.client.models import Alert, AlertDetail, AlertForecast, Notification, Page
 
 app = typer.Typer(help="Alerts: open, acknowledged, resolved.", no_args_is_help=True)
 AlertId = Annotated[str, typer.Argument(help="Alert id.", show_default=False)]
@@ -163,3 +163,51 @@ def resolve_alert(
     options = ClientOptions(server, api_key, output, ca_bundle)
     item = call(options, lambda c: c.resolve_alert(alert_id, reason=reason))
     render.emit(options, item, lambda: alert_details(item, now()))
+
+
+def forecast_table(found: AlertForecast) -> Table:
+    """Each day with deliveries: its counts per tier, then one row per delivery."""
+    table = render.listing(
+        f"Alert forecast, next {found['days']} days (assumes no renewal)",
+        ["Day", "Certificate", "Threshold", "Tier", "Channel", "To", "Status"],
+        drop=("To",),
+    )
+    for day in found["forecast"]:
+        for item in day["items"]:
+            status = item["status"]
+            if item["silence_id"]:
+                status = f"silenced ({item['silence_id']})"
+            elif item["held_until"]:
+                status = f"held until {item['held_until']}"
+            table.add_row(
+                day["date"],
+                item["certificate_name"],
+                item["threshold"],
+                item["tier"],
+                item["channel"],
+                render.text(item["destination"] or None),
+                status,
+            )
+    return table
+
+
+@app.command("forecast")
+def alert_forecast(
+    days: Annotated[int, typer.Option(min=1, max=90, help="Days ahead (1-90).")] = 30,
+    certificate: Annotated[str | None, typer.Option(help="Certificate id.")] = None,
+    owner: Annotated[str | None, typer.Option(help="Owner id (of the certificate).")] = None,
+    team: Annotated[str | None, typer.Option(help="Team id (of the certificate).")] = None,
+    server: ServerOpt = DEFAULT_SERVER,
+    api_key: ApiKeyOpt = None,
+    output: OutputOpt = Output.TABLE,
+    ca_bundle: CaBundleOpt = None,
+) -> None:
+    """Which alerts would fire on each of the next days, to whom (no renewal assumed)."""
+    options = ClientOptions(server, api_key, output, ca_bundle)
+    found = call(
+        options,
+        lambda c: c.alert_forecast(
+            days=days, certificate_id=certificate, owner_id=owner, team_id=team
+        ),
+    )
+    render.emit(options, found, lambda: forecast_table(found))
