@@ -15,7 +15,8 @@ from certctl.db.uow import UnitOfWork
 from certctl.domain.access import Caller, Permission
 from certctl.domain.certificates import CertificateStatus, CertificateVersion, ManagedCertificate
 from certctl.domain.ids import new_id
-from certctl.domain.inventory import Issuer
+from certctl.domain.inventory import Issuer, IssuerType
+from certctl.domain.pki import StoredCA
 from certctl.domain.policies import CertificateProfile
 from certctl.errors import InvalidRequest
 from certctl.pki.csr import check_csr, parse_csr
@@ -45,13 +46,20 @@ class IssuanceInputs:
     issuer: Issuer | None
     profile: CertificateProfile
     replaces_pem: str | None
+    stored_ca: StoredCA | None = None
 
 
 async def read_inputs(
     uow: UnitOfWork, cert: ManagedCertificate, issuer: Issuer | None, profile: CertificateProfile
 ) -> IssuanceInputs:
-    """The inputs of an issuance whose certificate, issuer and profile are already read."""
-    return IssuanceInputs(cert, issuer, profile, await uow.versions.newest_chain(cert.id))
+    """The inputs of an issuance whose certificate, issuer and profile are already read; a
+    local CA's row too (checked for a rotated key), so signing needs no transaction of its
+    own."""
+    local = issuer is not None and IssuerType(issuer.type) is IssuerType.GENERIC_CA
+    stored = await uow.pki.get_ca(issuer.id) if local and issuer is not None else None
+    return IssuanceInputs(
+        cert, issuer, profile, await uow.versions.newest_chain(cert.id), stored_ca=stored
+    )
 
 
 class IssuanceService:
@@ -105,7 +113,7 @@ class IssuanceService:
         cert, profile, replaces = inputs.cert, inputs.profile, inputs.replaces_pem
         _check_issuable(cert)
         issuer = _usable(inputs.issuer)
-        connector = await self.connectors.for_issuer(issuer)
+        connector = await self.connectors.for_issuer(issuer, stored_ca=inputs.stored_ca)
         default_ttl = timedelta(
             days=config_days(issuer.config, "default_ttl_days", DEFAULT_TTL.days)
         )

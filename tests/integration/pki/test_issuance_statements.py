@@ -23,26 +23,33 @@ from .test_local_ca import _certificate, _local_issuer, make_csr
 
 @contextmanager
 def counted(ctx: AppContext) -> Iterator[list[str]]:
-    """The SQL statements the application's engine sends while the block runs."""
+    """The SQL statements the application's engine sends while the block runs, and a
+    "BEGIN" entry for each transaction it opens."""
     sent: list[str] = []
 
     def hook(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         sent.append(statement)
 
+    def begin(_conn: Any) -> None:
+        sent.append("BEGIN")
+
     engine = ctx.runtime.db.engine.sync_engine
     event.listen(engine, "before_cursor_execute", hook)
+    event.listen(engine, "begin", begin)
     try:
         yield sent
     finally:
         event.remove(engine, "before_cursor_execute", hook)
+        event.remove(engine, "begin", begin)
 
 
 async def test_csr_issuance_sends_thirteen_statements_plus_sqlite_audit_head(
     api: httpx.AsyncClient, ctx: AppContext, backend: str, tmp_path: Path
 ) -> None:
-    """With the CA loaded, a CSR issues in 13 statements (4 reads of its inputs, the CA row,
-    the version, the renewal window, the certificate update, the open alerts, 3 of audit),
-    plus SQLite's insert of the audit head that takes its write lock."""
+    """With the CA loaded, a CSR issues in 2 transactions of 13 statements (5 reads of its
+    inputs, the CA row among them; the certificate, the version, the renewal window, the
+    certificate update, the open alerts, 3 of audit), plus SQLite's insert of the audit head
+    that takes its write lock."""
     issuer_id = await _local_issuer(api)
     first = await _certificate(api, issuer_id)
     second = await _certificate(api, issuer_id, name="api", common_name="api.example.com")
@@ -51,7 +58,8 @@ async def test_csr_issuance_sends_thirteen_statements_plus_sqlite_audit_head(
     with counted(ctx) as sent:
         cert, version = await ctx.jobs.submit_csr(SYSTEM_CALLER, second, csr)  # type: ignore[misc]
     assert (cert.status, version.certificate_id) == (CertificateStatus.ACTIVE, second)
-    assert len(sent) == {"sqlite": 14, "postgresql": 13}[backend], sent
+    assert sent.count("BEGIN") == 2, sent
+    assert len(sent) - 2 == {"sqlite": 14, "postgresql": 13}[backend], sent
     assert sum(s.lstrip().upper().startswith("UPDATE MANAGED_CERTIFICATES") for s in sent) == 1
     assert not any(s.lstrip().upper().startswith("SELECT CERTIFICATE_VERSIONS.ID") for s in sent)
 
