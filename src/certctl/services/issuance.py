@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -14,7 +15,8 @@ from certctl.db.uow import UnitOfWork
 from certctl.domain.access import Caller, Permission
 from certctl.domain.certificates import CertificateStatus, CertificateVersion, ManagedCertificate
 from certctl.domain.ids import new_id
-from certctl.domain.inventory import Issuer
+from certctl.domain.inventory import Issuer, IssuerType
+from certctl.domain.pki import StoredCA
 from certctl.domain.policies import CertificateProfile
 from certctl.errors import InvalidRequest
 from certctl.pki.csr import check_csr, parse_csr
@@ -36,6 +38,30 @@ class _NoJournal:
         """Nothing to keep."""
 
 
+@dataclass(frozen=True)
+class IssuanceInputs:
+    """What issuance reads before calling the CA, read by a caller in its own transaction."""
+
+    cert: ManagedCertificate
+    issuer: Issuer | None
+    profile: CertificateProfile
+    replaces_pem: str | None
+    stored_ca: StoredCA | None = None
+
+
+async def read_inputs(
+    uow: UnitOfWork, cert: ManagedCertificate, issuer: Issuer | None, profile: CertificateProfile
+) -> IssuanceInputs:
+    """The inputs of an issuance whose certificate, issuer and profile are already read; a
+    local CA's row too (checked for a rotated key), so signing needs no transaction of its
+    own."""
+    local = issuer is not None and IssuerType(issuer.type) is IssuerType.GENERIC_CA
+    stored = await uow.pki.get_ca(issuer.id) if local and issuer is not None else None
+    return IssuanceInputs(
+        cert, issuer, profile, await uow.versions.newest_chain(cert.id), stored_ca=stored
+    )
+
+
 class IssuanceService:
     """Issue a certificate version from a CSR through the certificate's issuer."""
 
@@ -52,10 +78,11 @@ class IssuanceService:
         ttl_seconds: int | None = None,
         journal: OrderJournal | None = None,
         resume: Mapping[str, Any] | None = None,
+        inputs: IssuanceInputs | None = None,
     ) -> tuple[ManagedCertificate, CertificateVersion]:
         """Check a CSR against the profile, have the issuer sign it, store the version."""
         issuer, connector, request = await self.prepare(
-            caller, cert_id, csr_pem, ttl_seconds=ttl_seconds, resume=resume
+            caller, cert_id, csr_pem, ttl_seconds=ttl_seconds, resume=resume, inputs=inputs
         )
         issued = await connector.issue(request, journal or _NoJournal())
         return await self._store(caller, cert_id, issuer, csr_pem, issued.chain_pem)
@@ -68,17 +95,25 @@ class IssuanceService:
         *,
         ttl_seconds: int | None = None,
         resume: Mapping[str, Any] | None = None,
+        inputs: IssuanceInputs | None = None,
     ) -> tuple[Issuer, IssuerConnector, IssueRequest]:
         """Everything short of calling the CA: the certificate is issuable, its issuer usable
-        and its connector configured, the CSR obeys the profile (422 names the broken rule)."""
+        and its connector configured, the CSR obeys the profile (422 names the broken rule).
+
+        `inputs` read by the caller in its own transaction spare reading them again."""
         caller.principal.require(Permission.WRITE)
-        async with self.runtime.db.uow() as uow:
-            cert = await uow.certificates.require(cert_id)
-            _check_issuable(cert)
-            issuer = await _usable_issuer(uow, cert)
-            profile = await certificate_profile(uow, cert)
-            replaces = await _current_pem(uow, cert)
-        connector = await self.connectors.for_issuer(issuer)
+        if inputs is None:
+            async with self.runtime.db.uow() as uow:
+                cert = await uow.certificates.require(cert_id)
+                _check_issuable(cert)
+                found = await uow.issuers.get(cert.issuer_id or "")
+                inputs = await read_inputs(
+                    uow, cert, _usable(found), await certificate_profile(uow, cert)
+                )
+        cert, profile, replaces = inputs.cert, inputs.profile, inputs.replaces_pem
+        _check_issuable(cert)
+        issuer = _usable(inputs.issuer)
+        connector = await self.connectors.for_issuer(issuer, stored_ca=inputs.stored_ca)
         default_ttl = timedelta(
             days=config_days(issuer.config, "default_ttl_days", DEFAULT_TTL.days)
         )
@@ -164,19 +199,13 @@ class IssuanceService:
         return after, version
 
 
-async def _usable_issuer(uow: UnitOfWork, cert: ManagedCertificate) -> Issuer:
-    issuer = await uow.issuers.get(cert.issuer_id or "")
+def _usable(issuer: Issuer | None) -> Issuer:
+    """The certificate's issuer, which must exist and be enabled (422 otherwise)."""
     if issuer is None:
         raise InvalidRequest("the certificate has no issuer", field="issuer_id")
     if not issuer.enabled:
         raise InvalidRequest(f"issuer {issuer.id!r} is disabled", field="issuer_id")
     return issuer
-
-
-async def _current_pem(uow: UnitOfWork, cert: ManagedCertificate) -> str | None:
-    """The chain of the certificate's newest version, which a renewal replaces."""
-    versions = await uow.versions.for_certificate(cert.id)
-    return versions[0].pem_chain if versions else None
 
 
 def _check_issuable(cert: ManagedCertificate) -> None:

@@ -20,6 +20,7 @@ from certctl.db.repositories.revocation_notices import RevocationNotice
 from certctl.db.uow import UnitOfWork
 from certctl.domain.access import SYSTEM_CALLER, Caller, Permission
 from certctl.domain.inventory import Issuer, IssuerType
+from certctl.domain.pki import StoredCA
 from certctl.domain.revocation import parse_reason
 from certctl.errors import CertctlError, InvalidRequest
 from certctl.pki.issuance import DEFAULT_TTL
@@ -50,13 +51,16 @@ class IssuerConnectors:
         self.timeout = timeout
         self.pinned = dict(pinned or {})
 
-    async def for_issuer(self, issuer: Issuer) -> IssuerConnector:
-        """The connector for `issuer`, bound to its validated config (secrets revealed)."""
+    async def for_issuer(
+        self, issuer: Issuer, *, stored_ca: StoredCA | None = None
+    ) -> IssuerConnector:
+        """The connector for `issuer`, bound to its validated config (secrets revealed); a
+        local CA's row read by the caller spares reading it again."""
         if issuer.id in self.pinned:
             return self.pinned[issuer.id]
         kind = IssuerType(issuer.type)  # a value being created may still hold the plain string
         if kind is IssuerType.GENERIC_CA:
-            return await self._local(issuer)
+            return await self._local(issuer, stored_ca)
         config = reveal_config(issuer.config, issuer.sealed_secrets, self.runtime.sealer)
         validated = validate_issuer_config(kind, config)
         if isinstance(validated, AcmeConfig):
@@ -78,8 +82,8 @@ class IssuerConnectors:
             field="issuer_id",
         )
 
-    async def _local(self, issuer: Issuer) -> LocalCAIssuer:
-        ca = await self.pki.load_ca(issuer.id)
+    async def _local(self, issuer: Issuer, stored: StoredCA | None) -> LocalCAIssuer:
+        ca = self.pki.load(stored) if stored is not None else await self.pki.load_ca(issuer.id)
         days = config_days(issuer.config, "default_ttl_days", DEFAULT_TTL.days)
         return LocalCAIssuer(
             ca,

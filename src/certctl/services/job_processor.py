@@ -21,6 +21,7 @@ from certctl.db.engine import DATABASE_UNAVAILABLE
 from certctl.domain.access import SYSTEM_CALLER, Caller
 from certctl.domain.agents import owning_agent
 from certctl.domain.certificates import CertificateVersion, ManagedCertificate
+from certctl.domain.inventory import IssuerType
 from certctl.domain.jobs import (
     ISSUING,
     Job,
@@ -37,7 +38,7 @@ from certctl.errors import (
     UpstreamError,
 )
 from certctl.pki.csr import make_csr
-from certctl.services.issuance import certificate_profile
+from certctl.services.issuance import IssuanceInputs, certificate_profile
 from certctl.services.job_transitions import JobTransitions
 from certctl.services.runtime import Runtime
 
@@ -223,13 +224,25 @@ class JobProcessor(JobTransitions):
         *,
         journal: JobJournal | None = None,
         resume: Mapping[str, Any] | None = None,
+        inputs: IssuanceInputs | None = None,
     ) -> tuple[ManagedCertificate, CertificateVersion]:
-        """Issue through the certificate's issuer, counting the result and timing successes."""
+        """Issue through the certificate's issuer, counting the result and timing successes
+        (a caller that has read the issuance's inputs passes them: two transactions less)."""
         started = time.perf_counter()
-        issuer_type = await self._issuer_type(cert_id)
+        if inputs is not None:
+            issuer = inputs.issuer
+            issuer_type = IssuerType(issuer.type).value if issuer is not None else "none"
+        else:
+            issuer_type = await self._issuer_type(cert_id)
         try:
             issued = await self.issuance.issue_from_csr(
-                caller, cert_id, csr_pem, ttl_seconds=ttl_seconds, journal=journal, resume=resume
+                caller,
+                cert_id,
+                csr_pem,
+                ttl_seconds=ttl_seconds,
+                journal=journal,
+                resume=resume,
+                inputs=inputs,
             )
         except Exception as exc:
             if self.metrics is not None:

@@ -29,7 +29,7 @@ from certctl.domain.renewal import check_renewable
 from certctl.errors import Conflict
 from certctl.services.bulk import BulkOperations
 from certctl.services.deployments import Deployments
-from certctl.services.issuance import certificate_profile
+from certctl.services.issuance import certificate_profile, read_inputs
 from certctl.services.job_processor import JobProcessor
 from certctl.services.renewal_scan import RenewalScan
 
@@ -168,6 +168,9 @@ class JobService(JobProcessor, RenewalScan, BulkOperations, Deployments):
             job = await uow.jobs.open_issuing(cert_id)
             profile = await certificate_profile(uow, cert)
             issuer = await uow.issuers.get(cert.issuer_id) if cert.issuer_id else None
+            local = issuer is None or IssuerType(issuer.type) in _ISSUED_IN_REQUEST
+            # The local CA signs in this request: what it needs is read here, once.
+            inputs = await read_inputs(uow, cert, issuer, profile) if local else None
         if job is not None and job.status is JobStatus.AWAITING_APPROVAL:
             raise Conflict(f"job {job.id!r} awaits approval; submit the CSR once it is approved")
         if job is None and profile.requires_approval:
@@ -175,9 +178,9 @@ class JobService(JobProcessor, RenewalScan, BulkOperations, Deployments):
                 "the certificate's profile requires approval: request a renewal "
                 "(POST /certificates/{id}/renew) and have it approved first"
             )
-        if issuer is not None and IssuerType(issuer.type) not in _ISSUED_IN_REQUEST:
+        if inputs is None:
             return await self._queue_csr(caller, cert_id, csr_pem, ttl_seconds)
-        cert, version = await self._issue(caller, cert_id, csr_pem, ttl_seconds)
+        cert, version = await self._issue(caller, cert_id, csr_pem, ttl_seconds, inputs=inputs)
         if job is not None:
             await self._complete(job.id, caller, version, expect_owner=None)
         return cert, version

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, or_, select
+from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from certctl.db.models import (
@@ -18,7 +19,7 @@ from certctl.db.models import (
     OwnerRow,
     TeamRow,
 )
-from certctl.db.repositories.base import Codec, Repository
+from certctl.db.repositories.base import Codec, Repository, conflict_from
 from certctl.db.repositories.certificate_reads import CertificateReads, certificate_filter
 from certctl.domain.certificates import (
     CertificateFilter,
@@ -28,6 +29,7 @@ from certctl.domain.certificates import (
     ManagedCertificate,
 )
 from certctl.domain.listing import Page, PageRequest, SortKey
+from certctl.errors import NotFound
 
 CERTIFICATE = Codec(
     ManagedCertificate,
@@ -69,9 +71,17 @@ class CertificateRepository(Repository[ManagedCertificate]):
         """Write the certificate's own columns and leave its target links untouched.
 
         For status, expiry and revocation changes, which never change the targets: it spares
-        the delete and re-insert of every link.
+        the delete and re-insert of every link. One `UPDATE … WHERE id` (no read of the row
+        first): issuance writes it on every certificate.
         """
-        return await super().update(obj)
+        columns = self.codec.to_columns(obj)
+        row_id = columns.pop("id")
+        done = await self.session.execute(
+            update(ManagedCertificateRow).where(ManagedCertificateRow.id == row_id).values(columns)
+        )
+        if getattr(done, "rowcount", 0) == 0:
+            raise NotFound(self.resource_type, row_id)
+        return obj
 
     async def _set_targets(self, certificate_id: str, target_ids: Sequence[str]) -> None:
         await self.session.execute(
@@ -148,6 +158,17 @@ class VersionRepository(Repository[CertificateVersion]):
     def __init__(self, session: AsyncSession) -> None:
         super().__init__(session, CertificateVersionRow, VERSION, "certificate_version")
 
+    async def add(self, obj: CertificateVersion) -> CertificateVersion:
+        """Insert the version as one Core `INSERT` (no ORM object to flush: every issuance
+        writes one); a duplicate is a Conflict."""
+        try:
+            await self.session.execute(
+                insert(CertificateVersionRow).values(self.codec.to_columns(obj))
+            )
+        except IntegrityError as exc:
+            raise conflict_from(exc, self.resource_type) from exc
+        return obj
+
     async def for_certificate(self, certificate_id: str) -> list[CertificateVersion]:
         """Every version of one certificate, newest first."""
         stmt = (
@@ -156,6 +177,18 @@ class VersionRepository(Repository[CertificateVersion]):
             .order_by(CertificateVersionRow.not_before.desc(), CertificateVersionRow.id.desc())
         )
         return [self.decode(r) for r in (await self.session.scalars(stmt)).all()]
+
+    async def newest_chain(self, certificate_id: str) -> str | None:
+        """The PEM chain of the certificate's newest version (as `for_certificate` orders
+        them), which a renewal replaces; None before the first."""
+        stmt = (
+            select(CertificateVersionRow.pem_chain)
+            .where(CertificateVersionRow.certificate_id == certificate_id)
+            .order_by(CertificateVersionRow.not_before.desc(), CertificateVersionRow.id.desc())
+            .limit(1)
+        )
+        chain: str | None = (await self.session.execute(stmt)).scalar_one_or_none()
+        return chain
 
     async def by_fingerprint(self, fingerprint: str) -> CertificateVersion | None:
         """The version with this SHA-256 fingerprint, if any."""
