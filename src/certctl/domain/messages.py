@@ -150,6 +150,19 @@ def resolved_text(facts: CertificateFacts, *, alert_subject: str, reason: str) -
     return _text(subject, [f"Resolved: {reason}"], _facts_lines(facts, None))
 
 
+def escalated_text(
+    facts: CertificateFacts, *, alert_subject: str, opened_at: datetime, after_minutes: int
+) -> MessageText:
+    """A critical alert nobody acknowledged in time, sent again to the escalation channels."""
+    subject = f"[ESCALATED] {one_line(alert_subject)}"
+    detail = [
+        f"Opened: {opened_at:%Y-%m-%d %H:%M} UTC",
+        f"Not acknowledged within {after_minutes} minutes",
+    ]
+    todo = ["What to do: acknowledge the alert, then act on it."]
+    return _text(subject, detail, _facts_lines(facts, None), todo)
+
+
 def revocation_text(
     facts: CertificateFacts, *, serial: str, reason: str, by: str, at: datetime
 ) -> MessageText:

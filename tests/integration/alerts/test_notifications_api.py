@@ -71,6 +71,7 @@ async def test_run_loop_returns_the_scan_summary(
         "renewal",
         "notification_dispatch",
         "notification_retry",
+        "alert_escalation",
         "crl",
         "job_processor",
         "job_timeouts",

@@ -9,6 +9,7 @@ from certctl.domain.messages import (
     days_phrase,
     deployment_failed_text,
     drift_text,
+    escalated_text,
     expiry_text,
     one_line,
     overdue_text,
@@ -128,3 +129,18 @@ def test_drift_text_gives_both_fingerprints() -> None:
         "Served SHA-256: aa",
         "Expected SHA-256: bb",
     ]
+
+
+def test_escalated_text_marks_the_alert_and_says_how_long_it_waited() -> None:
+    """The subject is the alert's, marked; the body says when it opened and the delay."""
+    text = escalated_text(
+        FACTS, alert_subject="Certificate api\nexpires", opened_at=NOW, after_minutes=30
+    )
+    assert text.subject == "[ESCALATED] Certificate api expires"
+    assert text.body.splitlines()[:4] == [
+        text.subject,
+        "",
+        "Opened: 2026-06-01 12:00 UTC",
+        "Not acknowledged within 30 minutes",
+    ]
+    assert text.body.splitlines()[-1] == "What to do: acknowledge the alert, then act on it."
