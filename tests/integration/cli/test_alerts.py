@@ -92,3 +92,11 @@ async def test_a_viewer_cannot_acknowledge(cli: Cli, alert: dict[str, Any]) -> N
     run = await cli("alerts", "ack", alert["id"], role="viewer")
     assert run.code != 0
     assert "403" in run.stderr or "forbidden" in run.stderr.lower()
+
+
+async def test_show_says_whether_the_alert_escalated(cli: Cli, alert: dict[str, Any]) -> None:
+    """An alert not escalated shows a dash; the JSON carries escalated_at and its level."""
+    table = await cli("alerts", "show", alert["id"], role="viewer")
+    assert fields(table.stdout)["Escalated"] == "—"
+    shown = await cli("alerts", "show", alert["id"], "--output", "json", role="viewer")
+    assert (shown.json()["escalated_at"], shown.json()["escalation_level"]) == (None, 0)
