@@ -48,6 +48,7 @@ class OwnerRow(Stamped, Base):
     name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str] = mapped_column(String(254))
     team_id: Mapped[str | None] = mapped_column(ForeignKey("teams.id", ondelete="RESTRICT"))
+    digest: Mapped[str] = mapped_column(String(16), default="off")
 
 
 class CertificateProfileRow(Stamped, Base):

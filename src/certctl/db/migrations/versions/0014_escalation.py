@@ -1,4 +1,4 @@
-"""Escalation of unacknowledged critical alerts: policy settings and the alert's level (C3).
+"""Escalation of unacknowledged critical alerts and per-owner digests (C3).
 
 Revision ID: 0014_escalation
 Revises: 0013_silences_quiet_hours
@@ -19,6 +19,9 @@ JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("owners") as batch:
+        # Per-owner digests are opt-in: every existing owner starts with none.
+        batch.add_column(sa.Column("digest", sa.String(16), nullable=False, server_default="off"))
     with op.batch_alter_table("renewal_policies") as batch:
         batch.add_column(sa.Column("escalation_after_minutes", sa.Integer, nullable=True))
         # Existing policies do not escalate: no channels.
@@ -39,3 +42,5 @@ def downgrade() -> None:
     with op.batch_alter_table("renewal_policies") as batch:
         batch.drop_column("escalation_channels")
         batch.drop_column("escalation_after_minutes")
+    with op.batch_alter_table("owners") as batch:
+        batch.drop_column("digest")
