@@ -1,4 +1,4 @@
-"""Escalation in the dashboard: the policy form's fields and the alert page's line."""
+"""Escalation and owner digests in the dashboard: policy form, alert page, owner form."""
 
 from __future__ import annotations
 
@@ -89,3 +89,39 @@ async def test_alert_page_shows_when_the_alert_escalated(
     after = (await browser.get(f"/alerts/{alert.id}")).text
     assert '<dd data-testid="escalated">—</dd>' not in after
     assert "(level 1)</dd>" in after
+
+
+async def test_owner_form_sets_the_digest_and_the_list_shows_it(
+    ctx: AppContext, estate: Estate, signed_in: SignedIn
+) -> None:
+    """An owner added with a weekly digest is stored so and listed with it."""
+    browser = await signed_in("operator")
+    answer = await browser.post(
+        "/owners",
+        {"owner_name": "Dee", "email": "dee@example.com", "team_id": "", "digest": "weekly"},
+    )
+    owners = await ctx.owners.search(
+        SYSTEM_CALLER, request=PageRequest(), sort=SortKey("name"), q="Dee"
+    )
+    assert answer.status_code == 303
+    assert [o.digest for o in owners.items] == ["weekly"]
+    assert (
+        '<td data-label="Digest" data-testid="digest">weekly</td>'
+        in (await browser.get("/teams")).text
+    )
+
+
+async def test_owner_form_refuses_an_unknown_digest(
+    ctx: AppContext, estate: Estate, signed_in: SignedIn
+) -> None:
+    """A digest other than off, daily or weekly is a 400 naming Digest; no owner is added."""
+    answer = await (await signed_in("operator")).post(
+        "/owners",
+        {"owner_name": "Dee", "email": "dee@example.com", "team_id": "", "digest": "hourly"},
+    )
+    owners = await ctx.owners.search(
+        SYSTEM_CALLER, request=PageRequest(), sort=SortKey("name"), q="Dee"
+    )
+    assert answer.status_code == 400
+    assert 'id="f-digest-error"' in answer.text
+    assert owners.items == []
