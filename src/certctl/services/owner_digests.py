@@ -17,7 +17,7 @@ from certctl.domain.alert_lifecycle import AlertKind, AlertState
 from certctl.domain.alerts import NotificationKind
 from certctl.domain.ids import new_id
 from certctl.domain.inventory import Owner
-from certctl.domain.jobs import JobStatus
+from certctl.domain.jobs import JobFilter, JobStatus
 from certctl.domain.listing import MAX_PER_PAGE, PageRequest, SortKey
 from certctl.domain.messages import owner_digest_text
 from certctl.domain.notifications import NotificationEvent, NotificationStatus
@@ -56,7 +56,7 @@ async def send_owner_digests(runtime: Runtime) -> DigestSummary:
     now = runtime.clock.now()
     summary = DigestSummary()
     async with runtime.db.uow() as uow:
-        approvals = await _approvals_by_owner(uow, now)
+        approvals = await _approvals_by_owner(uow)
         for owner in await _opted_in(uow):
             period = digest_period(owner.digest, now)
             if period is None:
@@ -91,10 +91,15 @@ async def _opted_in(uow: UnitOfWork) -> list[Owner]:
     return owners
 
 
-async def _approvals_by_owner(uow: UnitOfWork, now: datetime) -> dict[str, list[str]]:
+async def _approvals_by_owner(uow: UnitOfWork) -> dict[str, list[str]]:
     """Jobs waiting for an approval, as display lines, by the certificate's owner."""
     lines: dict[str, list[str]] = {}
-    for job in await uow.jobs.waiting_since_before(JobStatus.AWAITING_APPROVAL, now):
+    page = await uow.jobs.search(
+        request=PageRequest(per_page=MAX_PER_PAGE),
+        filters=JobFilter(status=JobStatus.AWAITING_APPROVAL),
+        sort=SortKey("created_at"),
+    )
+    for job in page.items:
         cert = await uow.certificates.get(job.certificate_id)
         if cert is None or cert.owner_id is None:
             continue

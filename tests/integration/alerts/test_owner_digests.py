@@ -101,3 +101,39 @@ async def test_no_digest_when_nothing_needs_action(actx: AppContext, receivers: 
         0,
     )
     assert receivers.smtp.envelopes == []
+
+
+async def test_a_job_awaiting_approval_is_listed_in_the_digest(
+    actx: AppContext, receivers: Receivers
+) -> None:
+    """A weekly owner on Monday 12:00 gets the pending approval as its only line."""
+    cert_id = await make_cert(actx, days=200, policy=CRITICAL_TO_SLACK)
+    await actx.owners.update(SYSTEM_CALLER, "o-alice", {"digest": "weekly"})
+    await actx.profiles.create(
+        SYSTEM_CALLER, {"id": "cp-approve", "name": "Needs approval", "requires_approval": True}
+    )
+    await actx.issuers.create(
+        SYSTEM_CALLER, {"id": "iss-local", "name": "Local CA", "type": "GenericCA"}
+    )
+    await actx.certificates.update(
+        SYSTEM_CALLER, cert_id, {"certificate_profile_id": "cp-approve", "issuer_id": "iss-local"}
+    )
+    job = await actx.jobs.request_renewal(SYSTEM_CALLER, cert_id)
+    assert job.status.value == "AwaitingApproval"
+    summary = await send_owner_digests(actx.runtime)
+    rows = await actx.notifications.search(
+        SYSTEM_CALLER, request=PageRequest(), filters=NotificationFilter(kind="digest")
+    )
+    [row] = rows.items
+    assert summary.owner_ids == ["o-alice"]
+    assert row.subject == "certctl digest for Alice (2026-W23): 1 to act on"
+    assert row.message.splitlines()[2:10] == [
+        "Open critical alerts (0):",
+        "- none",
+        "",
+        "Failed renewals (0):",
+        "- none",
+        "",
+        "Pending approvals (1):",
+        f"- api-prod: {job.type.value} {job.id}",
+    ]
