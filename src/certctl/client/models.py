@@ -285,6 +285,8 @@ class Alert(TypedDict):
     resolved_by: str | None
     resolved_at: str | None
     resolve_reason: str | None
+    escalated_at: str | None
+    escalation_level: int
 
 
 class AlertDetail(Alert):
@@ -308,6 +310,8 @@ class Policy(TypedDict):
     alert_severity_map: dict[str, str]
     certificate_profile_id: str | None
     agent_group_id: str | None
+    escalation_after_minutes: int | None
+    escalation_channels: list[str]
     created_at: str
     updated_at: str
 

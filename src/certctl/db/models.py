@@ -48,6 +48,7 @@ class OwnerRow(Stamped, Base):
     name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str] = mapped_column(String(254))
     team_id: Mapped[str | None] = mapped_column(ForeignKey("teams.id", ondelete="RESTRICT"))
+    digest: Mapped[str] = mapped_column(String(16), default="off")
 
 
 class CertificateProfileRow(Stamped, Base):
@@ -114,6 +115,8 @@ class RenewalPolicyRow(Stamped, Base):
     agent_group_id: Mapped[str | None] = mapped_column(
         ForeignKey("agent_groups.id", ondelete="RESTRICT")
     )
+    escalation_after_minutes: Mapped[int | None] = mapped_column(Integer)
+    escalation_channels: Mapped[Any] = mapped_column(json_type(), default=list)
 
 
 class IssuerRow(Stamped, Base):
@@ -586,6 +589,8 @@ class AlertRow(Base):
     resolved_by: Mapped[str | None] = mapped_column(String(200))
     resolved_at: Mapped[datetime | None]
     resolve_reason: Mapped[str | None] = mapped_column(Text)
+    escalated_at: Mapped[datetime | None]
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0)
 
     __table_args__ = (Index("ix_alerts_state_tier", "state", "tier"),)
 

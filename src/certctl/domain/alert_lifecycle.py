@@ -112,6 +112,8 @@ class Alert:
     resolved_by: str | None = None
     resolved_at: datetime | None = None
     resolve_reason: str | None = None
+    escalated_at: datetime | None = None
+    escalation_level: int = 0
 
     @property
     def is_open(self) -> bool:
@@ -131,6 +133,25 @@ def acknowledged(alert: Alert, *, by: str, now: datetime) -> Alert:
         acknowledged_by=by,
         acknowledged_at=now,
         updated_at=now,
+    )
+
+
+def escalation_due(alert: Alert, *, after_minutes: int | None, now: datetime) -> bool:
+    """A critical alert still open (not acknowledged) `after_minutes` after it opened, and
+    not escalated yet: escalation happens once per alert."""
+    return (
+        after_minutes is not None
+        and alert.state is AlertState.OPEN
+        and alert.tier == SeverityTier.CRITICAL.value
+        and alert.escalation_level == 0
+        and now >= alert.opened_at + timedelta(minutes=after_minutes)
+    )
+
+
+def escalated(alert: Alert, *, now: datetime) -> Alert:
+    """The alert escalated one level at `now`."""
+    return replace(
+        alert, escalated_at=now, escalation_level=alert.escalation_level + 1, updated_at=now
     )
 
 

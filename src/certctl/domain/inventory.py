@@ -87,6 +87,8 @@ class Owner:
     created_at: datetime
     updated_at: datetime
     team_id: str | None = None
+    digest: str = "off"
+    """off, daily or weekly: whether the owner gets a digest of what needs action."""
 
 
 @dataclass(frozen=True)

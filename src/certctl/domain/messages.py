@@ -150,6 +150,19 @@ def resolved_text(facts: CertificateFacts, *, alert_subject: str, reason: str) -
     return _text(subject, [f"Resolved: {reason}"], _facts_lines(facts, None))
 
 
+def escalated_text(
+    facts: CertificateFacts, *, alert_subject: str, opened_at: datetime, after_minutes: int
+) -> MessageText:
+    """A critical alert nobody acknowledged in time, sent again to the escalation channels."""
+    subject = f"[ESCALATED] {one_line(alert_subject)}"
+    detail = [
+        f"Opened: {opened_at:%Y-%m-%d %H:%M} UTC",
+        f"Not acknowledged within {after_minutes} minutes",
+    ]
+    todo = ["What to do: acknowledge the alert, then act on it."]
+    return _text(subject, detail, _facts_lines(facts, None), todo)
+
+
 def revocation_text(
     facts: CertificateFacts, *, serial: str, reason: str, by: str, at: datetime
 ) -> MessageText:
@@ -193,3 +206,29 @@ def drift_text(
         f"Expected SHA-256: {expected}",
     ]
     return _text(subject, _facts_lines(facts, None), detail)
+
+
+def owner_digest_text(
+    *,
+    owner_name: str,
+    period: str,
+    critical_alerts: list[str],
+    failed_renewals: list[str],
+    pending_approvals: list[str],
+    link: str | None,
+) -> MessageText:
+    """One owner's digest: each list of what needs a person, one line per item."""
+    count = len(critical_alerts) + len(failed_renewals) + len(pending_approvals)
+    subject = f"certctl digest for {one_line(owner_name)} ({period}): {count} to act on"
+    sections = [
+        [f"Open critical alerts ({len(critical_alerts)}):", *_items(critical_alerts)],
+        [f"Failed renewals ({len(failed_renewals)}):", *_items(failed_renewals)],
+        [f"Pending approvals ({len(pending_approvals)}):", *_items(pending_approvals)],
+    ]
+    if link:
+        sections.append([f"Details: {link}"])
+    return _text(subject, *sections)
+
+
+def _items(lines: list[str]) -> list[str]:
+    return [f"- {one_line(line)}" for line in lines] or ["- none"]

@@ -64,6 +64,12 @@ class RenewalPolicy:
     alert_severity_map: Mapping[Threshold, str] = field(default_factory=dict)
     certificate_profile_id: str | None = None
     agent_group_id: str | None = None
+    escalation_after_minutes: int | None = None
+    escalation_channels: tuple[str, ...] = ()
+
+
+MAX_ESCALATION_MINUTES = 10080
+"""One week: a critical alert nobody acknowledged for longer has escalated long before."""
 
 
 def effective_alert_channels(policy: RenewalPolicy | None) -> Mapping[str, tuple[str, ...]]:
@@ -106,6 +112,7 @@ def check_policy(policy: RenewalPolicy) -> None:
     errors += threshold_errors(policy.alert_thresholds_days, "alert_thresholds_days")
     errors += _matrix_errors(policy.alert_channels)
     errors += _severity_map_errors(policy.alert_severity_map)
+    errors += _escalation_errors(policy)
     if errors:
         raise InvalidRequest.many(tuple(errors))
 
@@ -130,6 +137,34 @@ def _matrix_errors(matrix: Mapping[str, tuple[str, ...]]) -> list[FieldError]:
                         f"unknown channel {channel!r}; allowed: {', '.join(sorted(_CHANNELS))}",
                     )
                 )
+    return errors
+
+
+def _escalation_errors(policy: RenewalPolicy) -> list[FieldError]:
+    """Minutes in range and known channels; both set or neither (absent = no escalation)."""
+    minutes, channels = policy.escalation_after_minutes, policy.escalation_channels
+    errors: list[FieldError] = []
+    if minutes is not None:
+        error = _range_error("escalation_after_minutes", minutes, 1, MAX_ESCALATION_MINUTES)
+        errors += [error] if error else []
+        if not channels:
+            errors.append(
+                FieldError("escalation_channels", "required when escalation_after_minutes is set")
+            )
+    elif channels:
+        errors.append(
+            FieldError("escalation_after_minutes", "required when escalation_channels is set")
+        )
+    if len(set(channels)) != len(channels):
+        errors.append(FieldError("escalation_channels", "a channel is listed twice"))
+    errors += [
+        FieldError(
+            f"escalation_channels[{i}]",
+            f"unknown channel {channel!r}; allowed: {', '.join(sorted(_CHANNELS))}",
+        )
+        for i, channel in enumerate(channels)
+        if channel not in _CHANNELS
+    ]
     return errors
 
 

@@ -8,10 +8,16 @@ from typing import Any
 
 from certctl.bootstrap import AppContext
 from certctl.scheduler.runner import Loop, Scheduler
+from certctl.services.alert_escalation import escalate_due
+from certctl.services.owner_digests import send_owner_digests
 
 # Dispatch ticks drain the whole backlog batch by batch; each batch is bounded by the
 # notification timeout, so the tick timeout only guards against a wedged tick.
 DISPATCH_TIMEOUT = 3600.0
+OWNER_DIGEST_INTERVAL = 600.0
+"""Digests go out from a fixed hour; a ten-minute tick sends them shortly after it."""
+ESCALATION_INTERVAL = 60.0
+"""Escalation delays are whole minutes: a minute's tick escalates within a minute of due."""
 CRL_INTERVAL = 3600.0
 """CRLs are valid 24 h and regenerated hourly, so relying parties never hold a stale one."""
 
@@ -22,6 +28,16 @@ async def renewal(ctx: AppContext) -> dict[str, Any]:
     # Jobs for moments chosen in ACME renewal windows are queued up to the next scan.
     lookahead = timedelta(seconds=ctx.settings.scheduler_renewal_check_interval)
     return {**alerts, "renewals": asdict(await ctx.jobs.scan_renewals(lookahead=lookahead))}
+
+
+async def alert_escalation(ctx: AppContext) -> dict[str, Any]:
+    """Escalate critical alerts left unacknowledged past their policy's delay (C3)."""
+    return asdict(await escalate_due(ctx.runtime))
+
+
+async def owner_digests(ctx: AppContext) -> dict[str, Any]:
+    """Queue the daily or weekly digest of every owner who opted in (C3)."""
+    return asdict(await send_owner_digests(ctx.runtime))
 
 
 async def job_processor(ctx: AppContext) -> dict[str, Any]:
@@ -104,6 +120,8 @@ def build_scheduler(ctx: AppContext) -> Scheduler:
             lambda: notification_retry(ctx),
             timeout=DISPATCH_TIMEOUT,
         ),
+        Loop("alert_escalation", ESCALATION_INTERVAL, lambda: alert_escalation(ctx)),
+        Loop("owner_digests", OWNER_DIGEST_INTERVAL, lambda: owner_digests(ctx)),
         Loop("crl", CRL_INTERVAL, lambda: crl(ctx), run_at_start=True),
         Loop(
             "job_processor",

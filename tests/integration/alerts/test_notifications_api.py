@@ -71,6 +71,8 @@ async def test_run_loop_returns_the_scan_summary(
         "renewal",
         "notification_dispatch",
         "notification_retry",
+        "alert_escalation",
+        "owner_digests",
         "crl",
         "job_processor",
         "job_timeouts",

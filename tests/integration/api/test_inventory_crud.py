@@ -239,3 +239,21 @@ async def test_null_member_list_is_refused_and_changes_nothing(
     assert (response.status_code, response.json()["field"]) == (400, "member_agent_ids")
     after = await api.get("/api/v1/agent-groups/ag-web")
     assert (after.status_code, after.json()["member_agent_ids"]) == (200, [])
+
+
+async def test_owner_digest_defaults_to_off_and_is_set_by_patch(api: httpx.AsyncClient) -> None:
+    """A new owner has no digest; PATCH digest=weekly stores it."""
+    created = await api.post("/api/v1/owners", json={"name": "x", "email": "x@example.com"})
+    assert created.json()["digest"] == "off"
+    changed = await api.patch(f"/api/v1/owners/{created.json()['id']}", json={"digest": "weekly"})
+    assert (changed.status_code, changed.json()["digest"]) == (200, "weekly")
+
+
+async def test_owner_with_unknown_digest_is_400_naming_digest(api: httpx.AsyncClient) -> None:
+    """Only off, daily and weekly are accepted; nothing is stored."""
+    response = await api.post(
+        "/api/v1/owners", json={"name": "x", "email": "x@example.com", "digest": "hourly"}
+    )
+    assert response.status_code == 400
+    assert response.json()["field"] == "digest"
+    assert (await api.get("/api/v1/owners")).json()["total"] == 0

@@ -154,3 +154,69 @@ async def test_policy_fields_are_strictly_typed(
     assert response.status_code == 400
     assert response.json()["field"] == field
     assert (await api.get(path)).json()["total"] == 0
+
+
+async def test_escalation_fields_round_trip_and_clear(api: httpx.AsyncClient) -> None:
+    """Escalation delay and channels come back as written; null minutes and no channels
+    clear them."""
+    created = await api.post(
+        "/api/v1/renewal-policies",
+        json={
+            "name": "p",
+            "escalation_after_minutes": 30,
+            "escalation_channels": ["PagerDuty", "OpsGenie"],
+        },
+    )
+    assert created.status_code == 201
+    body = created.json()
+    assert (body["escalation_after_minutes"], body["escalation_channels"]) == (
+        30,
+        ["PagerDuty", "OpsGenie"],
+    )
+    cleared = await api.patch(
+        f"/api/v1/renewal-policies/{body['id']}",
+        json={"escalation_after_minutes": None, "escalation_channels": []},
+    )
+    assert cleared.status_code == 200
+    assert (cleared.json()["escalation_after_minutes"], cleared.json()["escalation_channels"]) == (
+        None,
+        [],
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "bad"),
+    [
+        (
+            {"escalation_after_minutes": 0, "escalation_channels": ["Email"]},
+            "escalation_after_minutes",
+            "got 0",
+        ),
+        (
+            {"escalation_after_minutes": 10081, "escalation_channels": ["Email"]},
+            "escalation_after_minutes",
+            "got 10081",
+        ),
+        (
+            {"escalation_after_minutes": 5, "escalation_channels": ["Pager"]},
+            "escalation_channels[0]",
+            "'Pager'",
+        ),
+        ({"escalation_after_minutes": 5}, "escalation_channels", "required"),
+        ({"escalation_channels": ["Email"]}, "escalation_after_minutes", "required"),
+        (
+            {"escalation_after_minutes": 5, "escalation_channels": ["Email", "Email"]},
+            "escalation_channels",
+            "twice",
+        ),
+    ],
+)
+async def test_invalid_escalation_is_400_naming_the_field(
+    api: httpx.AsyncClient, body: dict[str, object], field: str, bad: str
+) -> None:
+    """Out-of-range minutes, unknown channels and half a setting are refused; nothing stored."""
+    response = await api.post("/api/v1/renewal-policies", json={"name": "p", **body})
+    assert response.status_code == 400
+    assert response.json()["field"] == field
+    assert bad in response.json()["detail"]
+    assert (await api.get("/api/v1/renewal-policies")).json()["total"] == 0

@@ -110,3 +110,11 @@ async def test_forecast_refuses_a_horizon_past_90_days(cli: Cli) -> None:
     """`--days 91` is refused before any request."""
     run = await cli("alerts", "forecast", "--days", "91", role="viewer")
     assert run.code == 2
+
+
+async def test_show_says_whether_the_alert_escalated(cli: Cli, alert: dict[str, Any]) -> None:
+    """An alert not escalated shows a dash; the JSON carries escalated_at and its level."""
+    table = await cli("alerts", "show", alert["id"], role="viewer")
+    assert fields(table.stdout)["Escalated"] == "—"
+    shown = await cli("alerts", "show", alert["id"], "--output", "json", role="viewer")
+    assert (shown.json()["escalated_at"], shown.json()["escalation_level"]) == (None, 0)

@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .conftest import Cli, rows
+from .conftest import Cli, fields, rows
 
 
 @pytest.fixture
@@ -133,3 +133,14 @@ async def test_set_matrix_unknown_channel_is_the_api_400(cli: Cli, policy: str) 
     assert run.stderr.startswith("error: Invalid request (HTTP 400): ")
     assert "unknown channel 'Pager'" in run.stderr
     assert len(run.stderr.splitlines()) == 1
+
+
+async def test_get_shows_the_escalation(cli: Cli, api: httpx.AsyncClient, policy: str) -> None:
+    """`policies get` shows the escalation delay and channels, or a dash without one."""
+    assert fields((await cli("policies", "get", policy, role="viewer")).stdout)["Escalation"] == "—"
+    await api.patch(
+        f"/api/v1/renewal-policies/{policy}",
+        json={"escalation_after_minutes": 30, "escalation_channels": ["PagerDuty", "Slack"]},
+    )
+    shown = fields((await cli("policies", "get", policy, role="viewer")).stdout)
+    assert shown["Escalation"] == "after 30 min to PagerDuty, Slack"

@@ -305,6 +305,7 @@ async def test_alert_tools_list_acknowledge_and_resolve(live_server: LiveServer)
         )
     assert listed["total"] == 2  # T-30 and T-14 at 10 days left
     assert [d["channel"] for d in detail["deliveries"]] == ["Email"]
+    assert (detail["escalated_at"], detail["escalation_level"]) == (None, 0)
     assert (acked["state"], acked["acknowledged_by"]) == ("acknowledged", "operator-user")
     assert (done["state"], done["resolve_reason"]) == ("resolved", "moved to ACME")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -15,6 +16,8 @@ from certctl.domain.alert_lifecycle import (
     acknowledged,
     alert_dedup_key,
     cause_text,
+    escalated,
+    escalation_due,
     failure_cause,
     kind_tier_errors,
     resolved,
@@ -137,3 +140,18 @@ def test_cause_text_labels_the_error() -> None:
     """The cause shown is its label and the error, or that no detail was recorded."""
     assert cause_text(FailureCause.AGENT_OFFLINE, "no CSR") == "Agent offline: no CSR"
     assert cause_text(FailureCause.OTHER, None) == "Issuance error: no detail recorded"
+
+
+def test_escalation_is_due_at_exactly_the_delay_for_an_open_critical_alert() -> None:
+    """Not at N minutes minus a second, at N minutes, once, only open and critical."""
+    critical = replace(alert(), tier="critical")
+    due = NOW + timedelta(minutes=30)
+    assert not escalation_due(critical, after_minutes=30, now=due - timedelta(seconds=1))
+    assert escalation_due(critical, after_minutes=30, now=due)
+    assert not escalation_due(critical, after_minutes=None, now=due)
+    assert not escalation_due(alert(), after_minutes=30, now=due)
+    acked = replace(critical, state=AlertState.ACKNOWLEDGED)
+    assert not escalation_due(acked, after_minutes=30, now=due)
+    done = escalated(critical, now=due)
+    assert (done.escalated_at, done.escalation_level, done.updated_at) == (due, 1, due)
+    assert not escalation_due(done, after_minutes=30, now=due)

@@ -9,9 +9,11 @@ from certctl.domain.messages import (
     days_phrase,
     deployment_failed_text,
     drift_text,
+    escalated_text,
     expiry_text,
     one_line,
     overdue_text,
+    owner_digest_text,
     renewal_failed_text,
     resolved_text,
     revocation_text,
@@ -128,3 +130,58 @@ def test_drift_text_gives_both_fingerprints() -> None:
         "Served SHA-256: aa",
         "Expected SHA-256: bb",
     ]
+
+
+def test_escalated_text_marks_the_alert_and_says_how_long_it_waited() -> None:
+    """The subject is the alert's, marked; the body says when it opened and the delay."""
+    text = escalated_text(
+        FACTS, alert_subject="Certificate api\nexpires", opened_at=NOW, after_minutes=30
+    )
+    assert text.subject == "[ESCALATED] Certificate api expires"
+    assert text.body.splitlines()[:4] == [
+        text.subject,
+        "",
+        "Opened: 2026-06-01 12:00 UTC",
+        "Not acknowledged within 30 minutes",
+    ]
+    assert text.body.splitlines()[-1] == "What to do: acknowledge the alert, then act on it."
+
+
+def test_owner_digest_lists_each_kind_with_a_count() -> None:
+    """Every section is counted; an empty one says none; the link ends the body when known."""
+    text = owner_digest_text(
+        owner_name="Alice",
+        period="2026-W23",
+        critical_alerts=["A (al-1)"],
+        failed_renewals=[],
+        pending_approvals=["api: Renewal j-1", "web: Issuance j-2"],
+        link=None,
+    )
+    assert text.body.splitlines() == [
+        "certctl digest for Alice (2026-W23): 3 to act on",
+        "",
+        "Open critical alerts (1):",
+        "- A (al-1)",
+        "",
+        "Failed renewals (0):",
+        "- none",
+        "",
+        "Pending approvals (2):",
+        "- api: Renewal j-1",
+        "- web: Issuance j-2",
+    ]
+
+
+def test_owner_digest_ends_with_the_link_when_known() -> None:
+    """With a public URL the last line links the owner's alerts."""
+    text = owner_digest_text(
+        owner_name="Alice",
+        period="2026-06-01",
+        critical_alerts=[],
+        failed_renewals=["B (al-2)"],
+        pending_approvals=[],
+        link="https://certctl.example.com/alerts?owner_id=o-alice",
+    )
+    assert (
+        text.body.splitlines()[-1] == "Details: https://certctl.example.com/alerts?owner_id=o-alice"
+    )

@@ -551,3 +551,44 @@ def test_weakened_controls_names_each_loosened_field(
 ) -> None:
     """Each change that lets the profile issue more, or check less, is named; tightening is not."""
     assert weakened_controls(_profile(**before), _profile(**after)) == weakened
+
+
+def test_escalation_absent_by_default_and_valid_when_both_set() -> None:
+    """No escalation by default; a delay with known channels passes."""
+    assert (_policy().escalation_after_minutes, _policy().escalation_channels) == (None, ())
+    check_policy(_policy(escalation_after_minutes=10080, escalation_channels=("PagerDuty",)))
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        (
+            {"escalation_after_minutes": 0, "escalation_channels": ("Email",)},
+            [("escalation_after_minutes", "must be between 1 and 10080, got 0")],
+        ),
+        (
+            {"escalation_after_minutes": 5},
+            [("escalation_channels", "required when escalation_after_minutes is set")],
+        ),
+        (
+            {"escalation_channels": ("Email",)},
+            [("escalation_after_minutes", "required when escalation_channels is set")],
+        ),
+        (
+            {"escalation_after_minutes": 5, "escalation_channels": ("Email", "Email", "pager")},
+            [
+                ("escalation_channels", "a channel is listed twice"),
+                (
+                    "escalation_channels[2]",
+                    "unknown channel 'pager'; allowed: Email, OpsGenie, PagerDuty, Slack, "
+                    "Teams, Webhook",
+                ),
+            ],
+        ),
+    ],
+)
+def test_invalid_escalation_names_each_field(
+    fields: dict[str, Any], expected: list[tuple[str, str]]
+) -> None:
+    """Out-of-range minutes, half a setting, duplicates and unknown channels are refused."""
+    assert [(e.field, e.message) for e in _policy_errors(**fields)] == expected

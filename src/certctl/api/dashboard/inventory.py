@@ -77,11 +77,14 @@ async def owner_create(request: Request, who: VisitorDep, form: WriteFormDep) ->
         "name": forms.text(form, "owner_name"),
         "email": forms.text(form, "email"),
         "team_id": forms.optional(form, "team_id"),
+        "digest": forms.text(form, "digest") or "off",
     }
     try:
         await ctx.owners.create(who.caller, forms.validate(OwnerIn, data))
     except InvalidRequest as exc:
-        errors, message = forms.errors_of(exc, {"name": "Owner name", "team_id": "Team"})
+        errors, message = forms.errors_of(
+            exc, {"name": "Owner name", "team_id": "Team", "digest": "Digest"}
+        )
         errors = {_owner_field(k): v for k, v in errors.items()}
         shown = {_owner_field(k): v for k, v in data.items() if v}
         return await _teams_page(

@@ -33,6 +33,8 @@ LABELS = {
     "alert_thresholds_days": "Thresholds",
     "alert_severity_map": "Tier of a threshold",
     "alert_channels": "Channels per tier",
+    "escalation_after_minutes": "Escalate after",
+    "escalation_channels": "Escalation channels",
 }
 
 
@@ -67,6 +69,8 @@ def _values(policy: RenewalPolicy | None) -> dict[str, Any]:
             "retry_interval_seconds": "3600",
             "certificate_profile_id": "",
             "agent_group_id": "",
+            "escalation_after_minutes": "",
+            "escalation_channels": [],
         }
     return {
         "name": policy.name,
@@ -77,7 +81,13 @@ def _values(policy: RenewalPolicy | None) -> dict[str, Any]:
         "retry_interval_seconds": str(policy.retry_interval_seconds),
         "certificate_profile_id": policy.certificate_profile_id or "",
         "agent_group_id": policy.agent_group_id or "",
+        "escalation_after_minutes": _blank_or(policy.escalation_after_minutes),
+        "escalation_channels": list(policy.escalation_channels),
     }
+
+
+def _blank_or(minutes: int | None) -> str:
+    return "" if minutes is None else str(minutes)
 
 
 async def _form_page(
@@ -143,6 +153,13 @@ def _submitted(form: FormData) -> tuple[dict[str, Any], matrix.MatrixForm]:
         auto_renew=forms.checkbox(form, "auto_renew"),
         certificate_profile_id=forms.text(form, "certificate_profile_id"),
         agent_group_id=forms.text(form, "agent_group_id"),
+        # An empty delay means no escalation, so it is sent as null, not as "".
+        escalation_after_minutes=(
+            forms.number(form, "escalation_after_minutes")
+            if forms.text(form, "escalation_after_minutes")
+            else None
+        ),
+        escalation_channels=forms.values(form, "escalation_channels"),
     )
     editor = matrix.from_form(
         forms.values(form, "threshold"),

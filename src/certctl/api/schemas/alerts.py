@@ -32,6 +32,10 @@ class AlertOut(Out):
     resolved_by: str | None
     resolved_at: datetime | None
     resolve_reason: str | None
+    escalated_at: datetime | None = Field(
+        description="When the alert escalated (critical, unacknowledged past the policy's delay)."
+    )
+    escalation_level: int = Field(description="0 = not escalated; escalation happens once.")
 
 
 class AlertDetailOut(AlertOut):

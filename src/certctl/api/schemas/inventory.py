@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -36,6 +36,13 @@ class TeamOut(Out):
     updated_at: datetime
 
 
+DigestChoice = Literal["off", "daily", "weekly"]
+_DIGEST_DOC = (
+    "A digest of open critical alerts, failed renewals and pending approvals, e-mailed at "
+    "08:00 UTC every day (daily) or every Monday (weekly); off by default."
+)
+
+
 class OwnerIn(In):
     """A new owner."""
 
@@ -43,6 +50,7 @@ class OwnerIn(In):
     name: Name
     email: Line = Field(max_length=254)
     team_id: ResourceId | None = None
+    digest: DigestChoice = Field(default="off", description=_DIGEST_DOC)
 
 
 class OwnerPatch(In):
@@ -51,6 +59,7 @@ class OwnerPatch(In):
     name: Name | None = None
     email: Line | None = Field(default=None, max_length=254)
     team_id: ResourceId | None = None
+    digest: DigestChoice | None = Field(default=None, description=_DIGEST_DOC)
 
 
 class OwnerOut(Out):
@@ -60,6 +69,7 @@ class OwnerOut(Out):
     name: str
     email: str
     team_id: str | None
+    digest: str
     created_at: datetime
     updated_at: datetime
 

@@ -36,6 +36,11 @@ _MATRIX_DOC = (
     "configured matrix gets no channels."
 )
 
+_ESCALATION_DOC = (
+    "Minutes (1-10080) a critical alert may stay unacknowledged before it escalates to "
+    "escalation_channels; absent = no escalation."
+)
+
 
 class PolicyIn(In):
     """A new renewal policy."""
@@ -56,6 +61,8 @@ class PolicyIn(In):
     )
     certificate_profile_id: ResourceId | None = None
     agent_group_id: ResourceId | None = None
+    escalation_after_minutes: StrictInt | None = Field(default=None, description=_ESCALATION_DOC)
+    escalation_channels: list[StrictStr] = Field(default_factory=list, max_length=6)
 
 
 class PolicyPatch(In):
@@ -72,6 +79,8 @@ class PolicyPatch(In):
     alert_severity_map: SeverityMap | None = None
     certificate_profile_id: ResourceId | None = None
     agent_group_id: ResourceId | None = None
+    escalation_after_minutes: StrictInt | None = Field(default=None, description=_ESCALATION_DOC)
+    escalation_channels: list[StrictStr] | None = Field(default=None, max_length=6)
 
 
 class PolicyOut(Out):
@@ -89,6 +98,8 @@ class PolicyOut(Out):
     alert_severity_map: dict[int | str, str]
     certificate_profile_id: str | None
     agent_group_id: str | None
+    escalation_after_minutes: StrictInt | None
+    escalation_channels: list[str]
     created_at: datetime
     updated_at: datetime
 

@@ -64,6 +64,7 @@ def alert_details(item: Alert, at: datetime) -> Table:
         ("Acknowledged", _who(item["acknowledged_by"], item["acknowledged_at"], at)),
         ("Resolved", _who(item["resolved_by"], item["resolved_at"], at)),
         ("Resolve reason", render.text(item["resolve_reason"])),
+        ("Escalated", render.stamp(item.get("escalated_at"), at)),
     ]
     return render.details(f"Alert {item['id']}", rows)
 

@@ -71,6 +71,14 @@ def matrix_table(policy: Policy) -> Table:
     return table
 
 
+def escalation_line(policy: Policy) -> str:
+    """`after 30 min to PagerDuty, OpsGenie`, or a dash when the policy does not escalate."""
+    minutes = policy.get("escalation_after_minutes")
+    if minutes is None:
+        return render.DASH
+    return f"after {minutes} min to {', '.join(policy.get('escalation_channels', []))}"
+
+
 def policy_details(policy: Policy, at: datetime) -> Group:
     """The policy's fields, then its alert matrix."""
     rows: list[tuple[str, RenderableType]] = [
@@ -83,6 +91,7 @@ def policy_details(policy: Policy, at: datetime) -> Group:
         ("Retry interval", f"{policy['retry_interval_seconds']} s"),
         ("Profile", render.text(policy["certificate_profile_id"])),
         ("Agent group", render.text(policy["agent_group_id"])),
+        ("Escalation", escalation_line(policy)),
         ("Updated", render.stamp(policy["updated_at"], at)),
     ]
     return Group(render.details(f"Renewal policy {policy['id']}", rows), matrix_table(policy))

@@ -63,6 +63,20 @@ class AlertRepository(Repository[Alert]):
         )
         return [self.decode(r) for r in (await self.session.scalars(stmt)).all()]
 
+    async def escalation_candidates(self, tier: str) -> list[Alert]:
+        """Open (unacknowledged) alerts of `tier` not escalated yet, oldest first, locked."""
+        stmt = (
+            select(AlertRow)
+            .where(
+                AlertRow.state == AlertState.OPEN.value,
+                AlertRow.tier == tier,
+                AlertRow.escalation_level == 0,
+            )
+            .order_by(AlertRow.opened_at, AlertRow.id)
+            .with_for_update(skip_locked=True)
+        )
+        return [self.decode(r) for r in (await self.session.scalars(stmt)).all()]
+
     async def search(
         self, *, request: PageRequest, sort: SortKey, filters: AlertFilter
     ) -> Page[Alert]:
