@@ -182,6 +182,17 @@ class CertificateService:
         async with self.runtime.db.read() as reads:
             return await reads.certificates.page(request=request, sort=sort, filters=filters)
 
+    async def search_records(
+        self, caller: Caller, *, request: PageRequest, sort: SortKey, filters: CertificateFilter
+    ) -> Page[dict[str, Any]]:
+        """The same page as plain records (stored fields and `target_ids`), for encoding as
+        they are: the API's list, its hottest read (SPEC C13)."""
+        caller.principal.require(Permission.READ)
+        async with self.runtime.db.read() as reads:
+            return await reads.certificates.page_records(
+                request=request, sort=sort, filters=filters
+            )
+
     async def update(
         self, caller: Caller, cert_id: str, changes: Mapping[str, Any]
     ) -> ManagedCertificate:
