@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import json
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -44,9 +45,16 @@ BARE = ManagedCertificate(
 
 def rows_of(cert: ManagedCertificate) -> list[tuple[Any, ...]]:
     """The rows the page statement returns for `cert`: its stored values as the columns give
-    them (enums as their text), the total, then one row per target link."""
+    them (enums as their text, the JSON columns as JSON text), the total, then one row per
+    target link."""
     stored = tuple(
-        v.value if isinstance(v, enum.Enum) else list(v) if isinstance(v, tuple) else v
+        v.value
+        if isinstance(v, enum.Enum)
+        else json.dumps(list(v))
+        if isinstance(v, tuple)
+        else json.dumps(v)
+        if isinstance(v, dict)
+        else v
         for v in (getattr(cert, name) for name in FIELDS)
     )
     return [(*stored, 1234, target) for target in cert.target_ids or (None,)]
