@@ -11,60 +11,35 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import (
-    ColumnElement,
-    Integer,
-    Select,
-    String,
-    Text,
-    bindparam,
-    cast,
-    func,
-    or_,
-    select,
-)
+from sqlalchemy import Integer, Select, Text, bindparam, cast, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from certctl.db.models import CertificateTargetRow, ManagedCertificateRow
+from certctl.db.repositories.certificate_json import page_json_statement
+from certctl.db.repositories.certificate_queries import (
+    FIELDS,
+    FilterShape,
+    certificate_filter,
+    count_statement,
+    page_order,
+    shape_and_params,
+    where_clauses,
+)
 from certctl.domain.certificates import (
     CertificateFilter,
     CertificateSource,
     CertificateStatus,
     ManagedCertificate,
 )
-from certctl.domain.listing import Page, PageRequest, SortKey
+from certctl.domain.listing import EncodedPage, Page, PageRequest, SortKey
+
+__all__ = ["FIELDS", "CertificateReads", "certificate_filter"]
 
 _TABLE = ManagedCertificateRow.__table__
 _LINKS = CertificateTargetRow.__table__
-# Every stored field of ManagedCertificate, in the order rows are unpacked below: also the
-# order of a record's keys, which is the API's (CertificateOut) so that a list page encodes
-# straight from the records.
-FIELDS = (
-    "id",
-    "name",
-    "common_name",
-    "sans",
-    "environment",
-    "owner_id",
-    "team_id",
-    "issuer_id",
-    "renewal_policy_id",
-    "certificate_profile_id",
-    "status",
-    "expires_at",
-    "tags",
-    "source",
-    "last_renewal_at",
-    "last_deployment_at",
-    "revoked_at",
-    "revocation_reason",
-    "created_at",
-    "updated_at",
-)
 # The two JSON columns are read as their text and decoded together, one `json.loads` per
 # page: fifty documents of a few bytes each cost more in per-call overhead than in parsing.
 _JSON_FIELDS = ("sans", "tags")
@@ -124,98 +99,8 @@ def _grouped(rows: Sequence[Sequence[Any]]) -> list[ManagedCertificate]:
     return [_certificate(record) for record in _records(rows)]
 
 
-def _order(columns: Any, sort: SortKey) -> list[ColumnElement[Any]]:
-    """ORDER BY of a page: the sort column (NULLs last either way), then id in the same
-    direction, so pages never overlap."""
-    col, tiebreak = columns[sort.field], columns["id"]
-    if sort.descending:
-        return [col.desc().nulls_last(), tiebreak.desc()]
-    return [col.asc().nulls_last(), tiebreak.asc()]
-
-
-_EQUALS = (
-    "environment",
-    "owner_id",
-    "team_id",
-    "issuer_id",
-    "renewal_policy_id",
-    "certificate_profile_id",
-    "source",
-)
-
-
-@dataclass(frozen=True)
-class _Shape:
-    """Which filters a request sets (not their values): statements are built once per shape."""
-
-    equals: tuple[str, ...]
-    statuses: int
-    include_archived: bool
-    before: bool
-    after: bool
-    q: bool
-
-
-def _shape_and_params(f: CertificateFilter) -> tuple[_Shape, dict[str, Any]]:
-    """The filter's shape and the values bound into its statements."""
-    params: dict[str, Any] = {}
-    equals = tuple(name for name in _EQUALS if getattr(f, name) is not None)
-    for name in equals:
-        params[name] = getattr(f, name)
-    for i, status in enumerate(f.statuses):
-        params[f"status_{i}"] = status.value
-    if f.expires_before is not None:
-        params["expires_before"] = f.expires_before
-    if f.expires_after is not None:
-        params["expires_after"] = f.expires_after
-    if f.q:
-        params["q"] = f"%{f.q.lower()}%"
-    shape = _Shape(
-        equals=equals,
-        statuses=len(f.statuses),
-        include_archived=f.include_archived,
-        before=f.expires_before is not None,
-        after=f.expires_after is not None,
-        q=bool(f.q),
-    )
-    return shape, params
-
-
-def _where(shape: _Shape) -> list[ColumnElement[bool]]:
-    """WHERE clauses of a shape, values as named bind parameters (Archived left out unless
-    asked for or named)."""
-    c = _TABLE.c
-    clauses: list[ColumnElement[bool]] = [c[name] == bindparam(name) for name in shape.equals]
-    if shape.statuses:
-        clauses.append(c.status.in_([bindparam(f"status_{i}") for i in range(shape.statuses)]))
-    elif not shape.include_archived:
-        clauses.append(c.status != CertificateStatus.ARCHIVED.value)
-    if shape.before:
-        clauses.append(c.expires_at < bindparam("expires_before", type_=c.expires_at.type))
-    if shape.after:
-        clauses.append(c.expires_at > bindparam("expires_after", type_=c.expires_at.type))
-    if shape.q:
-        # Case-insensitive substring of the name or the common name.
-        pattern = bindparam("q", type_=String)
-        clauses.append(
-            or_(func.lower(c.name).like(pattern), func.lower(c.common_name).like(pattern))
-        )
-    return clauses
-
-
-def certificate_filter(f: CertificateFilter) -> tuple[list[ColumnElement[bool]], dict[str, Any]]:
-    """WHERE clauses of a certificate filter and the parameters to execute them with."""
-    shape, params = _shape_and_params(f)
-    return _where(shape), params
-
-
 @lru_cache(maxsize=512)
-def _count_statement(shape: _Shape) -> Select[Any]:
-    return select(func.count()).select_from(_TABLE).where(*_where(shape))
-
-
-@lru_cache(maxsize=512)
-def _page_statement(shape: _Shape, sort: SortKey) -> Select[Any]:
+def _page_statement(shape: FilterShape, sort: SortKey) -> Select[Any]:
     """Rows of the page (sorted, then id), the total, then one target id per row (or NULL).
 
     Built once per filter shape and sort: building a statement costs more CPU than running
@@ -223,16 +108,16 @@ def _page_statement(shape: _Shape, sort: SortKey) -> Select[Any]:
     """
     page = (
         select(*_COLUMNS)
-        .where(*_where(shape))
-        .order_by(*_order(_TABLE.c, sort))
+        .where(*where_clauses(shape))
+        .order_by(*page_order(_TABLE.c, sort))
         .offset(bindparam("page_offset", type_=Integer))
         .limit(bindparam("page_limit", type_=Integer))
         .subquery("page")
     )
     return (
-        select(page, _count_statement(shape).scalar_subquery().label("total"), _LINKS.c.target_id)
+        select(page, count_statement(shape).scalar_subquery().label("total"), _LINKS.c.target_id)
         .outerjoin(_LINKS, _LINKS.c.certificate_id == page.c.id)
-        .order_by(*_order(page.c, sort), _LINKS.c.target_id)
+        .order_by(*page_order(page.c, sort), _LINKS.c.target_id)
     )
 
 
@@ -270,11 +155,25 @@ class CertificateReads:
         rows, total = await self._page_rows(request, sort, filters)
         return Page(items=_records(rows), total=total, page=request.page, per_page=request.per_page)
 
+    async def page_encoded(
+        self, *, request: PageRequest, sort: SortKey, filters: CertificateFilter
+    ) -> EncodedPage | Page[dict[str, Any]]:
+        """The same page for the API: on PostgreSQL its `data` array already encoded by the
+        database (certificate_json), elsewhere as records."""
+        if self.conn.dialect.name != "postgresql":
+            return await self.page_records(request=request, sort=sort, filters=filters)
+        shape, params = shape_and_params(filters)
+        paged = {**params, "page_offset": request.offset, "page_limit": request.per_page}
+        total, data = (await self.conn.execute(page_json_statement(shape, sort), paged)).one()
+        return EncodedPage(
+            data_json=data, total=int(total), page=request.page, per_page=request.per_page
+        )
+
     async def _page_rows(
         self, request: PageRequest, sort: SortKey, filters: CertificateFilter
     ) -> tuple[Sequence[Sequence[Any]], int]:
         """The page's rows (one per target link) and the filtered total."""
-        shape, params = _shape_and_params(filters)
+        shape, params = shape_and_params(filters)
         paged = {**params, "page_offset": request.offset, "page_limit": request.per_page}
         rows = (await self.conn.execute(_page_statement(shape, sort), paged)).all()
         if rows:
@@ -282,5 +181,5 @@ class CertificateReads:
         elif request.offset == 0:
             count = 0  # nothing matches at all
         else:  # past the last page: the joined statement returned no row to carry the total
-            count = int(await self.conn.scalar(_count_statement(shape), params) or 0)
+            count = int(await self.conn.scalar(count_statement(shape), params) or 0)
         return rows, count
