@@ -225,11 +225,14 @@ def scenarios(args: argparse.Namespace) -> list[Scenario]:
     ]
 
 
-def prepare_postgres(stack: contextlib.ExitStack, certs: int) -> tuple[str, int | None, dict]:
-    cluster = harness.Cluster(stack)
+def prepare_postgres(
+    stack: contextlib.ExitStack, certs: int, *, durable: bool = False
+) -> tuple[str, int | None, dict]:
+    cluster = harness.Cluster(stack, durable=durable)
     url = asyncio.run(cluster.create_database("certctl_bench"))
     info = migrate_and_seed(url, certs)
-    return url, cluster.pid, {**info, "server_version": cluster.version}
+    settings = "on" if durable else "off"
+    return url, cluster.pid, {**info, "server_version": cluster.version, "durability": settings}
 
 
 def prepare_sqlite(workdir: Path, certs: int) -> tuple[str, int | None, dict]:
@@ -277,7 +280,7 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
     with contextlib.ExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="certctl-bench-")))
         if backend == "postgresql":
-            url, db_pid, seed = prepare_postgres(stack, args.certs)
+            url, db_pid, seed = prepare_postgres(stack, args.certs, durable=args.durable)
         else:
             url, db_pid, seed = prepare_sqlite(workdir, args.certs)
         workers, workers_note = allowed_workers(url, args.workers)
@@ -367,8 +370,12 @@ COLUMNS = (
 
 def print_table(backend: str, report: dict[str, Any]) -> None:
     db = report["database"]
+    durability = db.get("durability")
+    settings = (
+        f" (fsync, synchronous_commit and full_page_writes {durability})" if durability else ""
+    )
     print(
-        f"\n{backend} {db['server_version']}, {db['certificates']:,} certificates, "
+        f"\n{backend} {db['server_version']}{settings}, {db['certificates']:,} certificates, "
         f"{report['workers']} server worker(s), {report['client']} client; CPU columns in % of one core (machine = "
         f"{len(os.sched_getaffinity(0))} x 100), other = processes outside this benchmark,"
         " ms/req = server + database CPU per answered request:"
@@ -416,6 +423,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         choices=("raw", "httpx"),
         default="raw",
         help="load generator HTTP client: raw asyncio HTTP/1.1 (cheap) or httpx",
+    )
+    p.add_argument(
+        "--durable",
+        action="store_true",
+        help="PostgreSQL with fsync, synchronous_commit and full_page_writes on (off by default:"
+        " a throwaway cluster), to report what a durable setting adds to POST latency",
     )
     p.add_argument("--json", type=Path, default=RESULTS, help=f"results file (default {RESULTS})")
     args = p.parse_args(argv)

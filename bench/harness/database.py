@@ -27,15 +27,17 @@ def postmaster_pid(datadir: Path) -> int | None:
 
 
 class Cluster:
-    """A throwaway PostgreSQL cluster for one run (fsync off), stopped when `stack` closes.
+    """A throwaway PostgreSQL cluster for one run (fsync off unless `durable`), stopped when
+    `stack` closes.
 
     `pid` is the postmaster's, the root of the tree whose CPU the tables call `db`.
     """
 
-    def __init__(self, stack: contextlib.ExitStack) -> None:
+    def __init__(self, stack: contextlib.ExitStack, *, durable: bool = False) -> None:
         from certctl.testing.postgres import ThrowawayCluster
 
-        self.cluster = ThrowawayCluster()
+        self.durable = durable
+        self.cluster = ThrowawayCluster(durable=durable)
         stack.callback(self.cluster.stop)
         self.cluster.start()
         self.pid = postmaster_pid(self.cluster.datadir)

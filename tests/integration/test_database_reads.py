@@ -1,4 +1,5 @@
-"""Pooled PostgreSQL connections are probed in one statement; reads run outside transactions."""
+"""Pooled PostgreSQL connections are probed in one statement when they may have gone stale;
+reads run outside transactions."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import pytest
 from sqlalchemy import text
 
 from certctl.db.database import Database
+from certctl.db.engine import FRESH_SECONDS
 from certctl.testing.postgres import ThrowawayCluster
 
 # Both are PostgreSQL behaviours: SQLite has no pool probe and no server transactions.
@@ -16,6 +18,33 @@ pytestmark = [
 ]
 
 TRANSACTION_ID = text("SELECT txid_current()")
+
+
+async def test_only_a_connection_idle_beyond_the_fresh_window_is_probed(
+    database_url: str,
+) -> None:
+    """A connection back in the pool moments ago is handed out as is; one idle longer than
+    FRESH_SECONDS is first probed with one `SELECT 1`."""
+    db = Database(database_url, pool_size=1)
+    seen: list[str] = []
+    try:
+        async with db.engine.connect() as conn:
+            raw = await conn.get_raw_connection()
+            assert raw.driver_connection is not None
+            raw.driver_connection.add_query_logger(lambda record: seen.append(record.query))
+            record = raw._connection_record
+            assert record is not None
+        async with db.engine.connect() as conn:
+            await conn.scalar(text("SELECT 2"))
+        fresh = list(seen)
+        record.info["checked_in_at"] -= FRESH_SECONDS + 1
+        async with db.engine.connect() as conn:
+            await conn.scalar(text("SELECT 3"))
+    finally:
+        await db.dispose()
+    # The logger sees the simple-protocol statements (the probe, BEGIN, ROLLBACK).
+    assert fresh == ["BEGIN;", "ROLLBACK;"]
+    assert seen[len(fresh) :] == ["SELECT 1", "BEGIN;", "ROLLBACK;"]
 
 
 async def test_connection_killed_by_the_server_is_replaced_at_checkout(

@@ -33,6 +33,13 @@ class Database:
         """Open a unit of work (use as `async with db.uow() as uow:`)."""
         return self._uow()
 
+    def single_statement(self) -> UnitOfWork:
+        """A unit of work of at most one write, outside any transaction on PostgreSQL (use
+        as `async with db.single_statement() as uow:`): the hottest writes (an agent's
+        heartbeat) spare the BEGIN and COMMIT round trips. A single statement is atomic on
+        its own; a unit of work with two writes or an audit row must use `uow()`."""
+        return self._uow.single_statement()
+
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Reads]:
         """Reads outside any transaction (use as `async with db.read() as reads:`).

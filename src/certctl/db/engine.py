@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from typing import Any
 
 from sqlalchemy import event
@@ -48,13 +49,37 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _probe_on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
-    """Prove a pooled PostgreSQL connection alive with one trivial statement.
+# A connection checked in this recently and not seen closed by its driver is handed out
+# without a probe: the probe costs a round trip on every unit of work, and what it guards
+# against (a connection a server restart, a failover or a middlebox dropped while it sat idle)
+# shows up either as a closed socket, which the driver notices at once, or only after minutes
+# of silence.
+FRESH_SECONDS = 10.0
+
+
+def _note_checkin(_dbapi_connection: Any, record: Any) -> None:
+    if record is not None:
+        record.info["checked_in_at"] = time.monotonic()
+
+
+def _probe_on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    """Prove a pooled PostgreSQL connection alive with one trivial statement, unless it was
+    in use moments ago and its socket is still open.
 
     SQLAlchemy's pre-ping wraps its probe in BEGIN and ROLLBACK, three round trips before
-    every unit of work; one is enough outside pgbouncer's transaction mode. A failure makes
-    the pool drop the connection and check out (or open) another.
+    every unit of work; one is enough outside pgbouncer's transaction mode, and none for a
+    connection returned to the pool less than FRESH_SECONDS ago. A failure makes the pool
+    drop the connection and check out (or open) another.
     """
+    checked_in = record.info.get("checked_in_at")
+    driver = record.driver_connection
+    if (
+        checked_in is not None
+        and time.monotonic() - checked_in < FRESH_SECONDS
+        and driver is not None
+        and not driver.is_closed()
+    ):
+        return
     try:
         dbapi_connection.run_async(lambda conn: conn.execute("SELECT 1"))
     except Exception as exc:
@@ -95,5 +120,6 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     engine = create_async_engine(
         url, pool_size=pool_size, max_overflow=pool_size, hide_parameters=True
     )
+    event.listen(engine.sync_engine.pool, "checkin", _note_checkin)
     event.listen(engine.sync_engine.pool, "checkout", _probe_on_checkout)
     return engine

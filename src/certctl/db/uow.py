@@ -121,6 +121,15 @@ class UnitOfWorkFactory:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+        single = engine
+        if engine.dialect.name == "postgresql":
+            single = engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._single = async_sessionmaker(single, expire_on_commit=False, autoflush=False)
 
     def __call__(self) -> UnitOfWork:
         return UnitOfWork(self._sessions())
+
+    def single_statement(self) -> UnitOfWork:
+        """A unit of work whose one write (or reads) PostgreSQL runs as its own transaction:
+        no BEGIN and COMMIT round trips. Never for more than one write, nor for audit rows."""
+        return UnitOfWork(self._single())

@@ -115,12 +115,12 @@ class AgentProtocolService:
     async def heartbeat(self, credential: str, agent_id: str, facts: HeartbeatFacts) -> Agent:
         """Authenticate the agent and record that it is alive, with what it says of its host.
 
-        The hot path is one UPDATE in one transaction; only when it matched nothing is the
+        The hot path is one UPDATE, its own transaction (no BEGIN or COMMIT); only when it matched nothing is the
         credential read again, to answer 401, 403 or 410 as every agent route does.
         """
         digest = hash_api_key(credential)
         now = self.runtime.clock.now()
-        async with self.runtime.db.uow() as uow:
+        async with self.runtime.db.single_statement() as uow:
             agent = await uow.agents.heartbeat(
                 agent_id=agent_id, credential_hash=digest, facts=facts, now=now
             )
@@ -132,7 +132,7 @@ class AgentProtocolService:
 
     async def poll(self, credential: str, agent_id: str) -> tuple[Agent, bool]:
         """Authenticate the agent → it and whether any job may be due (one statement)."""
-        async with self.runtime.db.uow() as uow:
+        async with self.runtime.db.single_statement() as uow:
             found = await uow.agents.with_work_flag(hash_api_key(credential))
         agent = admit(found[0] if found else None, agent_id)
         return agent, bool(found and found[1])

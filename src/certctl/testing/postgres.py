@@ -41,7 +41,8 @@ def free_port() -> int:
 class ThrowawayCluster:
     """initdb + pg_ctl start on a free loopback port; `stop()` removes everything."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, durable: bool = False) -> None:
+        self.durable = durable
         self.bindir = find_bindir()
         self.port = free_port()
         self.root = Path(tempfile.mkdtemp(prefix="certctl-pg-"))
@@ -79,10 +80,13 @@ class ThrowawayCluster:
 
     def resume(self) -> None:
         """Start the server on its data directory (again, after `pause`)."""
+        # Throwaway data needs no crash safety, unless a benchmark measures what a durable
+        # production setting costs every commit.
+        durability = "on" if self.durable else "off"
         options = (
             f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
-            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
-            "-c max_connections=300"
+            f"-c fsync={durability} -c synchronous_commit={durability} "
+            f"-c full_page_writes={durability} -c max_connections=300"
         )
         self._run(
             "pg_ctl",

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import httpx
+from sqlalchemy import event
 
 from certctl.bootstrap import AppContext
 from certctl.clock import FrozenClock
@@ -100,3 +102,32 @@ async def test_the_poll_probe_sees_due_work_and_its_absence(
         stored = [await uow.agents.require(a.id) for a in (agent, other)]
         flags = [await uow.agents.with_work_flag(a.credential_hash or "") for a in stored]
     assert [(f[0].id, f[1]) if f else None for f in flags] == [(agent.id, True), (other.id, False)]
+
+
+async def test_the_heartbeat_and_the_poll_send_no_begin_or_commit_on_postgresql(
+    register: Register, ctx: AppContext, backend: str
+) -> None:
+    """Each is one statement run as its own transaction on PostgreSQL (SQLite, which has no
+    round trips to spare, keeps its transaction); the heartbeat is stored all the same."""
+    agent = await register()
+    seen: list[str] = []
+
+    def log_queries(_dbapi: object, record: Any, _proxy: object) -> None:
+        if not record.info.get("logged"):
+            record.driver_connection.add_query_logger(lambda q: seen.append(q.query))
+            record.info["logged"] = True
+
+    pool = ctx.runtime.db.engine.sync_engine.pool
+    watched = backend == "postgresql"
+    if watched:
+        event.listen(pool, "checkout", log_queries)
+    try:
+        beat = await agent.http.post(agent.path("/heartbeat"), json={"version": "7.1"})
+        poll = await agent.http.get(agent.path("/work"))
+    finally:
+        if watched:
+            event.remove(pool, "checkout", log_queries)
+    assert (beat.status_code, poll.status_code) == (200, 200)
+    async with ctx.runtime.db.uow() as uow:
+        assert (await uow.agents.require(agent.id)).version == "7.1"
+    assert [q for q in seen if q.rstrip(";") in ("BEGIN", "COMMIT")] == []

@@ -1,11 +1,15 @@
-"""The certificate list is encoded straight from the rows, exactly as its response model."""
+"""The certificate list is encoded straight from the records, exactly as its response model."""
 
 from __future__ import annotations
 
+import enum
+import json
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 from certctl.api.schemas.certificates import CertificateOut, certificate_page_json
 from certctl.api.schemas.common import PageOut
+from certctl.db.repositories.certificate_reads import FIELDS, _records
 from certctl.domain.certificates import CertificateSource, CertificateStatus, ManagedCertificate
 from certctl.domain.listing import Page
 
@@ -39,14 +43,38 @@ BARE = ManagedCertificate(
 )
 
 
+def rows_of(cert: ManagedCertificate) -> list[tuple[Any, ...]]:
+    """The rows the page statement returns for `cert`: its stored values as the columns give
+    them (enums as their text, the JSON columns as JSON text), the total, then one row per
+    target link."""
+    stored = tuple(
+        v.value
+        if isinstance(v, enum.Enum)
+        else json.dumps(list(v))
+        if isinstance(v, tuple)
+        else json.dumps(v)
+        if isinstance(v, dict)
+        else v
+        for v in (getattr(cert, name) for name in FIELDS)
+    )
+    return [(*stored, 1234, target) for target in cert.target_ids or (None,)]
+
+
 def test_page_json_is_byte_for_byte_the_response_model_json() -> None:
     """Every field set or left empty encodes as PageOut[CertificateOut] would encode it."""
-    page = Page(items=[FULL, BARE], total=1234, page=3, per_page=2)
-    expected = PageOut[CertificateOut].of(page, CertificateOut).model_dump_json().encode()
+    records = _records([*rows_of(FULL), *rows_of(BARE)])
+    page = Page(items=records, total=1234, page=3, per_page=2)
+    model_page = Page(items=[FULL, BARE], total=1234, page=3, per_page=2)
+    expected = PageOut[CertificateOut].of(model_page, CertificateOut).model_dump_json().encode()
     assert certificate_page_json(page) == expected
+
+
+def test_records_keep_the_response_models_field_order() -> None:
+    """A record's keys are CertificateOut's fields in order, `renewal_info` added last."""
+    assert (*FIELDS, "target_ids", "renewal_info") == tuple(CertificateOut.model_fields)
 
 
 def test_empty_page_keeps_the_envelope() -> None:
     """A page past the end still answers the envelope with the true total."""
-    page: Page[ManagedCertificate] = Page(items=[], total=7, page=9, per_page=50)
+    page: Page[dict[str, Any]] = Page(items=[], total=7, page=9, per_page=50)
     assert certificate_page_json(page) == b'{"data":[],"total":7,"page":9,"per_page":50}'

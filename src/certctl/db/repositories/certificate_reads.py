@@ -9,212 +9,98 @@ links query, and rows are built into domain objects without the ORM's identity m
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, Select, String, bindparam, func, or_, select
+from sqlalchemy import Integer, Select, Text, bindparam, cast, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from certctl.db.models import CertificateTargetRow, ManagedCertificateRow
+from certctl.db.repositories.certificate_json import page_json_statement
+from certctl.db.repositories.certificate_queries import (
+    FIELDS,
+    FilterShape,
+    certificate_filter,
+    count_statement,
+    page_order,
+    shape_and_params,
+    where_clauses,
+)
 from certctl.domain.certificates import (
     CertificateFilter,
     CertificateSource,
     CertificateStatus,
     ManagedCertificate,
 )
-from certctl.domain.listing import Page, PageRequest, SortKey
+from certctl.domain.listing import EncodedPage, Page, PageRequest, SortKey
+
+__all__ = ["FIELDS", "CertificateReads", "certificate_filter"]
 
 _TABLE = ManagedCertificateRow.__table__
 _LINKS = CertificateTargetRow.__table__
-# Every stored field of ManagedCertificate, in the order rows are unpacked below.
-FIELDS = (
-    "id",
-    "name",
-    "common_name",
-    "created_at",
-    "updated_at",
-    "sans",
-    "environment",
-    "owner_id",
-    "team_id",
-    "issuer_id",
-    "renewal_policy_id",
-    "certificate_profile_id",
-    "status",
-    "expires_at",
-    "tags",
-    "source",
-    "last_renewal_at",
-    "last_deployment_at",
-    "revoked_at",
-    "revocation_reason",
-)
-_COLUMNS = [_TABLE.c[name] for name in FIELDS]
+# The two JSON columns are read as their text and decoded together, one `json.loads` per
+# page: fifty documents of a few bytes each cost more in per-call overhead than in parsing.
+_JSON_FIELDS = ("sans", "tags")
+_COLUMNS = [
+    cast(_TABLE.c[name], Text).label(name) if name in _JSON_FIELDS else _TABLE.c[name]
+    for name in FIELDS
+]
+_SANS, _TAGS = FIELDS.index("sans"), FIELDS.index("tags")
 _STATUS = {s.value: s for s in CertificateStatus}
 _SOURCE = {s.value: s for s in CertificateSource}
 
 
-def _certificate(row: Sequence[Any], target_ids: tuple[str, ...]) -> ManagedCertificate:
-    """The domain object from a row in FIELDS order (values already typed by the columns)."""
-    (
-        cert_id,
-        name,
-        common_name,
-        created_at,
-        updated_at,
-        sans,
-        environment,
-        owner_id,
-        team_id,
-        issuer_id,
-        renewal_policy_id,
-        profile_id,
-        status,
-        expires_at,
-        tags,
-        source,
-        last_renewal_at,
-        last_deployment_at,
-        revoked_at,
-        revocation_reason,
-    ) = row[: len(FIELDS)]
+def _records(rows: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
+    """Records (FIELDS order, then `target_ids`) from rows joined to their links (one row
+    per link, ordered by certificate then link).
+
+    A plain dict per certificate: the list API encodes these as they are, which costs a
+    third of building domain objects and then reading them back.
+    """
+    found: list[dict[str, Any]] = []
+    documents: list[str] = []
+    current = None
+    targets: list[str] = []
+    for row in rows:
+        if row[0] != current:
+            current = row[0]
+            record = dict(zip(FIELDS, row, strict=False))
+            documents.append(row[_SANS] or "null")
+            documents.append(row[_TAGS] or "null")
+            record["target_ids"] = targets = []
+            found.append(record)
+        if row[-1] is not None:
+            targets.append(row[-1])
+    if found:
+        decoded = iter(json.loads(f"[{','.join(documents)}]"))
+        for record in found:
+            record["sans"] = next(decoded) or []
+            record["tags"] = next(decoded) or {}
+    return found
+
+
+def _certificate(record: dict[str, Any]) -> ManagedCertificate:
+    """The domain object of a record."""
     return ManagedCertificate(
-        id=cert_id,
-        name=name,
-        common_name=common_name,
-        created_at=created_at,
-        updated_at=updated_at,
-        sans=tuple(sans or ()),
-        environment=environment,
-        owner_id=owner_id,
-        team_id=team_id,
-        issuer_id=issuer_id,
-        renewal_policy_id=renewal_policy_id,
-        certificate_profile_id=profile_id,
-        status=_STATUS[status],
-        expires_at=expires_at,
-        tags=dict(tags or {}),
-        source=_SOURCE[source],
-        target_ids=target_ids,
-        last_renewal_at=last_renewal_at,
-        last_deployment_at=last_deployment_at,
-        revoked_at=revoked_at,
-        revocation_reason=revocation_reason,
+        **{
+            **record,
+            "sans": tuple(record["sans"]),
+            "status": _STATUS[record["status"]],
+            "source": _SOURCE[record["source"]],
+            "target_ids": tuple(record["target_ids"]),
+        }
     )
 
 
 def _grouped(rows: Sequence[Sequence[Any]]) -> list[ManagedCertificate]:
-    """Certificates from rows joined to their links (one row per link, ordered by link)."""
-    found: list[ManagedCertificate] = []
-    current: Sequence[Any] | None = None
-    targets: list[str] = []
-    for row in rows:
-        if current is not None and row[0] != current[0]:
-            found.append(_certificate(current, tuple(targets)))
-            targets = []
-        current = row
-        target = row[-1]
-        if target is not None:
-            targets.append(target)
-    if current is not None:
-        found.append(_certificate(current, tuple(targets)))
-    return found
-
-
-def _order(columns: Any, sort: SortKey) -> list[ColumnElement[Any]]:
-    """ORDER BY of a page: the sort column (NULLs last either way), then id in the same
-    direction, so pages never overlap."""
-    col, tiebreak = columns[sort.field], columns["id"]
-    if sort.descending:
-        return [col.desc().nulls_last(), tiebreak.desc()]
-    return [col.asc().nulls_last(), tiebreak.asc()]
-
-
-_EQUALS = (
-    "environment",
-    "owner_id",
-    "team_id",
-    "issuer_id",
-    "renewal_policy_id",
-    "certificate_profile_id",
-    "source",
-)
-
-
-@dataclass(frozen=True)
-class _Shape:
-    """Which filters a request sets (not their values): statements are built once per shape."""
-
-    equals: tuple[str, ...]
-    statuses: int
-    include_archived: bool
-    before: bool
-    after: bool
-    q: bool
-
-
-def _shape_and_params(f: CertificateFilter) -> tuple[_Shape, dict[str, Any]]:
-    """The filter's shape and the values bound into its statements."""
-    params: dict[str, Any] = {}
-    equals = tuple(name for name in _EQUALS if getattr(f, name) is not None)
-    for name in equals:
-        params[name] = getattr(f, name)
-    for i, status in enumerate(f.statuses):
-        params[f"status_{i}"] = status.value
-    if f.expires_before is not None:
-        params["expires_before"] = f.expires_before
-    if f.expires_after is not None:
-        params["expires_after"] = f.expires_after
-    if f.q:
-        params["q"] = f"%{f.q.lower()}%"
-    shape = _Shape(
-        equals=equals,
-        statuses=len(f.statuses),
-        include_archived=f.include_archived,
-        before=f.expires_before is not None,
-        after=f.expires_after is not None,
-        q=bool(f.q),
-    )
-    return shape, params
-
-
-def _where(shape: _Shape) -> list[ColumnElement[bool]]:
-    """WHERE clauses of a shape, values as named bind parameters (Archived left out unless
-    asked for or named)."""
-    c = _TABLE.c
-    clauses: list[ColumnElement[bool]] = [c[name] == bindparam(name) for name in shape.equals]
-    if shape.statuses:
-        clauses.append(c.status.in_([bindparam(f"status_{i}") for i in range(shape.statuses)]))
-    elif not shape.include_archived:
-        clauses.append(c.status != CertificateStatus.ARCHIVED.value)
-    if shape.before:
-        clauses.append(c.expires_at < bindparam("expires_before", type_=c.expires_at.type))
-    if shape.after:
-        clauses.append(c.expires_at > bindparam("expires_after", type_=c.expires_at.type))
-    if shape.q:
-        # Case-insensitive substring of the name or the common name.
-        pattern = bindparam("q", type_=String)
-        clauses.append(
-            or_(func.lower(c.name).like(pattern), func.lower(c.common_name).like(pattern))
-        )
-    return clauses
-
-
-def certificate_filter(f: CertificateFilter) -> tuple[list[ColumnElement[bool]], dict[str, Any]]:
-    """WHERE clauses of a certificate filter and the parameters to execute them with."""
-    shape, params = _shape_and_params(f)
-    return _where(shape), params
+    """Certificates from rows joined to their links."""
+    return [_certificate(record) for record in _records(rows)]
 
 
 @lru_cache(maxsize=512)
-def _count_statement(shape: _Shape) -> Select[Any]:
-    return select(func.count()).select_from(_TABLE).where(*_where(shape))
-
-
-@lru_cache(maxsize=512)
-def _page_statement(shape: _Shape, sort: SortKey) -> Select[Any]:
+def _page_statement(shape: FilterShape, sort: SortKey) -> Select[Any]:
     """Rows of the page (sorted, then id), the total, then one target id per row (or NULL).
 
     Built once per filter shape and sort: building a statement costs more CPU than running
@@ -222,16 +108,16 @@ def _page_statement(shape: _Shape, sort: SortKey) -> Select[Any]:
     """
     page = (
         select(*_COLUMNS)
-        .where(*_where(shape))
-        .order_by(*_order(_TABLE.c, sort))
+        .where(*where_clauses(shape))
+        .order_by(*page_order(_TABLE.c, sort))
         .offset(bindparam("page_offset", type_=Integer))
         .limit(bindparam("page_limit", type_=Integer))
         .subquery("page")
     )
     return (
-        select(page, _count_statement(shape).scalar_subquery().label("total"), _LINKS.c.target_id)
+        select(page, count_statement(shape).scalar_subquery().label("total"), _LINKS.c.target_id)
         .outerjoin(_LINKS, _LINKS.c.certificate_id == page.c.id)
-        .order_by(*_order(page.c, sort), _LINKS.c.target_id)
+        .order_by(*page_order(page.c, sort), _LINKS.c.target_id)
     )
 
 
@@ -259,7 +145,35 @@ class CertificateReads:
         self, *, request: PageRequest, sort: SortKey, filters: CertificateFilter
     ) -> Page[ManagedCertificate]:
         """One page of the certificates matching `filters`, with the true total."""
-        shape, params = _shape_and_params(filters)
+        rows, total = await self._page_rows(request, sort, filters)
+        return Page(items=_grouped(rows), total=total, page=request.page, per_page=request.per_page)
+
+    async def page_records(
+        self, *, request: PageRequest, sort: SortKey, filters: CertificateFilter
+    ) -> Page[dict[str, Any]]:
+        """The same page as records: FIELDS, then `target_ids`, values as the rows hold them."""
+        rows, total = await self._page_rows(request, sort, filters)
+        return Page(items=_records(rows), total=total, page=request.page, per_page=request.per_page)
+
+    async def page_encoded(
+        self, *, request: PageRequest, sort: SortKey, filters: CertificateFilter
+    ) -> EncodedPage | Page[dict[str, Any]]:
+        """The same page for the API: on PostgreSQL its `data` array already encoded by the
+        database (certificate_json), elsewhere as records."""
+        if self.conn.dialect.name != "postgresql":
+            return await self.page_records(request=request, sort=sort, filters=filters)
+        shape, params = shape_and_params(filters)
+        paged = {**params, "page_offset": request.offset, "page_limit": request.per_page}
+        total, data = (await self.conn.execute(page_json_statement(shape, sort), paged)).one()
+        return EncodedPage(
+            data_json=data, total=int(total), page=request.page, per_page=request.per_page
+        )
+
+    async def _page_rows(
+        self, request: PageRequest, sort: SortKey, filters: CertificateFilter
+    ) -> tuple[Sequence[Sequence[Any]], int]:
+        """The page's rows (one per target link) and the filtered total."""
+        shape, params = shape_and_params(filters)
         paged = {**params, "page_offset": request.offset, "page_limit": request.per_page}
         rows = (await self.conn.execute(_page_statement(shape, sort), paged)).all()
         if rows:
@@ -267,5 +181,5 @@ class CertificateReads:
         elif request.offset == 0:
             count = 0  # nothing matches at all
         else:  # past the last page: the joined statement returned no row to carry the total
-            count = int(await self.conn.scalar(_count_statement(shape), params) or 0)
-        return Page(items=_grouped(rows), total=count, page=request.page, per_page=request.per_page)
+            count = int(await self.conn.scalar(count_statement(shape), params) or 0)
+        return rows, count
