@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from alembic import command
 from cryptography import x509
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, insert, select, text, update
 
 from certctl.bootstrap import AppContext
 from certctl.clock import FrozenClock
@@ -210,3 +210,20 @@ async def test_migration_encodes_revocations_recorded_before_it_as_new_ones_are(
     }  # fmt: skip
     assert stored["0a1b"] == crl_entry_der(*OLD[0])
     assert stored["80ff"] == crl_entry_der(*OLD[1])
+
+
+@pytest.mark.parametrize("backend", [pytest.param("postgresql", marks=pytest.mark.postgres)])
+async def test_stored_crl_is_kept_uncompressed_on_postgresql(database_url: str) -> None:
+    """crl_state.der has storage EXTERNAL: saving a CRL of megabytes skips compression."""
+    db = Database(database_url)
+    try:
+        async with db.engine.connect() as conn:
+            storage = await conn.scalar(
+                text(
+                    "SELECT attstorage::text FROM pg_attribute"
+                    " WHERE attrelid = 'crl_state'::regclass AND attname = 'der'"
+                )
+            )
+    finally:
+        await db.dispose()
+    assert storage == "e"
