@@ -178,7 +178,8 @@ class RevocationService:
                 crl_entry_der(serial_hex, revoked_at, reason)  # raises why it cannot be listed
             if entries.unencoded:
                 raise ConfigurationError(
-                    f"{len(entries.unencoded)} revocations of {issuer_id} have no CRL entry"
+                    f"revocations of {issuer_id} without a stored CRL entry:"
+                    f" {len(entries.unencoded)}"
                 )
             number = await uow.pki.next_crl_number(issuer_id)
             now = self.runtime.clock.now()

@@ -146,7 +146,7 @@ async def test_a_listable_row_without_its_entry_refuses_the_crl(
         await conn.execute(update(CertificateRevocationRow.__table__).values(entry_der=None))
     with pytest.raises(ConfigurationError) as caught:
         await ctx.revocation.regenerate_crl(issuer_id)
-    assert str(caught.value) == f"1 revocations of {issuer_id} have no CRL entry"
+    assert str(caught.value) == f"revocations of {issuer_id} without a stored CRL entry: 1"
 
 
 def _downgrade_to_0014(connection: Connection) -> None:
