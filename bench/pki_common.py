@@ -192,6 +192,7 @@ REVOCATION_COLUMNS = (
     "revoked_by",
     "revoked_at",
     "issuer_notified",
+    "entry_der",
 )
 
 

@@ -60,7 +60,6 @@ REGENERATE_COLUMNS = (
     ("regenerate_crl s", "regenerate_s", ".3f"),
     ("vs openssl", "vs_openssl", ".2f"),
     ("fetch s", "fetch_s", ".3f"),
-    ("entries s", "entries_s", ".3f"),
     ("build_crl s", "build_crl_s", ".3f"),
     ("rest s", "rest_s", ".3f"),
     ("bench CPU s", "bench_cpu_s", ".3f"),

@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -389,6 +390,9 @@ class CertificateRevocationRow(Base):
     revoked_by: Mapped[str] = mapped_column(String(200))
     revoked_at: Mapped[datetime]
     issuer_notified: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The DER of its CRL entry (domain.crl_entry), fixed when recorded; NULL only for a
+    # row that cannot be listed (its CRL is then refused with the reason).
+    entry_der: Mapped[bytes | None] = mapped_column(LargeBinary)
 
     __table_args__ = (
         UniqueConstraint(

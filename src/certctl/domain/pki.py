@@ -32,11 +32,6 @@ class Revocation:
     issuer_notified: bool = False
 
 
-StoredRevocation = tuple[str, str | None, datetime, datetime | None, datetime | None]
-"""A revocation as CRLs read it: serial (hex), reason value, revocation time, and the revoked
-version's not-before and not-after (None when the version is unknown)."""
-
-
 @dataclass(frozen=True)
 class IssuedSerial:
     """A serial issued by a CA, as OCSP needs it: its validity and revocation if any."""

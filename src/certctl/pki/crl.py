@@ -7,20 +7,17 @@ builder at once (`add_revoked_certificate` copies the list on every call: quadra
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from certctl.domain.pki import StoredRevocation
-from certctl.domain.revocation import RevocationReason, parse_reason
+from certctl.domain.crl_entry import MAX_SERIAL, serial_from_hex
+from certctl.domain.revocation import RevocationReason
 from certctl.errors import InvalidRequest
 from certctl.pki.ca import LocalCA
-
-MAX_SERIAL = 2**159
-"""RFC 5280 4.1.2.2: serials are positive and at most 20 octets."""
 
 _FLAGS = {
     RevocationReason.KEY_COMPROMISE: x509.ReasonFlags.key_compromise,
@@ -38,28 +35,11 @@ _ENTRY_EXTENSIONS: dict[RevocationReason, list[x509.Extension[x509.ExtensionType
     for reason, flag in _FLAGS.items()
 }
 _NO_EXTENSIONS: list[x509.Extension[x509.ExtensionType]] = []
-_STORED_EXTENSIONS = {
-    reason.value: _ENTRY_EXTENSIONS.get(reason, []) for reason in RevocationReason
-}
-_STORED_EXTENSIONS[""] = _NO_EXTENSIONS
 
 
 def reason_flag(reason: RevocationReason) -> x509.ReasonFlags | None:
     """The reason to encode in a CRL entry or OCSP answer; none for unspecified."""
     return _FLAGS.get(reason)
-
-
-def serial_from_hex(serial_hex: str, *, field: str = "serial_hex") -> int:
-    """Parse a certificate serial in hex, refusing what RFC 5280 does not allow."""
-    try:
-        serial = int(serial_hex, 16)
-    except ValueError:
-        raise InvalidRequest(f"serial {serial_hex!r} is not hexadecimal", field=field) from None
-    if not 0 < serial < MAX_SERIAL:
-        raise InvalidRequest(
-            f"serial {serial_hex!r} is not a positive number of at most 159 bits", field=field
-        )
-    return serial
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,34 +72,6 @@ def build_crl(
         this_update=this_update,
         next_update=next_update,
     )
-
-
-def stored_entries(
-    rows: Iterable[StoredRevocation], *, min_lifetime: timedelta
-) -> list[x509.RevokedCertificate]:
-    """CRL entries straight from stored revocation rows, short-lived versions left out.
-
-    A version valid for less than `min_lifetime` is never listed (it expires before a
-    revocation would matter); one whose validity is unknown is. Serials and reasons are
-    checked as they are converted, without building a RevokedEntry per row first: at
-    100,000 rows that object alone cost a quarter of the CRL's time. Times may be naive
-    (UTC, as SQLite returns them) or aware.
-    """
-    new = x509.RevokedCertificateBuilder
-    extensions = _STORED_EXTENSIONS
-    revoked = []
-    for serial_hex, reason, revoked_at, not_before, not_after in rows:
-        if (
-            not_before is not None
-            and not_after is not None
-            and not_after - not_before < min_lifetime
-        ):
-            continue
-        found = extensions.get(reason or "")
-        if found is None:  # not a reason value: parse_reason refuses it, naming it
-            found = _ENTRY_EXTENSIONS.get(parse_reason(reason), _NO_EXTENSIONS)
-        revoked.append(new(serial_from_hex(serial_hex), revoked_at, found).build())
-    return revoked
 
 
 def sign_crl(

@@ -19,12 +19,13 @@ import structlog
 
 from certctl.domain.access import Caller, Permission
 from certctl.domain.certificates import ManagedCertificate
+from certctl.domain.crl_entry import crl_entry_der
 from certctl.domain.jobs import BulkResult
-from certctl.domain.pki import CRLState, Revocation, StoredRevocation
+from certctl.domain.pki import CRLState, Revocation
 from certctl.domain.revocation import parse_reason
-from certctl.errors import CertctlError, Conflict, NotFound
+from certctl.errors import CertctlError, ConfigurationError, Conflict, NotFound
 from certctl.pki.ca import LocalCA
-from certctl.pki.crl import sign_crl, stored_entries
+from certctl.pki.crl_encoded import sign_encoded_crl
 from certctl.pki.csr import SHORT_LIVED_SECONDS
 from certctl.services.certificates import CertificateService
 from certctl.services.ocsp import OcspService
@@ -165,19 +166,33 @@ class RevocationService:
     async def regenerate_crl(self, issuer_id: str) -> CRLState:
         """Sign a new CRL with the next CRL number (taken atomically in the database).
 
-        Everything CPU-bound after the read (entries, signature, base64, ETag) runs in one
-        worker thread, so a CRL of 100,000 entries does not hold the event loop.
+        The entries are read already encoded, in CRL order (each was encoded when its
+        revocation was recorded), so nothing is decoded or rebuilt per entry; what is
+        CPU-bound after the read (signature over megabytes, base64, ETag) runs in a worker
+        thread, so a CRL of 100,000 entries does not hold the event loop.
         """
         async with self.runtime.db.uow() as uow:
             ca = await self.pki.ca(uow, issuer_id)
-            rows = await uow.pki.crl_rows(issuer_id)
+            entries = await uow.pki.crl_entries(issuer_id, min_lifetime=SHORT_LIVED)
+            for serial_hex, revoked_at, reason in entries.unencoded:
+                crl_entry_der(serial_hex, revoked_at, reason)  # raises why it cannot be listed
+            if entries.unencoded:
+                raise ConfigurationError(
+                    f"revocations of {issuer_id} without a stored CRL entry:"
+                    f" {len(entries.unencoded)}"
+                )
             number = await uow.pki.next_crl_number(issuer_id)
             now = self.runtime.clock.now()
             next_update = now + CRL_VALIDITY
             der_b64, etag = await asyncio.to_thread(
-                _signed_crl, ca, rows, crl_number=number, this_update=now, next_update=next_update
+                _signed_crl,
+                ca,
+                entries.der,
+                crl_number=number,
+                this_update=now,
+                next_update=next_update,
             )
-            del rows
+            del entries
             await uow.pki.save_crl(
                 issuer_id,
                 der_b64=der_b64,
@@ -252,15 +267,14 @@ class RevocationService:
 
 def _signed_crl(
     ca: LocalCA,
-    rows: list[StoredRevocation],
+    entries_der: bytes,
     *,
     crl_number: int,
     this_update: datetime,
     next_update: datetime,
 ) -> tuple[str, str]:
-    """The CRL of the stored revocations as stored (base64 DER) and its ETag."""
-    revoked = stored_entries(rows, min_lifetime=SHORT_LIVED)
-    der = sign_crl(
-        ca, revoked, crl_number=crl_number, this_update=this_update, next_update=next_update
+    """The CRL of the stored entries as stored (base64 DER) and its ETag."""
+    der = sign_encoded_crl(
+        ca, entries_der, crl_number=crl_number, this_update=this_update, next_update=next_update
     )
     return base64.b64encode(der).decode(), f'"{hashlib.sha256(der).hexdigest()[:32]}"'

@@ -11,11 +11,12 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from certctl.domain.crl_entry import serial_from_hex
 from certctl.domain.policies import CertificateProfile
 from certctl.domain.revocation import RevocationReason
 from certctl.errors import InvalidRequest
 from certctl.pki.ca import LocalCA, create_root
-from certctl.pki.crl import RevokedEntry, build_crl, reason_flag, serial_from_hex
+from certctl.pki.crl import RevokedEntry, build_crl, reason_flag
 from certctl.pki.issuance import IssuedCertificate, issue_leaf
 
 NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)

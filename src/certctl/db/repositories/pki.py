@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import DateTime, and_, select, type_coerce, update
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    LargeBinary,
+    and_,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+    type_coerce,
+    update,
+)
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,11 +30,28 @@ from certctl.db.models import (
     ManagedCertificateRow,
 )
 from certctl.db.repositories.base import Codec, conflict_from
-from certctl.domain.pki import CRLState, IssuedSerial, Revocation, StoredCA, StoredRevocation
-from certctl.errors import NotFound
+from certctl.domain.crl_entry import EncodedEntries, crl_entry_der
+from certctl.domain.pki import CRLState, IssuedSerial, Revocation, StoredCA
+from certctl.errors import InvalidRequest, NotFound
 
 STORED_CA = Codec(StoredCA)
 REVOCATION = Codec(Revocation)
+_US = timedelta(microseconds=1)
+
+
+def _entry_der(revocation: Revocation) -> bytes | None:
+    """The revocation's CRL entry; None when it cannot be listed (the CRL then says why)."""
+    try:
+        return crl_entry_der(revocation.serial_number, revocation.revoked_at, revocation.reason)
+    except InvalidRequest:
+        return None
+
+
+def _micros(column: Any) -> ColumnElement[int]:
+    """Microseconds since the epoch of a time SQLite stores as 'YYYY-MM-DD HH:MM:SS.ffffff'."""
+    # The whole seconds only: strftime rounds a time with a fraction to the nearest second.
+    seconds = cast(func.strftime("%s", func.substr(column, 1, 19)), Integer)
+    return seconds * 1_000_000 + cast(func.substr(column, 21, 6), Integer)
 
 
 class PkiRepository:
@@ -66,7 +96,11 @@ class PkiRepository:
 
     async def add_revocation(self, revocation: Revocation) -> None:
         """Record a revoked serial; the same serial of the same issuer twice is a Conflict."""
-        self.session.add(CertificateRevocationRow(**REVOCATION.to_columns(revocation)))
+        self.session.add(
+            CertificateRevocationRow(
+                **REVOCATION.to_columns(revocation), entry_der=_entry_der(revocation)
+            )
+        )
         await self._flush()
 
     async def mark_notified(self, revocation_id: str) -> None:
@@ -94,35 +128,53 @@ class PkiRepository:
         )
         return [REVOCATION.from_row(r) for r in (await self.session.scalars(stmt)).all()]
 
-    async def crl_rows(self, issuer_id: str) -> list[StoredRevocation]:
-        """Every revocation of one CA as a CRL needs it: serial, reason, time and the revoked
-        version's validity (short-lived versions stay off CRLs).
+    async def crl_entries(self, issuer_id: str, *, min_lifetime: timedelta) -> EncodedEntries:
+        """The DER of every entry on one CA's CRL, concatenated in CRL order (revocation
+        time, then serial), versions valid for less than `min_lifetime` left out (they
+        expire before a revocation would matter; one of unknown validity is listed).
 
-        Plain driver values, not UTC-normalised: 100,000 of them feed `stored_entries`,
-        which reads naive times as UTC, and a conversion per value was most of the read.
+        PostgreSQL concatenates in the query: 100,000 entries come back as one value.
         """
         rev, ver = CertificateRevocationRow.__table__.c, CertificateVersionRow.__table__.c
-        raw = DateTime(timezone=True)
-        stmt = (
-            select(
-                rev.serial_number,
-                rev.reason,
-                type_coerce(rev.revoked_at, raw),
-                type_coerce(ver.not_before, raw),
-                type_coerce(ver.not_after, raw),
-            )
-            .outerjoin(
-                CertificateVersionRow.__table__,
-                and_(
-                    ver.certificate_id == rev.certificate_id,
-                    ver.serial_number == rev.serial_number,
-                ),
-            )
-            .where(rev.issuer_id == issuer_id)
-            .order_by(rev.revoked_at, rev.serial_number)
+        dialect = self.session.get_bind().dialect.name
+        if dialect == "postgresql":
+            lifetime: ColumnElement[bool] = ver.not_after - ver.not_before >= min_lifetime
+        else:  # SQLite keeps times as text: compare whole microseconds, exactly
+            lifetime = _micros(ver.not_after) - _micros(ver.not_before) >= min_lifetime // _US
+        listed = and_(
+            rev.issuer_id == issuer_id,
+            or_(ver.not_before.is_(None), ver.not_after.is_(None), lifetime),
         )
-        rows: list[StoredRevocation] = (await self.session.execute(stmt)).all()  # type: ignore[assignment]
-        return rows
+        order = (rev.revoked_at, rev.serial_number)
+        joined = CertificateRevocationRow.__table__.outerjoin(
+            CertificateVersionRow.__table__,
+            and_(
+                ver.certificate_id == rev.certificate_id,
+                ver.serial_number == rev.serial_number,
+            ),
+        )
+        if dialect == "postgresql":
+            concatenated = func.string_agg(
+                rev.entry_der, aggregate_order_by(literal(b"", LargeBinary), *order)
+            )
+            missing_count = func.count() - func.count(rev.entry_der)
+            stmt = select(type_coerce(concatenated, LargeBinary), missing_count)
+            der, missing = (
+                await self.session.execute(stmt.select_from(joined).where(listed))
+            ).one()
+            der = der or b""
+        else:
+            stmt = select(rev.entry_der).select_from(joined).where(listed).order_by(*order)
+            parts = (await self.session.scalars(stmt)).all()
+            der = b"".join(part for part in parts if part is not None)
+            missing = len(parts) - sum(part is not None for part in parts)
+        if not missing:
+            return EncodedEntries(der)
+        unencoded = select(rev.serial_number, rev.revoked_at, rev.reason).select_from(joined)
+        found = await self.session.execute(
+            unencoded.where(listed, rev.entry_der.is_(None)).order_by(*order)
+        )
+        return EncodedEntries(der, tuple((s, t, r) for s, t, r in found.all()))
 
     async def issued_serial(self, issuer_id: str, serial_number: str) -> IssuedSerial | None:
         """A serial issued for a certificate of this issuer, with its revocation if any."""
