@@ -15,6 +15,8 @@ from certctl.domain.redaction import mask_url_credentials
 
 REDACTED = "[REDACTED]"
 _PII_KEYS = frozenset({"email", "recipient", "recipients"})
+# Values JSON holds as they are (exact types: an enum deriving from str or int is converted).
+_JSON_SCALARS = frozenset({type(None), str, int, float, bool})
 
 
 class AuditStatus(enum.StrEnum):
@@ -63,6 +65,8 @@ class AuditFilter:
 
 def jsonable(value: Any) -> Any:
     """Turn domain values (tuples, enums, datetimes, nested dataclasses) into JSON values."""
+    if type(value) in _JSON_SCALARS:
+        return value
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, datetime):

@@ -2,24 +2,27 @@
 
 from __future__ import annotations
 
+import base64
 import re
 import secrets
 from datetime import datetime
 
 from certctl.errors import InvalidRequest
 
-_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+# RFC 4648 base32 digits to Crockford's (lower case): the same 5-bit groups, other symbols.
+_TO_CROCKFORD = bytes.maketrans(
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", b"0123456789abcdefghjkmnpqrstvwxyz"
+)
 _ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 
 def ulid(now: datetime) -> str:
     """Return a 26-character ULID: 48-bit millisecond time then 80 random bits."""
     value = (int(now.timestamp() * 1000) << 80) | secrets.randbits(80)
-    chars = []
-    for _ in range(26):
-        chars.append(_CROCKFORD[value & 31])
-        value >>= 5
-    return "".join(reversed(chars)).lower()
+    # 26 digits are 130 bits: the 128-bit value, two zero bits first. Shifted to the top of 17
+    # bytes, the first 26 base32 digits (RFC 4648 §6, most significant first) are exactly them.
+    digits = base64.b32encode((value << 6).to_bytes(17, "big"))[:26]
+    return digits.translate(_TO_CROCKFORD).decode("ascii")
 
 
 def new_id(prefix: str, now: datetime) -> str:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import Table, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -37,6 +37,7 @@ CERTIFICATE = Codec(
     skip=("target_ids",),
 )
 VERSION = Codec(CertificateVersion)
+_TABLE = cast(Table, ManagedCertificateRow.__table__)
 
 
 class CertificateRepository(Repository[ManagedCertificate]):
@@ -82,6 +83,24 @@ class CertificateRepository(Repository[ManagedCertificate]):
         if getattr(done, "rowcount", 0) == 0:
             raise NotFound(self.resource_type, row_id)
         return obj
+
+    async def set_statuses(self, changes: Mapping[str, CertificateStatus], now: datetime) -> None:
+        """Set each certificate's status and `updated_at`: one `UPDATE … WHERE id IN (…)` per
+        status instead of a read and a write per certificate; a missing one is NotFound."""
+        by_status: dict[CertificateStatus, list[str]] = {}
+        for certificate_id, status in changes.items():
+            by_status.setdefault(status, []).append(certificate_id)
+        for status, ids in by_status.items():
+            stmt = (
+                update(_TABLE)
+                .where(_TABLE.c.id.in_(ids))
+                .values(status=status.value, updated_at=now)
+                .returning(_TABLE.c.id)
+            )
+            found = set((await self.session.scalars(stmt)).all())
+            for certificate_id in ids:
+                if certificate_id not in found:
+                    raise NotFound(self.resource_type, certificate_id)
 
     async def _set_targets(self, certificate_id: str, target_ids: Sequence[str]) -> None:
         await self.session.execute(

@@ -72,10 +72,9 @@ class NotificationRepository(Repository[NotificationEvent]):
         # executemany form: compiled once for the whole batch (a multi-row VALUES with tens of
         # thousands of bind parameters was most of a scan's time); RETURNING yields only the
         # rows that did not conflict.
+        table = cast(Table, _ROW.__table__)  # Core: no ORM bulk-insert bookkeeping per row
         stmt = (
-            insert(NotificationEventRow)
-            .on_conflict_do_nothing(index_elements=["dedup_key"])
-            .returning(NotificationEventRow.id)
+            insert(table).on_conflict_do_nothing(index_elements=["dedup_key"]).returning(table.c.id)
         )
         rows = [self.codec.to_columns(e) for e in events]
         return set((await self.session.scalars(stmt, rows)).all())
