@@ -2,27 +2,23 @@
 
 from __future__ import annotations
 
-import base64
 import re
 import secrets
 from datetime import datetime
 
 from certctl.errors import InvalidRequest
 
-# RFC 4648 base32 digits to Crockford's (lower case): the same 5-bit groups, other symbols.
-_TO_CROCKFORD = bytes.maketrans(
-    b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", b"0123456789abcdefghjkmnpqrstvwxyz"
-)
+_CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
+# Every pair of digits, by the 10 bits it encodes: a ULID is 13 table look-ups, not 26 steps.
+_PAIRS = tuple(high + low for high in _CROCKFORD for low in _CROCKFORD)
 _ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 
 def ulid(now: datetime) -> str:
     """Return a 26-character ULID: 48-bit millisecond time then 80 random bits."""
     value = (int(now.timestamp() * 1000) << 80) | secrets.randbits(80)
-    # 26 digits are 130 bits: the 128-bit value, two zero bits first. Shifted to the top of 17
-    # bytes, the first 26 base32 digits (RFC 4648 §6, most significant first) are exactly them.
-    digits = base64.b32encode((value << 6).to_bytes(17, "big"))[:26]
-    return digits.translate(_TO_CROCKFORD).decode("ascii")
+    # 26 digits are 130 bits, most significant first: the 128-bit value after two zero bits.
+    return "".join([_PAIRS[(value >> shift) & 1023] for shift in range(120, -1, -10)])
 
 
 def new_id(prefix: str, now: datetime) -> str:

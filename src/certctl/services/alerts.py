@@ -8,6 +8,7 @@ counted `deduped`. A certificate past its renewal window with no successor is al
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -53,6 +54,8 @@ from certctl.services.audit import audit_event
 from certctl.services.runtime import Runtime
 
 CHUNK = 200
+PIPELINE_DEPTH = 2
+"""Chunks in flight at once on PostgreSQL: one being decided while the one before is written."""
 _ALERTING_STATUSES = frozenset({CertificateStatus.ACTIVE, CertificateStatus.EXPIRING})
 _VALID = frozenset(c.value for c in AlertChannel)
 MAX_VALIDITY_DAYS = 825
@@ -137,11 +140,40 @@ class AlertService:
             horizon = max([policy_window_days(None), *map(policy_window_days, policies.values())])
             candidates = await uow.alert_candidates(until=now + timedelta(days=horizon + 1))
         summary.certificates_scanned = len(candidates)
-        for start in range(0, len(candidates), CHUNK):
-            chunk = candidates[start : start + CHUNK]
-            await self._scan_chunk(chunk, policies, now, summary)
+        await self._scan_chunks(candidates, policies, now, summary)
         await refresh_open_gauge(self.runtime, self.metrics)
         return summary
+
+    async def _scan_chunks(
+        self,
+        candidates: Sequence[AlertCandidate],
+        policies: dict[str, RenewalPolicy],
+        now: datetime,
+        summary: ScanSummary,
+    ) -> None:
+        """Scan chunk after chunk, each in its own transaction, committed in order.
+
+        On PostgreSQL the next chunk is decided while the previous one is written (two
+        transactions on two connections: the database and the scan each keep a core busy);
+        SQLite has one writer at a time, so its chunks run strictly one after the other.
+        """
+        depth = PIPELINE_DEPTH if self.runtime.db.backend == "postgresql" else 1
+        in_flight: list[asyncio.Task[None]] = []
+        try:
+            for start in range(0, len(candidates), CHUNK):
+                if len(in_flight) == depth:
+                    await in_flight.pop(0)
+                chunk = candidates[start : start + CHUNK]
+                after = in_flight[-1] if in_flight else None
+                in_flight.append(
+                    asyncio.create_task(self._scan_chunk(chunk, policies, now, summary, after))
+                )
+            while in_flight:
+                await in_flight.pop(0)
+        finally:
+            for task in in_flight:  # only after a failure: the rest must not commit
+                task.cancel()
+            await asyncio.gather(*in_flight, return_exceptions=True)
 
     async def _scan_chunk(
         self,
@@ -149,7 +181,10 @@ class AlertService:
         policies: dict[str, RenewalPolicy],
         now: datetime,
         summary: ScanSummary,
+        after: asyncio.Task[None] | None = None,
     ) -> None:
+        """Decide and write one chunk; commit only once the chunk before it (`after`) has, so
+        audit rows keep the order of a scan done chunk by chunk."""
         async with self.runtime.db.uow() as uow:
             known = await uow.notifications.dedup_keys_for([c.certificate.id for c in chunk])
             await self._update_statuses(uow, chunk, policies, now, summary)
@@ -159,6 +194,8 @@ class AlertService:
                 self._decide(candidate, policy, now, known, batch, summary)
             inserted, offered, opened = await store(uow, self.runtime, batch.alerts, batch.events)
             await uow.audit.add_all([batch.audits[i] for i in inserted])
+            if after is not None:
+                await after  # its failure rolls this chunk back too
         summary.alerts_opened += len(opened)
         self._count(offered, inserted, summary)
 

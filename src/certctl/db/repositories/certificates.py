@@ -234,12 +234,12 @@ class AlertCandidate:
 
 async def alert_candidates(session: AsyncSession, *, until: datetime) -> list[AlertCandidate]:
     """Certificates expiring before `until` that still alert (not Archived, Revoked or Pending)."""
-    mc = ManagedCertificateRow
+    mc = _TABLE  # Core rows: no ORM identity map or instance state for thousands of them
 
     def latest(column: Any) -> Any:
         return (
             select(column)
-            .where(CertificateVersionRow.certificate_id == mc.id)
+            .where(CertificateVersionRow.certificate_id == mc.c.id)
             .order_by(CertificateVersionRow.not_before.desc(), CertificateVersionRow.id.desc())
             .limit(1)
             .scalar_subquery()
@@ -248,39 +248,37 @@ async def alert_candidates(session: AsyncSession, *, until: datetime) -> list[Al
     stmt = (
         select(
             mc,
-            latest(CertificateVersionRow.id),
-            latest(CertificateVersionRow.not_before),
-            OwnerRow.name,
-            OwnerRow.email,
-            TeamRow.name,
-            IssuerRow.name,
+            latest(CertificateVersionRow.id).label("latest_version_id"),
+            latest(CertificateVersionRow.not_before).label("latest_not_before"),
+            OwnerRow.name.label("owner_name"),
+            OwnerRow.email.label("owner_email"),
+            TeamRow.name.label("team_name"),
+            IssuerRow.name.label("issuer_name"),
         )
-        .outerjoin(OwnerRow, OwnerRow.id == mc.owner_id)
-        .outerjoin(TeamRow, TeamRow.id == mc.team_id)
-        .outerjoin(IssuerRow, IssuerRow.id == mc.issuer_id)
+        .outerjoin(OwnerRow, OwnerRow.id == mc.c.owner_id)
+        .outerjoin(TeamRow, TeamRow.id == mc.c.team_id)
+        .outerjoin(IssuerRow, IssuerRow.id == mc.c.issuer_id)
         .where(
-            mc.expires_at.is_not(None),
+            mc.c.expires_at.is_not(None),
             # Expiring rows outside the window are included so that a certificate whose
             # expiry moved out (renewed, corrected) goes back to Active.
-            or_(mc.expires_at <= until, mc.status == CertificateStatus.EXPIRING.value),
-            mc.status.not_in(_SILENT_STATUSES),
+            or_(mc.c.expires_at <= until, mc.c.status == CertificateStatus.EXPIRING.value),
+            mc.c.status.not_in(_SILENT_STATUSES),
         )
     )
     result = []
-    for row, version_id, not_before, owner, email, team, issuer in (
-        await session.execute(stmt)
-    ).all():
+    for row in (await session.execute(stmt)).all():
         cert = CERTIFICATE.from_row(row, target_ids=())
         assert cert.expires_at is not None
         result.append(
             AlertCandidate(
                 certificate=cert,
-                version_ref=version_id or cert.expires_at.isoformat(),
-                owner_name=owner or "",
-                owner_email=email or "",
-                team_name=team or "",
-                issuer_name=issuer or "",
-                not_before=not_before,
+                version_ref=row.latest_version_id or cert.expires_at.isoformat(),
+                owner_name=row.owner_name or "",
+                owner_email=row.owner_email or "",
+                team_name=row.team_name or "",
+                issuer_name=row.issuer_name or "",
+                not_before=row.latest_not_before,
             )
         )
     return result
