@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -15,6 +16,8 @@ from certctl.domain.redaction import mask_url_credentials
 
 REDACTED = "[REDACTED]"
 _PII_KEYS = frozenset({"email", "recipient", "recipients"})
+# Values JSON holds as they are (exact types: an enum deriving from str or int is converted).
+_JSON_SCALARS = frozenset({type(None), str, int, float, bool})
 
 
 class AuditStatus(enum.StrEnum):
@@ -63,6 +66,11 @@ class AuditFilter:
 
 def jsonable(value: Any) -> Any:
     """Turn domain values (tuples, enums, datetimes, nested dataclasses) into JSON values."""
+    kind = type(value)
+    if kind in _JSON_SCALARS:
+        return value
+    if kind is dict:  # the usual container, without the abstract-class checks below
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, datetime):
@@ -88,12 +96,20 @@ def redact(value: Any, key: str = "") -> Any:
     """Return `value` with secrets replaced and email addresses masked, recursively."""
     if key and is_secret_key(key):
         return REDACTED
-    if isinstance(value, Mapping):
+    if isinstance(value, str):
+        if _is_address_key(key):
+            return mask_email(value)
+        return mask_url_credentials(value, REDACTED)  # a URL's user part is a secret (C10)
+    if type(value) in _JSON_SCALARS:
+        return value
+    if type(value) is dict or isinstance(value, Mapping):
         return {str(k): redact(v, str(k)) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [redact(v, key) for v in value]
-    if isinstance(value, str) and (key.lower() in _PII_KEYS or key.lower().endswith("email")):
-        return mask_email(value)
-    if isinstance(value, str):
-        return mask_url_credentials(value, REDACTED)  # a URL's user part is a secret (C10)
     return value
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_address_key(key: str) -> bool:
+    """Whether values under `key` are e-mail addresses (asked again for every value)."""
+    return key.lower() in _PII_KEYS or key.lower().endswith("email")

@@ -20,8 +20,16 @@ GENESIS = "0" * 64
 """The `prev_hash` of the first row of a trail."""
 
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+"""Sorted-key compact JSON; one encoder for every row (json.dumps builds one per call)."""
+
+
 def canonical_content(event: AuditEvent) -> bytes:
     """The bytes a row's hash covers: sorted-key compact JSON of every stored field but seq."""
+    return _canonical(event, event.prev_hash)
+
+
+def _canonical(event: AuditEvent, prev_hash: str) -> bytes:
     document = {
         "id": event.id,
         "occurred_at": event.occurred_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
@@ -35,10 +43,9 @@ def canonical_content(event: AuditEvent) -> bytes:
         "request_id": event.request_id,
         "body_sha256": event.body_sha256,
         "latency_ms": event.latency_ms,
-        "prev_hash": event.prev_hash,
+        "prev_hash": prev_hash,
     }
-    text = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return text.encode("utf-8")
+    return _CANONICAL.encode(document).encode("utf-8")
 
 
 def row_hash(event: AuditEvent) -> str:
@@ -50,10 +57,9 @@ def link(events: Iterable[AuditEvent], prev_hash: str) -> list[AuditEvent]:
     """Chain `events` after a row whose hash is `prev_hash`, in order."""
     linked = []
     for event in events:
-        chained = dataclasses.replace(event, prev_hash=prev_hash, row_hash="")
-        chained = dataclasses.replace(chained, row_hash=row_hash(chained))
-        linked.append(chained)
-        prev_hash = chained.row_hash
+        digest = hashlib.sha256(_canonical(event, prev_hash)).hexdigest()
+        linked.append(dataclasses.replace(event, prev_hash=prev_hash, row_hash=digest))
+        prev_hash = digest
     return linked
 
 

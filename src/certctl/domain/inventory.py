@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import functools
 import ipaddress
 import re
 from collections.abc import Mapping
@@ -22,8 +23,10 @@ _SECRET_KEY = re.compile(
 _EMAIL = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$")
 
 
+@functools.lru_cache(maxsize=4096)
 def is_secret_key(name: str) -> bool:
-    """Tell whether a config field holds a secret, judged by its name."""
+    """Tell whether a config field holds a secret, judged by its name (the few names in use
+    are asked again for every redacted value, hence the cache)."""
     return bool(_SECRET_KEY.search(name))
 
 

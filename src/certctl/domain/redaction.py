@@ -38,6 +38,8 @@ def has_url_credentials(text: str) -> bool:
 
 def mask_url_credentials(text: str, mask: str) -> str:
     """Replace the user part of every URL in `text` by `mask`, keeping scheme and host."""
+    if "://" not in text:  # most text holds no URL: skip the regular expression
+        return text
     return _URL_CREDENTIALS.sub(lambda m: f"{m.group(1)}{mask}@", text)
 
 

@@ -159,8 +159,10 @@ async def store(
     are re-pointed at it, and dropped when it is resolved — a resolved alert never pages.
     Returns the ids of the deliveries inserted, the deliveries offered and the new alerts.
     """
-    await uow.alerts.insert_new(list(alerts.values()))
-    stored = await uow.alerts.by_dedup_keys(list(alerts))
+    new_keys = await uow.alerts.insert_new(list(alerts.values()))
+    # Only alerts that already existed are read back: an inserted one is the object offered.
+    stored = await uow.alerts.by_dedup_keys([k for k in alerts if k not in new_keys])
+    stored.update({key: alerts[key] for key in new_keys})
     by_id = {alert.id: stored[key] for key, alert in alerts.items()}
     offered = [
         _repointed(e, by_id[e.alert_id])

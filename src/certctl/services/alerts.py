@@ -8,7 +8,7 @@ counted `deduped`. A certificate past its renewal window with no successor is al
 
 from __future__ import annotations
 
-import dataclasses
+import asyncio
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -30,7 +30,11 @@ from certctl.domain.alerts import (
     overdue_decisions,
 )
 from certctl.domain.audit import AuditEvent
-from certctl.domain.certificates import CertificateStatus, status_for_expiry
+from certctl.domain.certificates import (
+    CertificateStatus,
+    ManagedCertificate,
+    status_for_expiry,
+)
 from certctl.domain.listing import PageRequest, SortKey
 from certctl.domain.messages import CertificateFacts, MessageText, expiry_text, overdue_text
 from certctl.domain.notifications import NotificationEvent
@@ -50,6 +54,8 @@ from certctl.services.audit import audit_event
 from certctl.services.runtime import Runtime
 
 CHUNK = 200
+PIPELINE_DEPTH = 2
+"""Chunks in flight at once on PostgreSQL: one being decided while the one before is written."""
 _ALERTING_STATUSES = frozenset({CertificateStatus.ACTIVE, CertificateStatus.EXPIRING})
 _VALID = frozenset(c.value for c in AlertChannel)
 MAX_VALIDITY_DAYS = 825
@@ -85,6 +91,17 @@ class _Batch:
     def alert(self, alert: Alert) -> Alert:
         """The batch's alert with this dedup key (the first one offered)."""
         return self.alerts.setdefault(alert.dedup_key, alert)
+
+
+@dataclass(frozen=True)
+class _Subject:
+    """A candidate with what its messages and outbox rows share."""
+
+    candidate: AlertCandidate
+    facts: CertificateFacts
+    left: int
+    context: dict[str, Any]
+    recipients: tuple[str, ...]
 
 
 def policy_window_days(policy: RenewalPolicy | None) -> int:
@@ -123,11 +140,40 @@ class AlertService:
             horizon = max([policy_window_days(None), *map(policy_window_days, policies.values())])
             candidates = await uow.alert_candidates(until=now + timedelta(days=horizon + 1))
         summary.certificates_scanned = len(candidates)
-        for start in range(0, len(candidates), CHUNK):
-            chunk = candidates[start : start + CHUNK]
-            await self._scan_chunk(chunk, policies, now, summary)
+        await self._scan_chunks(candidates, policies, now, summary)
         await refresh_open_gauge(self.runtime, self.metrics)
         return summary
+
+    async def _scan_chunks(
+        self,
+        candidates: Sequence[AlertCandidate],
+        policies: dict[str, RenewalPolicy],
+        now: datetime,
+        summary: ScanSummary,
+    ) -> None:
+        """Scan chunk after chunk, each in its own transaction, committed in order.
+
+        On PostgreSQL the next chunk is decided while the previous one is written (two
+        transactions on two connections: the database and the scan each keep a core busy);
+        SQLite has one writer at a time, so its chunks run strictly one after the other.
+        """
+        depth = PIPELINE_DEPTH if self.runtime.db.backend == "postgresql" else 1
+        in_flight: list[asyncio.Task[None]] = []
+        try:
+            for start in range(0, len(candidates), CHUNK):
+                if len(in_flight) == depth:
+                    await in_flight.pop(0)
+                chunk = candidates[start : start + CHUNK]
+                after = in_flight[-1] if in_flight else None
+                in_flight.append(
+                    asyncio.create_task(self._scan_chunk(chunk, policies, now, summary, after))
+                )
+            while in_flight:
+                await in_flight.pop(0)
+        finally:
+            for task in in_flight:  # only after a failure: the rest must not commit
+                task.cancel()
+            await asyncio.gather(*in_flight, return_exceptions=True)
 
     async def _scan_chunk(
         self,
@@ -135,49 +181,56 @@ class AlertService:
         policies: dict[str, RenewalPolicy],
         now: datetime,
         summary: ScanSummary,
+        after: asyncio.Task[None] | None = None,
     ) -> None:
+        """Decide and write one chunk; commit only once the chunk before it (`after`) has, so
+        audit rows keep the order of a scan done chunk by chunk."""
         async with self.runtime.db.uow() as uow:
             known = await uow.notifications.dedup_keys_for([c.certificate.id for c in chunk])
+            await self._update_statuses(uow, chunk, policies, now, summary)
             batch = _Batch()
             for candidate in chunk:
                 policy = policies.get(candidate.certificate.renewal_policy_id or "")
-                if await self._update_status(uow, candidate, policy, now):
-                    summary.status_changes += 1
                 self._decide(candidate, policy, now, known, batch, summary)
             inserted, offered, opened = await store(uow, self.runtime, batch.alerts, batch.events)
             await uow.audit.add_all([batch.audits[i] for i in inserted])
+            if after is not None:
+                await after  # its failure rolls this chunk back too
         summary.alerts_opened += len(opened)
         self._count(offered, inserted, summary)
 
-    async def _update_status(
+    async def _update_statuses(
         self,
         uow: UnitOfWork,
-        candidate: AlertCandidate,
-        policy: RenewalPolicy | None,
+        chunk: Sequence[AlertCandidate],
+        policies: dict[str, RenewalPolicy],
         now: datetime,
-    ) -> bool:
-        cert = candidate.certificate
-        if cert.status not in _ALERTING_STATUSES or cert.expires_at is None:
-            return False
-        window = policy.renewal_window_days if policy else 30
-        wanted = status_for_expiry(cert.expires_at, now, window)
-        if wanted is cert.status:
-            return False
-        full = await uow.certificates.require(cert.id)
-        await uow.certificates.update_own_columns(
-            dataclasses.replace(full, status=wanted, updated_at=now)
-        )
-        await uow.audit.add(
-            audit_event(
-                self.runtime,
-                caller=SYSTEM_CALLER,
-                action="certificate_status_changed",
-                resource_type="certificate",
-                resource_id=cert.id,
-                details={"from": cert.status.value, "to": wanted.value},
+        summary: ScanSummary,
+    ) -> None:
+        """Write the chunk's status changes in one batch, each with its audit row."""
+        changes: dict[str, CertificateStatus] = {}
+        audits = []
+        for candidate in chunk:
+            cert = candidate.certificate
+            policy = policies.get(cert.renewal_policy_id or "")
+            wanted = _status_change(cert, policy, now)
+            if wanted is None:
+                continue
+            changes[cert.id] = wanted
+            audits.append(
+                audit_event(
+                    self.runtime,
+                    caller=SYSTEM_CALLER,
+                    action="certificate_status_changed",
+                    resource_type="certificate",
+                    resource_id=cert.id,
+                    details={"from": cert.status.value, "to": wanted.value},
+                )
             )
-        )
-        return True
+        if changes:
+            await uow.certificates.set_statuses(changes, now)
+            await uow.audit.add_all(audits)
+        summary.status_changes += len(changes)
 
     def _decide(
         self,
@@ -193,13 +246,6 @@ class AlertService:
         crossed = crossed_thresholds(
             policy, expires_at=cert.expires_at, not_before=candidate.not_before, now=now
         )
-        facts = self._facts(candidate)
-        left = days_left(cert.expires_at, now)
-        for threshold in crossed:
-            text = expiry_text(facts, left, now)
-            self._decide_alert(
-                AlertKind.EXPIRY, candidate, threshold, text, now, known, batch, summary
-            )
         late = overdue(
             renews_itself=cert.issuer_id is not None,
             policy=policy,
@@ -207,21 +253,43 @@ class AlertService:
             now=now,
             grace=self.runtime.alerting.overdue_grace,
         )
+        if not crossed and not late:
+            return
+        subject = self._subject(candidate, now)
+        text = expiry_text(subject.facts, subject.left, now)  # the same for every threshold
+        for threshold in crossed:
+            self._decide_alert(
+                AlertKind.EXPIRY, subject, threshold, text, now, known, batch, summary
+            )
         if not late:
             return
         tier = self.runtime.alerting.tier_of(AlertKind.OVERDUE)
         window = policy.renewal_window_days if policy else DEFAULT_WINDOW_DAYS
         for decision in overdue_decisions(policy, crossed, tier):
             label = str(decision.threshold)
-            text = overdue_text(facts, threshold=label, left=left, window_days=window)
-            self._decide_alert(
-                AlertKind.OVERDUE, candidate, decision, text, now, known, batch, summary
+            text = overdue_text(
+                subject.facts, threshold=label, left=subject.left, window_days=window
             )
+            self._decide_alert(
+                AlertKind.OVERDUE, subject, decision, text, now, known, batch, summary
+            )
+
+    def _subject(self, candidate: AlertCandidate, now: datetime) -> _Subject:
+        """What every decision about `candidate` says, worked out once."""
+        facts = self._facts(candidate)
+        left = _left(candidate, now)
+        return _Subject(
+            candidate=candidate,
+            facts=facts,
+            left=left,
+            context={**facts.context(), "days_left": left},
+            recipients=recipients_of(candidate.owner_email, self.extra_recipients),
+        )
 
     def _decide_alert(
         self,
         kind: AlertKind,
-        candidate: AlertCandidate,
+        subject: _Subject,
         threshold: ThresholdDecision,
         text: MessageText,
         now: datetime,
@@ -229,6 +297,7 @@ class AlertService:
         batch: _Batch,
         summary: ScanSummary,
     ) -> None:
+        candidate = subject.candidate
         cert = candidate.certificate
         label = str(threshold.threshold)
         decisions = threshold.channels or (
@@ -258,14 +327,14 @@ class AlertService:
                 kind=_NOTIFICATION_KINDS[kind],
                 decision=decision,
                 text=text,
-                context={**self._facts(candidate).context(), "days_left": _left(candidate, now)},
-                recipients=recipients_of(candidate.owner_email, self.extra_recipients),
+                context=subject.context,
+                recipients=subject.recipients,
                 dedup=key,
                 now=now,
                 threshold_days=threshold.threshold
                 if isinstance(threshold.threshold, int)
                 else None,
-                days_left=_left(candidate, now),
+                days_left=subject.left,
             )
             batch.events.append(event)
             batch.audits[event.id] = self._audit(event, decision, kind)
@@ -340,6 +409,17 @@ class AlertService:
         self.metrics.expiry_alerts.labels(
             channel=channel, threshold=str(threshold), result="deduped"
         ).inc()
+
+
+def _status_change(
+    cert: ManagedCertificate, policy: RenewalPolicy | None, now: datetime
+) -> CertificateStatus | None:
+    """The status an Active or Expiring certificate's dates call for, when it differs."""
+    if cert.status not in _ALERTING_STATUSES or cert.expires_at is None:
+        return None
+    window = policy.renewal_window_days if policy else 30
+    wanted = status_for_expiry(cert.expires_at, now, window)
+    return None if wanted is cert.status else wanted
 
 
 def _left(candidate: AlertCandidate, now: datetime) -> int:

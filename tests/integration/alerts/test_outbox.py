@@ -6,6 +6,7 @@ import asyncio
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import text
 
 from certctl.bootstrap import AppContext, build_context
 from certctl.clock import FrozenClock
@@ -270,3 +271,25 @@ async def test_extra_recipients_get_every_email_alert(
     assert [m.rcpt_tos for m in receivers.smtp.envelopes] == [
         ("alice@example.com", "pki@example.com")
     ]
+
+
+@pytest.mark.parametrize(
+    "backend", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
+)
+async def test_known_keys_of_a_chunk_are_read_by_index_before_the_outbox_was_analysed(
+    actx: AppContext,
+) -> None:
+    """The chunk's dedup-key lookup scans a never-analysed outbox 0 times sequentially (the
+    planner's default guess for 200 ids is the whole table)."""
+    async with actx.runtime.db.engine.connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await conn.execute(text("VACUUM notification_events"))
+    async with actx.runtime.db.uow() as uow:
+        keys = await uow.notifications.dedup_keys_for([f"mc-{n}" for n in range(200)])
+        scans = await uow.session.scalar(
+            text(
+                "SELECT seq_scan FROM pg_stat_xact_user_tables "
+                "WHERE relname = 'notification_events'"
+            )
+        )
+    assert (keys, scans) == (set(), 0)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from certctl.bootstrap import AppContext, build_context
 from certctl.clock import FrozenClock
@@ -86,3 +88,52 @@ async def test_expiring_certificate_whose_expiry_moved_out_is_active_again(
     summary = await actx.alerts.scan()
     assert summary.status_changes == 1
     assert (await actx.certificates.get(SYSTEM_CALLER, cert_id)).status.value == "Active"
+
+
+_REFUSE_ON_POSTGRES = (
+    """CREATE FUNCTION test_refuse_alert() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF NEW.certificate_id = :refused THEN RAISE EXCEPTION 'alert refused'; END IF;
+        RETURN NEW;
+    END $$""",
+    "CREATE TRIGGER test_refuse_alert BEFORE INSERT ON alerts "
+    "FOR EACH ROW EXECUTE FUNCTION test_refuse_alert()",
+)
+_REFUSE_ON_SQLITE = (
+    "CREATE TRIGGER test_refuse_alert BEFORE INSERT ON alerts "
+    "WHEN NEW.certificate_id = :refused BEGIN SELECT RAISE(ABORT, 'alert refused'); END",
+)
+
+
+async def _sql(ctx: AppContext, *statements: str) -> None:
+    async with ctx.runtime.db.engine.begin() as conn:
+        for statement in statements:
+            await conn.execute(text(statement))
+
+
+async def test_a_failing_chunk_stops_the_scan_with_the_chunks_before_it_committed(
+    actx: AppContext, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One certificate per chunk, the database refusing the second's alert: the scan fails,
+    the first chunk's alert and status change stay, nothing of the second or third is kept."""
+    monkeypatch.setattr("certctl.services.alerts.CHUNK", 1)
+    for name, days in (("a", 1), ("b", 2), ("c", 3)):
+        await make_cert(actx, days=days, name=name, policy={"alert_thresholds_days": [7]})
+    async with actx.runtime.db.uow() as uow:
+        order = [
+            c.certificate.id
+            for c in await uow.alert_candidates(until=clock.now() + timedelta(days=30))
+        ]
+    postgres = actx.runtime.db.backend == "postgresql"
+    refusal = _REFUSE_ON_POSTGRES if postgres else _REFUSE_ON_SQLITE
+    await _sql(actx, *(s.replace(":refused", f"'{order[1]}'") for s in refusal))
+    try:
+        with pytest.raises(DBAPIError, match="alert refused"):
+            await actx.alerts.scan()
+    finally:
+        cleanup = ["DROP TRIGGER test_refuse_alert" + (" ON alerts" if postgres else "")]
+        await _sql(actx, *cleanup, *(["DROP FUNCTION test_refuse_alert()"] if postgres else []))
+    async with actx.runtime.db.engine.connect() as conn:
+        alerted = (await conn.execute(text("SELECT certificate_id FROM alerts"))).scalars().all()
+    statuses = [(await actx.certificates.get(SYSTEM_CALLER, i)).status.value for i in order]
+    assert (alerted, statuses) == ([order[0]], ["Expiring", "Active", "Active"])

@@ -274,6 +274,41 @@ async def test_concurrent_appends_keep_one_linear_chain(ctx: AppContext) -> None
     assert (report.intact, report.rows_checked) == (True, 40)
 
 
+@pytest.mark.parametrize(
+    "backend", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
+)
+async def test_guard_reads_the_head_by_index_after_the_trail_was_vacuumed_empty(
+    ctx: AppContext,
+) -> None:
+    """A batch of 50 appends to a trail vacuumed while empty scans audit_events 0 times
+    sequentially: the guard's head read stays an index probe (no O(n²) batch)."""
+    async with ctx.runtime.db.engine.connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await conn.execute(text("VACUUM ANALYZE audit_events"))
+    events = link(
+        [
+            AuditEvent(
+                id=f"ae-{n}",
+                occurred_at=ctx.clock.now(),
+                actor="system",
+                actor_type=ActorType.SYSTEM,
+                action="probe",
+                resource_type="t",
+                resource_id=str(n),
+            )
+            for n in range(50)
+        ],
+        GENESIS,
+    )
+    async with ctx.runtime.db.engine.begin() as conn:
+        await conn.execute(insert(AuditEventRow), [row_columns(e) for e in events])
+        scans = await conn.scalar(
+            text("SELECT seq_scan FROM pg_stat_xact_user_tables WHERE relname = 'audit_events'")
+        )
+    assert scans == 0
+    assert len(await _rows(ctx)) == 50
+
+
 async def test_loop_reports_the_break_and_sets_the_metric(
     api: httpx.AsyncClient, ctx: AppContext
 ) -> None:

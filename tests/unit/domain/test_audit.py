@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
+from types import MappingProxyType
 
 import pytest
 
@@ -111,6 +112,15 @@ def test_tuple_becomes_list() -> None:
     assert redact({"sans": ("a.example", "b.example")}) == {"sans": ["a.example", "b.example"]}
 
 
+def test_other_values_are_kept_for_jsonable() -> None:
+    """A datetime, an int-valued enum or a mapping proxy is kept or walked, never masked."""
+    assert redact({"at": NOW, "level": _Level.LOW, "m": MappingProxyType({"k": 1})}) == {
+        "at": NOW,
+        "level": _Level.LOW,
+        "m": {"k": 1},
+    }
+
+
 def test_non_string_keys_become_strings() -> None:
     """Mapping keys are stringified, as JSON would."""
     assert redact({30: "warning"}) == {"30": "warning"}
@@ -205,6 +215,7 @@ class _Outer:
         (("a", "b"), ["a", "b"]),
         ([1, (2, 3)], [1, [2, 3]]),
         ({30: AuditStatus.SUCCESS}, {"30": "success"}),
+        (MappingProxyType({"k": (1,)}), {"k": [1]}),
         ("text", "text"),
         (7, 7),
         (None, None),

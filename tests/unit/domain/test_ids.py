@@ -44,6 +44,19 @@ def test_ulids_of_same_instant_differ_in_random_part() -> None:
 
 
 @pytest.mark.parametrize(
+    ("random", "tail"),
+    [(0, "0" * 16), (2**80 - 1, "z" * 16), (0b10001 << 75, "h" + "0" * 15), (31, "0" * 15 + "z")],
+)
+def test_ulid_random_part_is_sixteen_digits_most_significant_first(
+    monkeypatch: pytest.MonkeyPatch, random: int, tail: str
+) -> None:
+    """The 80 random bits become the last 16 digits, most significant first (no digit lost
+    or reordered at either end)."""
+    monkeypatch.setattr("certctl.domain.ids.secrets.randbits", lambda bits: random)
+    assert ulid(NOW) == "01kt1gw6g0" + tail
+
+
+@pytest.mark.parametrize(
     "step",
     [timedelta(milliseconds=1), timedelta(seconds=1), timedelta(days=1), timedelta(days=3650)],
 )

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, Table, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,6 +18,7 @@ from certctl.domain.listing import Page, PageRequest, SortKey
 
 ALERT = Codec(Alert, {"kind": AlertKind, "state": AlertState})
 _OPEN = (AlertState.OPEN.value, AlertState.ACKNOWLEDGED.value)
+_TABLE = cast(Table, AlertRow.__table__)
 
 
 @dataclass(frozen=True)
@@ -37,14 +39,21 @@ class AlertRepository(Repository[Alert]):
     def __init__(self, session: AsyncSession) -> None:
         super().__init__(session, AlertRow, ALERT, "alert", search_columns=("subject",))
 
-    async def insert_new(self, alerts: Sequence[Alert]) -> None:
-        """Insert the alerts whose dedup key is new; existing ones are left as they are."""
+    async def insert_new(self, alerts: Sequence[Alert]) -> set[str]:
+        """Insert the alerts whose dedup key is new (existing ones are left as they are);
+        return the dedup keys actually inserted."""
         if not alerts:
-            return
+            return set()
         dialect = self.session.bind.dialect.name if self.session.bind else "sqlite"
         insert = pg_insert if dialect == "postgresql" else sqlite_insert
-        stmt = insert(AlertRow).on_conflict_do_nothing(index_elements=["dedup_key"])
-        await self.session.execute(stmt, [self.codec.to_columns(a) for a in alerts])
+        # Core executemany on the table; RETURNING yields only the rows that did not conflict.
+        stmt = (
+            insert(_TABLE)
+            .on_conflict_do_nothing(index_elements=["dedup_key"])
+            .returning(_TABLE.c.dedup_key)
+        )
+        rows = [self.codec.to_columns(a) for a in alerts]
+        return set((await self.session.scalars(stmt, rows)).all())
 
     async def by_dedup_keys(self, keys: Sequence[str]) -> dict[str, Alert]:
         """The alerts with these dedup keys, by key."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import ColumnElement, Select, func, or_, select
@@ -57,7 +58,12 @@ class Codec(Generic[D]):
         return self.domain_cls(**values, **extra)
 
 
+_PLAIN_TYPES = frozenset({type(None), str, int, float, bool, datetime})
+
+
 def _is_plain(value: Any) -> bool:
+    if type(value) in _PLAIN_TYPES:  # the common case, without isinstance/hasattr checks
+        return True
     return value is None or isinstance(value, str | int | float | bool) or hasattr(value, "tzinfo")
 
 

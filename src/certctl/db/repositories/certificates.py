@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import Table, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -37,6 +37,7 @@ CERTIFICATE = Codec(
     skip=("target_ids",),
 )
 VERSION = Codec(CertificateVersion)
+_TABLE = cast(Table, ManagedCertificateRow.__table__)
 
 
 class CertificateRepository(Repository[ManagedCertificate]):
@@ -82,6 +83,24 @@ class CertificateRepository(Repository[ManagedCertificate]):
         if getattr(done, "rowcount", 0) == 0:
             raise NotFound(self.resource_type, row_id)
         return obj
+
+    async def set_statuses(self, changes: Mapping[str, CertificateStatus], now: datetime) -> None:
+        """Set each certificate's status and `updated_at`: one `UPDATE … WHERE id IN (…)` per
+        status instead of a read and a write per certificate; a missing one is NotFound."""
+        by_status: dict[CertificateStatus, list[str]] = {}
+        for certificate_id, status in changes.items():
+            by_status.setdefault(status, []).append(certificate_id)
+        for status, ids in by_status.items():
+            stmt = (
+                update(_TABLE)
+                .where(_TABLE.c.id.in_(ids))
+                .values(status=status.value, updated_at=now)
+                .returning(_TABLE.c.id)
+            )
+            found = set((await self.session.scalars(stmt)).all())
+            for certificate_id in ids:
+                if certificate_id not in found:
+                    raise NotFound(self.resource_type, certificate_id)
 
     async def _set_targets(self, certificate_id: str, target_ids: Sequence[str]) -> None:
         await self.session.execute(
@@ -215,12 +234,12 @@ class AlertCandidate:
 
 async def alert_candidates(session: AsyncSession, *, until: datetime) -> list[AlertCandidate]:
     """Certificates expiring before `until` that still alert (not Archived, Revoked or Pending)."""
-    mc = ManagedCertificateRow
+    mc = _TABLE  # Core rows: no ORM identity map or instance state for thousands of them
 
     def latest(column: Any) -> Any:
         return (
             select(column)
-            .where(CertificateVersionRow.certificate_id == mc.id)
+            .where(CertificateVersionRow.certificate_id == mc.c.id)
             .order_by(CertificateVersionRow.not_before.desc(), CertificateVersionRow.id.desc())
             .limit(1)
             .scalar_subquery()
@@ -229,39 +248,37 @@ async def alert_candidates(session: AsyncSession, *, until: datetime) -> list[Al
     stmt = (
         select(
             mc,
-            latest(CertificateVersionRow.id),
-            latest(CertificateVersionRow.not_before),
-            OwnerRow.name,
-            OwnerRow.email,
-            TeamRow.name,
-            IssuerRow.name,
+            latest(CertificateVersionRow.id).label("latest_version_id"),
+            latest(CertificateVersionRow.not_before).label("latest_not_before"),
+            OwnerRow.name.label("owner_name"),
+            OwnerRow.email.label("owner_email"),
+            TeamRow.name.label("team_name"),
+            IssuerRow.name.label("issuer_name"),
         )
-        .outerjoin(OwnerRow, OwnerRow.id == mc.owner_id)
-        .outerjoin(TeamRow, TeamRow.id == mc.team_id)
-        .outerjoin(IssuerRow, IssuerRow.id == mc.issuer_id)
+        .outerjoin(OwnerRow, OwnerRow.id == mc.c.owner_id)
+        .outerjoin(TeamRow, TeamRow.id == mc.c.team_id)
+        .outerjoin(IssuerRow, IssuerRow.id == mc.c.issuer_id)
         .where(
-            mc.expires_at.is_not(None),
+            mc.c.expires_at.is_not(None),
             # Expiring rows outside the window are included so that a certificate whose
             # expiry moved out (renewed, corrected) goes back to Active.
-            or_(mc.expires_at <= until, mc.status == CertificateStatus.EXPIRING.value),
-            mc.status.not_in(_SILENT_STATUSES),
+            or_(mc.c.expires_at <= until, mc.c.status == CertificateStatus.EXPIRING.value),
+            mc.c.status.not_in(_SILENT_STATUSES),
         )
     )
     result = []
-    for row, version_id, not_before, owner, email, team, issuer in (
-        await session.execute(stmt)
-    ).all():
+    for row in (await session.execute(stmt)).all():
         cert = CERTIFICATE.from_row(row, target_ids=())
         assert cert.expires_at is not None
         result.append(
             AlertCandidate(
                 certificate=cert,
-                version_ref=version_id or cert.expires_at.isoformat(),
-                owner_name=owner or "",
-                owner_email=email or "",
-                team_name=team or "",
-                issuer_name=issuer or "",
-                not_before=not_before,
+                version_ref=row.latest_version_id or cert.expires_at.isoformat(),
+                owner_name=row.owner_name or "",
+                owner_email=row.owner_email or "",
+                team_name=row.team_name or "",
+                issuer_name=row.issuer_name or "",
+                not_before=row.latest_not_before,
             )
         )
     return result
