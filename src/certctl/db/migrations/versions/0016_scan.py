@@ -16,7 +16,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0016_scan"
-down_revision = "0014_escalation"
+down_revision = "0015_crl_entries"
 branch_labels = None
 depends_on = None
 
