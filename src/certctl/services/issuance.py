@@ -49,12 +49,16 @@ async def read_inputs(
 ) -> IssuanceInputs:
     """The inputs of an issuance whose certificate, issuer and profile are already read; a
     local CA's row too (checked for a rotated key), so signing needs no transaction of its
-    own."""
-    local = issuer is not None and IssuerType(issuer.type) is IssuerType.GENERIC_CA
-    stored = await uow.pki.get_ca(issuer.id) if local and issuer is not None else None
-    return IssuanceInputs(
-        cert, issuer, profile, await uow.versions.newest_chain(cert.id), stored_ca=stored
+    own. The chain a renewal replaces is read for ACME only, the one kind that sends it
+    (`replaces`, RFC 9773 section 5)."""
+    kind = IssuerType(issuer.type) if issuer is not None else None
+    stored = (
+        await uow.pki.get_ca(issuer.id)
+        if kind is IssuerType.GENERIC_CA and issuer is not None
+        else None
     )
+    replaces = await uow.versions.newest_chain(cert.id) if kind is IssuerType.ACME else None
+    return IssuanceInputs(cert, issuer, profile, replaces, stored_ca=stored)
 
 
 class IssuanceService:
