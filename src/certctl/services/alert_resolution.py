@@ -151,11 +151,16 @@ async def resolve_for_certificate(
 
 
 async def resolve_for_new_version(
-    uow: UnitOfWork, runtime: Runtime, cert: ManagedCertificate, version: CertificateVersion
+    uow: UnitOfWork,
+    runtime: Runtime,
+    cert: ManagedCertificate,
+    version: CertificateVersion,
+    open_alerts: Sequence[Alert],
 ) -> list[Alert]:
     """A new version ends the renewal-failure and overdue alerts, and every expiry alert
     whose threshold the new version is no longer inside (deployment and drift alerts are
-    about targets, not versions, and stay)."""
+    about targets, not versions, and stay). `open_alerts` are the certificate's open alerts,
+    read (and locked) by the caller with those of the other certificates it writes."""
     now = runtime.clock.now()
 
     def still_inside(alert: Alert) -> bool:
@@ -170,10 +175,9 @@ async def resolve_for_new_version(
             now=now,
         )
 
-    return await resolve_for_certificate(
+    return await resolve_alerts(
         uow,
         runtime,
-        cert.id,
+        [a for a in open_alerts if not still_inside(a)],
         reason=f"certificate renewed (version {version.id})",
-        keep=still_inside,
     )

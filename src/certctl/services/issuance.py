@@ -4,17 +4,15 @@ connector, store the new version. Every issuer type goes through here."""
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from certctl.connectors.issuers.base import IssuerConnector, IssueRequest, OrderJournal
+from certctl.connectors.issuers.base import IssuedChain, IssuerConnector, IssueRequest, OrderJournal
 from certctl.db.uow import UnitOfWork
 from certctl.domain.access import Caller, Permission
-from certctl.domain.certificates import CertificateStatus, CertificateVersion, ManagedCertificate
-from certctl.domain.ids import new_id
+from certctl.domain.certificates import CertificateVersion, ManagedCertificate
 from certctl.domain.inventory import Issuer, IssuerType
 from certctl.domain.pki import StoredCA
 from certctl.domain.policies import CertificateProfile
@@ -22,13 +20,10 @@ from certctl.errors import InvalidRequest
 from certctl.pki.csr import check_csr, parse_csr
 from certctl.pki.facts import read_pem
 from certctl.pki.issuance import DEFAULT_TTL
-from certctl.services.alert_resolution import resolve_for_new_version
-from certctl.services.audit import record
 from certctl.services.issuers import IssuerConnectors
 from certctl.services.pki import config_days
 from certctl.services.runtime import Runtime
-
-_FINAL = frozenset({CertificateStatus.REVOKED, CertificateStatus.ARCHIVED})
+from certctl.services.version_writer import IssuedVersion, VersionWriter, check_issuable
 
 
 class _NoJournal:
@@ -54,12 +49,16 @@ async def read_inputs(
 ) -> IssuanceInputs:
     """The inputs of an issuance whose certificate, issuer and profile are already read; a
     local CA's row too (checked for a rotated key), so signing needs no transaction of its
-    own."""
-    local = issuer is not None and IssuerType(issuer.type) is IssuerType.GENERIC_CA
-    stored = await uow.pki.get_ca(issuer.id) if local and issuer is not None else None
-    return IssuanceInputs(
-        cert, issuer, profile, await uow.versions.newest_chain(cert.id), stored_ca=stored
+    own. The chain a renewal replaces is read for ACME only, the one kind that sends it
+    (`replaces`, RFC 9773 section 5)."""
+    kind = IssuerType(issuer.type) if issuer is not None else None
+    stored = (
+        await uow.pki.get_ca(issuer.id)
+        if kind is IssuerType.GENERIC_CA and issuer is not None
+        else None
     )
+    replaces = await uow.versions.newest_chain(cert.id) if kind is IssuerType.ACME else None
+    return IssuanceInputs(cert, issuer, profile, replaces, stored_ca=stored)
 
 
 class IssuanceService:
@@ -68,6 +67,7 @@ class IssuanceService:
     def __init__(self, runtime: Runtime, connectors: IssuerConnectors) -> None:
         self.runtime = runtime
         self.connectors = connectors
+        self.writer = VersionWriter(runtime)
 
     async def issue_from_csr(
         self,
@@ -85,7 +85,7 @@ class IssuanceService:
             caller, cert_id, csr_pem, ttl_seconds=ttl_seconds, resume=resume, inputs=inputs
         )
         issued = await connector.issue(request, journal or _NoJournal())
-        return await self._store(caller, cert_id, issuer, csr_pem, issued.chain_pem)
+        return await self._store(caller, cert_id, issuer, csr_pem, issued)
 
     async def prepare(
         self,
@@ -105,13 +105,13 @@ class IssuanceService:
         if inputs is None:
             async with self.runtime.db.uow() as uow:
                 cert = await uow.certificates.require(cert_id)
-                _check_issuable(cert)
+                check_issuable(cert)
                 found = await uow.issuers.get(cert.issuer_id or "")
                 inputs = await read_inputs(
                     uow, cert, _usable(found), await certificate_profile(uow, cert)
                 )
         cert, profile, replaces = inputs.cert, inputs.profile, inputs.replaces_pem
-        _check_issuable(cert)
+        check_issuable(cert)
         issuer = _usable(inputs.issuer)
         connector = await self.connectors.for_issuer(issuer, stored_ca=inputs.stored_ca)
         default_ttl = timedelta(
@@ -141,62 +141,15 @@ class IssuanceService:
         return issuer, connector, request
 
     async def _store(
-        self, caller: Caller, cert_id: str, issuer: Issuer, csr_pem: str, chain_pem: str
+        self, caller: Caller, cert_id: str, issuer: Issuer, csr_pem: str, issued: IssuedChain
     ) -> tuple[ManagedCertificate, CertificateVersion]:
-        """Record the new version and make it the certificate's current one (one transaction)."""
-        leaf, _ = await asyncio.to_thread(read_pem, chain_pem)
+        """Record the new version and make it the certificate's current one, in the write
+        transaction it shares with the issuances that finish alongside it."""
+        leaf = issued.leaf or (await asyncio.to_thread(read_pem, issued.chain_pem))[0]
         now = self.runtime.clock.now()
-        async with self.runtime.db.uow() as uow:
-            before = await uow.certificates.require(cert_id)
-            _check_issuable(before)
-            version = CertificateVersion(
-                id=new_id("cv", now),
-                certificate_id=cert_id,
-                serial_number=leaf.serial_number,
-                not_before=leaf.not_before,
-                not_after=leaf.not_after,
-                fingerprint_sha256=leaf.fingerprint_sha256,
-                pem_chain=chain_pem,
-                created_at=now,
-                subject_dn=leaf.subject_dn,
-                issuer_dn=leaf.issuer_dn,
-                key_algorithm=leaf.key_algorithm,
-                key_size=leaf.key_size,
-                csr_pem=csr_pem,
-            )
-            await uow.versions.add(version)
-            # The new version has its own ARI certID: its window is asked for afresh.
-            await uow.renewal_info.forget(cert_id)
-            after = dataclasses.replace(
-                before,
-                status=CertificateStatus.ACTIVE,
-                expires_at=leaf.not_after,
-                last_renewal_at=now,
-                # The record keeps the names it declares and gains any a profile pattern
-                # allowed beyond them.
-                common_name=before.common_name or leaf.common_name,
-                sans=tuple(dict.fromkeys((*before.sans, *leaf.sans))),
-                updated_at=now,
-            )
-            await uow.certificates.update_own_columns(after)
-            await resolve_for_new_version(uow, self.runtime, after, version)
-            await record(
-                uow,
-                self.runtime,
-                caller=caller,
-                action="certificate_issued",
-                resource_type="certificate",
-                resource_id=cert_id,
-                details={
-                    "issuer_id": issuer.id,
-                    "issuer_type": issuer.type.value,
-                    "version_id": version.id,
-                    "serial_number": version.serial_number,
-                    "not_after": version.not_after.isoformat(),
-                    "previous_status": before.status.value,
-                },
-            )
-        return after, version
+        return await self.writer.store(
+            IssuedVersion(caller, cert_id, issuer, csr_pem, issued.chain_pem, leaf, now)
+        )
 
 
 def _usable(issuer: Issuer | None) -> Issuer:
@@ -206,14 +159,6 @@ def _usable(issuer: Issuer | None) -> Issuer:
     if not issuer.enabled:
         raise InvalidRequest(f"issuer {issuer.id!r} is disabled", field="issuer_id")
     return issuer
-
-
-def _check_issuable(cert: ManagedCertificate) -> None:
-    if cert.status in _FINAL:
-        raise InvalidRequest(
-            f"certificate is {cert.status.value}; it cannot be issued again",
-            field="certificate_id",
-        )
 
 
 async def certificate_profile(uow: UnitOfWork, cert: ManagedCertificate) -> CertificateProfile:

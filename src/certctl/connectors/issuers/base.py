@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from certctl.domain.certificates import CertificateFacts
 from certctl.domain.policies import CertificateProfile
 from certctl.domain.revocation import RevocationReason
 from certctl.errors import ConnectorError
@@ -42,6 +43,9 @@ class IssuedChain:
     """What the CA returned: the leaf first, then the intermediates, in PEM."""
 
     chain_pem: str
+    leaf: CertificateFacts | None = None
+    """The leaf's facts when the connector read them already (the local CA, in the thread
+    that signed it); otherwise the chain is read when stored."""
 
 
 @dataclass(frozen=True)

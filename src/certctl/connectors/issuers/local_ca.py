@@ -20,6 +20,7 @@ from certctl.connectors.issuers.base import (
 )
 from certctl.domain.revocation import RevocationReason
 from certctl.pki.ca import LocalCA
+from certctl.pki.facts import read_pem
 from certctl.pki.issuance import issue_leaf
 
 
@@ -46,9 +47,12 @@ class LocalCAIssuer:
         self.urls = urls
 
     async def issue(self, request: IssueRequest, journal: OrderJournal) -> IssuedChain:
-        """Sign the leaf off the event loop; the chain is the leaf then the CA chain."""
-        issued = await asyncio.to_thread(
-            issue_leaf,
+        """Sign the leaf and read its facts off the event loop, in one hand-off; the chain
+        is the leaf then the CA chain."""
+        return await asyncio.to_thread(self._sign, request)
+
+    def _sign(self, request: IssueRequest) -> IssuedChain:
+        issued = issue_leaf(
             self.ca,
             request.csr_facts or request.csr_pem,
             profile=request.profile,
@@ -59,7 +63,8 @@ class LocalCAIssuer:
             ocsp_url=self.urls.ocsp_url,
             ca_issuers_url=self.urls.ca_issuers_url,
         )
-        return IssuedChain(issued.full_chain_pem)
+        leaf, _ = read_pem(issued.pem)
+        return IssuedChain(issued.full_chain_pem, leaf)
 
     async def revoke(
         self, *, certificate_pem: str, serial_hex: str, reason: RevocationReason

@@ -72,6 +72,22 @@ class AlertRepository(Repository[Alert]):
         )
         return [self.decode(r) for r in (await self.session.scalars(stmt)).all()]
 
+    async def open_for_many(self, certificate_ids: Sequence[str]) -> dict[str, list[Alert]]:
+        """`open_for` of several certificates in one statement, by certificate id (those
+        without an open alert are absent), locked in certificate order."""
+        if not certificate_ids:
+            return {}
+        stmt = (
+            select(AlertRow)
+            .where(AlertRow.certificate_id.in_(list(certificate_ids)), AlertRow.state.in_(_OPEN))
+            .order_by(AlertRow.certificate_id, AlertRow.opened_at, AlertRow.id)
+            .with_for_update()
+        )
+        found: dict[str, list[Alert]] = {}
+        for row in (await self.session.scalars(stmt)).all():
+            found.setdefault(row.certificate_id, []).append(self.decode(row))
+        return found
+
     async def escalation_candidates(self, tier: str) -> list[Alert]:
         """Open (unacknowledged) alerts of `tier` not escalated yet, oldest first, locked."""
         stmt = (

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, func, insert, or_, select, update
+from sqlalchemy import Table, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -102,6 +102,34 @@ class CertificateRepository(Repository[ManagedCertificate]):
                 if certificate_id not in found:
                     raise NotFound(self.resource_type, certificate_id)
 
+    async def get_many(self, certificate_ids: Sequence[str]) -> dict[str, ManagedCertificate]:
+        """The certificates among `certificate_ids` that exist, by id (one statement)."""
+        return await CertificateReads(await self.session.connection()).many(certificate_ids)
+
+    async def update_own_columns_all(self, objs: Sequence[ManagedCertificate]) -> None:
+        """`update_own_columns` for several certificates in one executemany `UPDATE`.
+
+        For rows this transaction has just read and inserted versions under: the versions'
+        foreign keys keep them from being deleted, so every row is there to update.
+        """
+        if len(objs) == 1:
+            await self.update_own_columns(objs[0])
+            return
+        if not objs:
+            return
+        rows = [self.codec.to_columns(obj) for obj in objs]
+        names = [name for name in rows[0] if name != "id"]
+        table = cast(Table, ManagedCertificateRow.__table__)
+        stmt = (
+            update(table)
+            .where(table.c.id == bindparam("row_id"))
+            .values({name: bindparam(f"new_{name}", type_=table.c[name].type) for name in names})
+        )
+        params = [
+            {"row_id": row["id"], **{f"new_{name}": row[name] for name in names}} for row in rows
+        ]
+        await self.session.execute(stmt, params)
+
     async def _set_targets(self, certificate_id: str, target_ids: Sequence[str]) -> None:
         await self.session.execute(
             delete(CertificateTargetRow).where(
@@ -187,6 +215,17 @@ class VersionRepository(Repository[CertificateVersion]):
         except IntegrityError as exc:
             raise conflict_from(exc, self.resource_type) from exc
         return obj
+
+    async def add_all(self, objs: Sequence[CertificateVersion]) -> None:
+        """Insert several versions in one executemany `INSERT`; a duplicate is a Conflict."""
+        if not objs:
+            return
+        try:
+            await self.session.execute(
+                insert(CertificateVersionRow), [self.codec.to_columns(obj) for obj in objs]
+            )
+        except IntegrityError as exc:
+            raise conflict_from(exc, self.resource_type) from exc
 
     async def for_certificate(self, certificate_id: str) -> list[CertificateVersion]:
         """Every version of one certificate, newest first."""

@@ -74,6 +74,13 @@ class RenewalInfoRepository:
         """Drop what was known (a new version has another certID)."""
         await self.session.execute(delete(ROW).where(ROW.certificate_id == certificate_id))
 
+    async def forget_all(self, certificate_ids: Sequence[str]) -> None:
+        """`forget` for several certificates in one statement."""
+        if certificate_ids:
+            await self.session.execute(
+                delete(ROW).where(ROW.certificate_id.in_(list(certificate_ids)))
+            )
+
     async def to_check(
         self, *, now: datetime, statuses: Sequence[CertificateStatus], limit: int
     ) -> list[str]:
