@@ -51,16 +51,6 @@ class Page(Generic[T]):
     per_page: int
 
 
-@dataclass(frozen=True)
-class EncodedPage:
-    """One page whose items the database already encoded: `data_json` is their JSON array."""
-
-    data_json: str
-    total: int
-    page: int
-    per_page: int
-
-
 def parse_sort(text: str | None, allowed: Sequence[str], default: str) -> SortKey:
     """Parse `sort=-expires_at` against the allowed columns, naming `sort` on error."""
     raw = (text or "").strip() or default

@@ -21,7 +21,7 @@ from certctl.domain.certificates import (
     status_for_expiry,
 )
 from certctl.domain.ids import check_client_id, new_id
-from certctl.domain.listing import EncodedPage, Page, PageRequest, SortKey
+from certctl.domain.listing import Page, PageRequest, SortKey
 from certctl.domain.messages import revocation_text
 from certctl.domain.pki import Revocation
 from certctl.domain.policies import RenewalPolicy
@@ -182,15 +182,14 @@ class CertificateService:
         async with self.runtime.db.read() as reads:
             return await reads.certificates.page(request=request, sort=sort, filters=filters)
 
-    async def search_encoded(
+    async def search_records(
         self, caller: Caller, *, request: PageRequest, sort: SortKey, filters: CertificateFilter
-    ) -> EncodedPage | Page[dict[str, Any]]:
-        """The same page for encoding as it comes: the API's list, its hottest read (SPEC
-        C13). On PostgreSQL the database encodes the items; elsewhere they are plain records
-        (stored fields and `target_ids`)."""
+    ) -> Page[dict[str, Any]]:
+        """The same page as plain records (stored fields and `target_ids`), for encoding as
+        they are: the API's list, its hottest read (SPEC C13)."""
         caller.principal.require(Permission.READ)
         async with self.runtime.db.read() as reads:
-            return await reads.certificates.page_encoded(
+            return await reads.certificates.page_records(
                 request=request, sort=sort, filters=filters
             )
 

@@ -126,7 +126,7 @@ async def list_certificates(
     if expires_within_days is not None:
         filters = expiring_within(filters, ctx.clock.now(), expires_within_days)
         default_sort = "expires_at"
-    page = await ctx.certificates.search_encoded(
+    page = await ctx.certificates.search_records(
         who, request=paging, sort=parse_sort(sort, SORT_FIELDS, default_sort), filters=filters
     )
     # The hottest read (SPEC C13): encoded once, straight from the records (see the schema).

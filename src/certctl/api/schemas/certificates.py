@@ -10,7 +10,7 @@ from pydantic_core import to_json
 
 from certctl.api.schemas.common import In, Line, Out, ResourceId
 from certctl.domain.certificates import CertificateSource, CertificateStatus
-from certctl.domain.listing import EncodedPage, Page
+from certctl.domain.listing import Page
 from certctl.domain.renewal_info import RenewalInfoState
 
 CertName = str
@@ -155,18 +155,15 @@ class ImportOut(Out):
     version: VersionOut
 
 
-def certificate_page_json(page: EncodedPage | Page[dict[str, Any]]) -> bytes:
-    """A page of certificates as the JSON of PageOut[CertificateOut].
+def certificate_page_json(page: Page[dict[str, Any]]) -> bytes:
+    """A page of certificate records as the JSON of PageOut[CertificateOut], byte for byte.
 
-    Records come typed from the database with their keys in CertificateOut's order, so
+    The records come typed from the database with their keys in CertificateOut's order, so
     validating 50 of them into models and then serialising the models costs several times
     what serialising them does: pydantic's encoder renders their datetimes, lists and dicts
-    exactly as the models would (`renewal_info` is only given on a single read: null here).
-    An encoded page's items are already that JSON.
+    exactly as the models would. `renewal_info` is only given on a single read: null here.
     """
-    envelope = f',"total":{page.total},"page":{page.page},"per_page":{page.per_page}}}'
-    if isinstance(page, EncodedPage):
-        return b'{"data":' + page.data_json.encode() + envelope.encode()
     for record in page.items:
         record["renewal_info"] = None
+    envelope = f',"total":{page.total},"page":{page.page},"per_page":{page.per_page}}}'
     return b'{"data":' + to_json(page.items) + envelope.encode()

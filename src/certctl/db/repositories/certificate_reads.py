@@ -18,7 +18,6 @@ from sqlalchemy import Integer, Select, Text, bindparam, cast, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from certctl.db.models import CertificateTargetRow, ManagedCertificateRow
-from certctl.db.repositories.certificate_json import page_json_statement
 from certctl.db.repositories.certificate_queries import (
     FIELDS,
     FilterShape,
@@ -34,7 +33,7 @@ from certctl.domain.certificates import (
     CertificateStatus,
     ManagedCertificate,
 )
-from certctl.domain.listing import EncodedPage, Page, PageRequest, SortKey
+from certctl.domain.listing import Page, PageRequest, SortKey
 
 __all__ = ["FIELDS", "CertificateReads", "certificate_filter"]
 
@@ -169,20 +168,6 @@ class CertificateReads:
         """The same page as records: FIELDS, then `target_ids`, values as the rows hold them."""
         rows, total = await self._page_rows(request, sort, filters)
         return Page(items=_records(rows), total=total, page=request.page, per_page=request.per_page)
-
-    async def page_encoded(
-        self, *, request: PageRequest, sort: SortKey, filters: CertificateFilter
-    ) -> EncodedPage | Page[dict[str, Any]]:
-        """The same page for the API: on PostgreSQL its `data` array already encoded by the
-        database (certificate_json), elsewhere as records."""
-        if self.conn.dialect.name != "postgresql":
-            return await self.page_records(request=request, sort=sort, filters=filters)
-        shape, params = shape_and_params(filters)
-        paged = {**params, "page_offset": request.offset, "page_limit": request.per_page}
-        total, data = (await self.conn.execute(page_json_statement(shape, sort), paged)).one()
-        return EncodedPage(
-            data_json=data, total=int(total), page=request.page, per_page=request.per_page
-        )
 
     async def _page_rows(
         self, request: PageRequest, sort: SortKey, filters: CertificateFilter
