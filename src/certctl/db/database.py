@@ -36,8 +36,9 @@ class Database:
     def single_statement(self) -> UnitOfWork:
         """A unit of work of at most one write, outside any transaction on PostgreSQL (use
         as `async with db.single_statement() as uow:`): the hottest writes (an agent's
-        heartbeat) spare the BEGIN and COMMIT round trips. A single statement is atomic on
-        its own; a unit of work with two writes or an audit row must use `uow()`."""
+        heartbeat) and reads that need no common snapshot spare the BEGIN and COMMIT round
+        trips. A single statement is atomic on its own; a unit of work with two writes or an
+        audit row must use `uow()`."""
         return self._uow.single_statement()
 
     @asynccontextmanager

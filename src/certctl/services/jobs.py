@@ -163,7 +163,9 @@ class JobService(JobProcessor, RenewalScan, BulkOperations, Deployments):
         returned (its retries, backoff and lease then apply); the local CA signs at once.
         """
         caller.principal.require(Permission.WRITE)
-        async with self.runtime.db.uow() as uow:
+        # Reads only, each its own snapshot: whatever changes before the write is checked
+        # again there (the certificate by the version writer, the job when it completes).
+        async with self.runtime.db.single_statement() as uow:
             cert = await uow.certificates.require(cert_id)
             job = await uow.jobs.open_issuing(cert_id)
             profile = await certificate_profile(uow, cert)
