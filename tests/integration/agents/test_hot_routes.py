@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 import httpx
-from sqlalchemy import event
 
 from certctl.bootstrap import AppContext
 from certctl.clock import FrozenClock
@@ -14,6 +12,7 @@ from certctl.domain.access import SYSTEM_CALLER
 from certctl.domain.agents import HeartbeatFacts
 from certctl.domain.audit import AuditFilter
 from certctl.domain.listing import PageRequest
+from certctl.testing.queries import driver_queries, transaction_control
 
 from .conftest import Register, issued_and_deploying
 
@@ -105,29 +104,15 @@ async def test_the_poll_probe_sees_due_work_and_its_absence(
 
 
 async def test_the_heartbeat_and_the_poll_send_no_begin_or_commit_on_postgresql(
-    register: Register, ctx: AppContext, backend: str
+    register: Register, ctx: AppContext
 ) -> None:
     """Each is one statement run as its own transaction on PostgreSQL (SQLite, which has no
     round trips to spare, keeps its transaction); the heartbeat is stored all the same."""
     agent = await register()
-    seen: list[str] = []
-
-    def log_queries(_dbapi: object, record: Any, _proxy: object) -> None:
-        if not record.info.get("logged"):
-            record.driver_connection.add_query_logger(lambda q: seen.append(q.query))
-            record.info["logged"] = True
-
-    pool = ctx.runtime.db.engine.sync_engine.pool
-    watched = backend == "postgresql"
-    if watched:
-        event.listen(pool, "checkout", log_queries)
-    try:
+    with driver_queries(ctx.runtime.db) as seen:
         beat = await agent.http.post(agent.path("/heartbeat"), json={"version": "7.1"})
         poll = await agent.http.get(agent.path("/work"))
-    finally:
-        if watched:
-            event.remove(pool, "checkout", log_queries)
     assert (beat.status_code, poll.status_code) == (200, 200)
     async with ctx.runtime.db.uow() as uow:
         assert (await uow.agents.require(agent.id)).version == "7.1"
-    assert [q for q in seen if q.rstrip(";") in ("BEGIN", "COMMIT")] == []
+    assert transaction_control(seen) == []

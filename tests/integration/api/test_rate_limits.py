@@ -5,17 +5,16 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
-from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import event
 
 from certctl.api.app import create_app
 from certctl.bootstrap import AppContext, build_context
 from certctl.clock import FrozenClock
 from certctl.settings import Settings
 from certctl.testing.keys import KEYS
+from certctl.testing.queries import driver_queries, transaction_control
 
 Factory = Callable[[str | None], httpx.AsyncClient]
 
@@ -120,26 +119,12 @@ async def test_limits_are_shared_by_replicas(settings: Settings, clock: FrozenCl
 
 
 async def test_a_key_is_charged_in_one_statement_outside_a_transaction_on_postgresql(
-    admin: httpx.AsyncClient, ctx: AppContext, backend: str
+    admin: httpx.AsyncClient, ctx: AppContext
 ) -> None:
     """The counter's upsert sends no BEGIN or COMMIT on PostgreSQL, and still counts: the
     limit holds as before."""
-    seen: list[str] = []
-
-    def log_queries(_dbapi: object, record: Any, _proxy: object) -> None:
-        if not record.info.get("logged"):
-            record.driver_connection.add_query_logger(lambda q: seen.append(q.query))
-            record.info["logged"] = True
-
-    pool = ctx.runtime.db.engine.sync_engine.pool
-    watched = backend == "postgresql"
-    if watched:
-        event.listen(pool, "checkout", log_queries)
-    try:
+    with driver_queries(ctx.runtime.db) as seen:
         # The list reads through an autocommit connection: any BEGIN would be the charge's.
         statuses = await _statuses(admin, 6, "/api/v1/certificates")
-    finally:
-        if watched:
-            event.remove(pool, "checkout", log_queries)
     assert statuses == [200, 200, 200, 200, 200, 429]
-    assert [q for q in seen if q.rstrip(";") in ("BEGIN", "COMMIT")] == []
+    assert transaction_control(seen) == []
