@@ -401,9 +401,10 @@ async def test_list_route_overrides_masks_secrets(live_server: LiveServer) -> No
     assert [o["config"] for o in page["data"]] == [{"webhook_url": "********"}]
 
 
-async def test_owner_tools_set_the_digest(live_server: LiveServer) -> None:
+async def test_owner_tools_set_the_digest(live_server_on_each_database: LiveServer) -> None:
     """create_owner stores `digest: daily`, update_owner changes it to weekly, and
-    list_owners answers GET /owners with it."""
+    list_owners answers GET /owners with it (on both databases)."""
+    live_server = live_server_on_each_database
     async with live_server.mcp(role="operator") as session:
         created = answer_of(
             await _call(
