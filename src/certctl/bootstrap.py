@@ -128,7 +128,9 @@ def build_context(settings: Settings, *, clock: Clock | None = None) -> AppConte
         pool_size=max(100, settings.notification_concurrency),
         user_agent=f"certctl/{__version__}",
     )
-    certificates = CertificateService(runtime, extra_recipients=settings.extra_recipients())
+    certificates = CertificateService(
+        runtime, extra_recipients=settings.extra_recipients(), metrics=metrics
+    )
     pki = PkiService(runtime, certificates, public_url=settings.public_url)
     connectors = IssuerConnectors(runtime, pki, allow_private=settings.allow_private_targets)
     issuance = IssuanceService(runtime, connectors)

@@ -39,6 +39,7 @@ from certctl.client.models import (
     IssuerTest,
     Job,
     Notification,
+    Owner,
     Page,
     Policy,
     QuietHours,
@@ -402,6 +403,27 @@ class CertctlClient:
         """Create a routing override (name, channel, team_id or owner_id, tier, config)."""
         answer = await self._call("POST", "/route-overrides", body=dict(fields))
         return cast(RouteOverride, answer)
+
+    # Owners
+
+    async def list_owners(
+        self, *, team_id: str | None = None, page: int = 1, per_page: int = 50
+    ) -> Page[Owner]:
+        """One page of owners, optionally of one team."""
+        params = {"team_id": team_id, "page": page, "per_page": per_page}
+        return cast(Page[Owner], await self._call("GET", "/owners", params=params))
+
+    async def get_owner(self, owner_id: str) -> Owner:
+        """One owner."""
+        return cast(Owner, await self._call("GET", f"/owners/{_seg(owner_id)}"))
+
+    async def create_owner(self, fields: Mapping[str, Any]) -> Owner:
+        """Create an owner (name, email; id, team_id and digest optional)."""
+        return cast(Owner, await self._call("POST", "/owners", body=dict(fields)))
+
+    async def update_owner(self, owner_id: str, changes: Mapping[str, Any]) -> Owner:
+        """Change fields of an owner (PATCH)."""
+        return cast(Owner, await self._call("PATCH", f"/owners/{_seg(owner_id)}", body=changes))
 
     # Renewal policies
 

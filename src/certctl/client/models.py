@@ -232,6 +232,18 @@ class Silence(TypedDict):
     updated_at: str
 
 
+class Owner(TypedDict):
+    """A person or mailbox answerable for certificates, with their digest choice."""
+
+    id: str
+    name: str
+    email: str
+    team_id: str | None
+    digest: str
+    created_at: str
+    updated_at: str
+
+
 class QuietHours(TypedDict):
     """A quiet window of a team, a channel or both (local times in an IANA zone)."""
 

@@ -164,3 +164,5 @@ class AlertMessage:
     threshold: str = ""
     cause: str = ""
     resolve_reason: str = ""
+    escalation_level: int = 0
+    """How many times the alert had escalated when this delivery was decided (0: never)."""

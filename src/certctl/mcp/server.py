@@ -20,6 +20,7 @@ from certctl.client import AuditCriteria, CertctlClient, CertificateCriteria, Cl
 from certctl.clock import Clock
 from certctl.mcp.discovery import discovery_tools
 from certctl.mcp.fence import fence
+from certctl.mcp.owners import owner_tools
 
 INSTRUCTIONS = (
     "certctl manages TLS certificates: inventory, expiry alerts, renewal jobs, revocation, "
@@ -448,6 +449,7 @@ def build_server(client: CertctlClient, clock: Clock) -> MCPServer[Any]:
         (tools.expire_silence, WRITE),
         (tools.list_quiet_hours, READ),
         (tools.list_route_overrides, READ),
+        *owner_tools(client, answer, READ, WRITE),
     )
     for method, hints in registered:
         server.add_tool(method, annotations=hints, structured_output=False)

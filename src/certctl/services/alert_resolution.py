@@ -126,7 +126,13 @@ async def _notices(
             kind=NotificationKind.RESOLVED,
             decision=ChannelDecision(alert.threshold or "", alert.tier, channel, True),
             text=text,
-            context={**facts.context(), "resolve_reason": alert.resolve_reason},
+            context={
+                **facts.context(),
+                "resolve_reason": alert.resolve_reason,
+                # A resolve notice says whether the alert it closes had escalated.
+                "escalated": alert.escalation_level > 0,
+                "escalation_level": alert.escalation_level,
+            },
             recipients=recipients_of(email, runtime.alerting.extra_recipients),
             dedup=delivery_key("resolved", alert.id, channel),
             now=now,

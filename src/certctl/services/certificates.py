@@ -27,7 +27,9 @@ from certctl.domain.pki import Revocation
 from certctl.domain.policies import RenewalPolicy
 from certctl.domain.revocation import parse_reason
 from certctl.errors import Conflict, InvalidRequest, NotFound
+from certctl.metrics import Metrics
 from certctl.pki.facts import read_pem
+from certctl.services.alert_records import refresh_open_gauge
 from certctl.services.alert_resolution import resolve_for_certificate
 from certctl.services.audit import record
 from certctl.services.controls import guard_certificate
@@ -57,9 +59,21 @@ def _freeze(fields: Mapping[str, Any]) -> dict[str, Any]:
 class CertificateService:
     """Use cases of managed certificates."""
 
-    def __init__(self, runtime: Runtime, *, extra_recipients: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        *,
+        extra_recipients: Sequence[str] = (),
+        metrics: Metrics | None = None,
+    ) -> None:
         self.runtime = runtime
         self.extra_recipients = tuple(extra_recipients)
+        self.metrics = metrics
+
+    async def refresh_alert_gauge(self) -> None:
+        """Recount certctl_alerts_open after a commit that resolved alerts."""
+        if self.metrics is not None:
+            await refresh_open_gauge(self.runtime, self.metrics)
 
     async def create(self, caller: Caller, fields: Mapping[str, Any]) -> ManagedCertificate:
         """Register a certificate by hand (status Pending unless stated)."""
@@ -240,7 +254,12 @@ class CertificateService:
                 details={"previous_status": before.status.value},
             )
             await cancel_open_jobs(uow, self.runtime, caller, cert_id, "certificate archived")
-            await resolve_for_certificate(uow, self.runtime, cert_id, reason="certificate archived")
+            resolved = await resolve_for_certificate(
+                uow, self.runtime, cert_id, reason="certificate archived"
+            )
+        # The gauge is read from committed rows, so it is recounted after the transaction.
+        if resolved:
+            await self.refresh_alert_gauge()
         return after
 
     async def mark_revoked(
@@ -255,7 +274,7 @@ class CertificateService:
         return cert
 
     async def revoke(
-        self, caller: Caller, cert_id: str, *, reason: str
+        self, caller: Caller, cert_id: str, *, reason: str, refresh_gauge: bool = True
     ) -> tuple[ManagedCertificate, list[Revocation]]:
         """Revoke in one transaction: status, a revocation row per unexpired version, audit.
 
@@ -263,6 +282,8 @@ class CertificateService:
         previous certificate trusted until it expires (SPEC C6). The latest version is
         revoked even when expired, so the record names its serial; a certificate without
         versions gets no rows. Publishing (CRL, OCSP) is the issuer's part, after the commit.
+        The open-alerts gauge is recounted after the commit unless `refresh_gauge` is off
+        (a bulk revocation recounts once at its end).
         """
         caller.principal.require(Permission.WRITE)
         parsed = parse_reason(reason)
@@ -312,7 +333,7 @@ class CertificateService:
                 details=details,
             )
             await cancel_open_jobs(uow, self.runtime, caller, cert_id, "certificate revoked")
-            await resolve_for_certificate(
+            resolved = await resolve_for_certificate(
                 uow, self.runtime, cert_id, reason=f"certificate revoked ({parsed.value})"
             )
             serial = revocations[0].serial_number if revocations else "-"
@@ -333,6 +354,8 @@ class CertificateService:
                 },
                 extra_recipients=self.extra_recipients,
             )
+        if resolved and refresh_gauge:
+            await self.refresh_alert_gauge()
         return after, revocations
 
     async def versions(self, caller: Caller, cert_id: str) -> list[CertificateVersion]:

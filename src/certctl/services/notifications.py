@@ -451,6 +451,7 @@ def to_message(event: NotificationEvent) -> AlertMessage:
         threshold=str(ctx.get("threshold") or ""),
         cause=str(ctx.get("cause") or ""),
         resolve_reason=str(ctx.get("resolve_reason") or ""),
+        escalation_level=int(ctx.get("escalation_level") or 0),
     )
 
 

@@ -110,7 +110,9 @@ class RevocationService:
         issuers: dict[str, list[str]] = {}
         for cert_id in ids:
             try:
-                _, revocations = await self.certificates.revoke(caller, cert_id, reason=reason)
+                _, revocations = await self.certificates.revoke(
+                    caller, cert_id, reason=reason, refresh_gauge=False
+                )
             except Conflict:  # already revoked or archived
                 skipped += 1
                 continue
@@ -119,6 +121,8 @@ class RevocationService:
                 continue
             revoked += 1
             self._note(revocations, issuers)
+        if revoked:
+            await self.certificates.refresh_alert_gauge()
         for issuer_id in sorted(issuers):
             await self._publish(issuer_id, issuers[issuer_id])
         return BulkResult(

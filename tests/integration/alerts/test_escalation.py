@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from certctl.bootstrap import AppContext
+from certctl.bootstrap import AppContext, build_context
 from certctl.clock import FrozenClock
 from certctl.domain.access import SYSTEM_CALLER
 from certctl.domain.alert_lifecycle import Alert
@@ -13,7 +13,7 @@ from certctl.domain.listing import PageRequest, SortKey
 from certctl.services.alert_escalation import escalate_due
 from certctl.services.alert_records import AlertFilter
 
-from .conftest import Receivers, make_cert
+from .conftest import Receivers, channel_settings, make_cert
 
 NONE = {"Slack": 0, "Teams": 0, "PagerDuty": 0, "OpsGenie": 0, "Webhook": 0, "Email": 0}
 ESCALATING = {
@@ -130,3 +130,46 @@ async def test_a_non_critical_alert_does_not_escalate(
     assert (await escalate_due(actx.runtime)).alerts_escalated == 0
     await actx.notifications.dispatch()
     assert receivers.counts() == {**NONE, "Slack": 1}
+
+
+async def test_webhook_events_say_whether_the_alert_escalated(
+    database_url: str, receivers: Receivers, clock: FrozenClock
+) -> None:
+    """The webhook's trigger says escalated false / level 0, its escalation true / 1, and the
+    resolve notice of the escalated alert true / 1, each with the alert's id."""
+    policy = {
+        **ESCALATING,
+        "alert_channels": {"critical": ["Webhook"]},
+        "escalation_channels": ["Webhook"],
+    }
+    settings = channel_settings(database_url, receivers, alert_send_resolved="Webhook")
+    ctx = build_context(settings, clock=clock)
+    try:
+        alert = await opened(ctx, policy)
+        clock.advance(timedelta(minutes=30))
+        assert (await escalate_due(ctx.runtime)).alerts_escalated == 1
+        await ctx.notifications.dispatch()
+        await ctx.certificates.archive(SYSTEM_CALLER, alert.certificate_id)
+        await ctx.notifications.dispatch()
+    finally:
+        await ctx.aclose()
+    assert receivers.counts() == {**NONE, "Webhook": 3}
+    sent = [r.json() for r in receivers.http["Webhook"].requests]
+    assert [(e["type"], e["alert_id"], e["escalated"], e["escalation_level"]) for e in sent] == [
+        ("certificate.expiring", alert.id, False, 0),
+        ("certificate.expiring", alert.id, True, 1),
+        ("alert.resolved", alert.id, True, 1),
+    ]
+
+
+async def test_webhook_events_other_than_alerts_carry_no_escalation_fields(
+    actx: AppContext, receivers: Receivers
+) -> None:
+    """A revocation notice is not an alert: its webhook event has neither field."""
+    policy = {"alert_channels": {"critical": ["Webhook"]}, "auto_renew": False}
+    cert_id = await make_cert(actx, days=30, policy=policy)
+    await actx.certificates.revoke(SYSTEM_CALLER, cert_id, reason="superseded")
+    await actx.notifications.dispatch()
+    [event] = [r.json() for r in receivers.http["Webhook"].requests]
+    assert event["type"] == "certificate.revoked"
+    assert {"alert_id", "escalated", "escalation_level"} & set(event) == set()

@@ -76,8 +76,19 @@ class LiveServer:
 @pytest.fixture
 def live_server(tmp_path: Path) -> Iterator[LiveServer]:
     """Start `certctl serve` (SQLite, scheduler off) and stop it after the test."""
+    yield from _serve(f"sqlite+aiosqlite:///{tmp_path}/live.db", tmp_path)
+
+
+@pytest.fixture
+def live_server_on_each_database(database_url: str, tmp_path: Path) -> Iterator[LiveServer]:
+    """The same live server on the test's database: SQLite, then PostgreSQL."""
+    yield from _serve(database_url, tmp_path)
+
+
+def _serve(database_url: str, tmp_path: Path) -> Iterator[LiveServer]:
+    """`certctl serve` on `database_url` (scheduler off) until the generator is closed."""
     env = {
-        "CERTCTL_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/live.db",
+        "CERTCTL_DATABASE_URL": database_url,
         "CERTCTL_API_KEYS_NAMED": NAMED_KEYS,
         "CERTCTL_SCHEDULER_ENABLED": "false",
         # A local CA issuer seals its key: the issuer tools need one.

@@ -50,6 +50,9 @@ TOOLS = {
     "expire_silence",
     "list_quiet_hours",
     "list_route_overrides",
+    "list_owners",
+    "create_owner",
+    "update_owner",
 }
 
 
@@ -71,7 +74,7 @@ async def _call(session: ClientSession, tool: str, **arguments: Any) -> CallTool
 
 
 async def test_lists_exactly_the_certctl_tools(live_server: LiveServer) -> None:
-    """The server offers the thirty-seven tools; revoking is marked destructive, lists read-only."""
+    """The server offers the thirty-nine tools; revoking is marked destructive, lists read-only."""
     async with live_server.mcp() as session:
         tools = {t.name: t for t in (await session.list_tools()).tools}
     assert set(tools) == TOOLS
@@ -396,3 +399,45 @@ async def test_list_route_overrides_masks_secrets(live_server: LiveServer) -> No
         page = answer_of(await _call(session, "list_route_overrides", team_id=team["id"]))
     assert page == live_server.api("GET", "/route-overrides", params={"team_id": team["id"]})
     assert [o["config"] for o in page["data"]] == [{"webhook_url": "********"}]
+
+
+async def test_owner_tools_set_the_digest(live_server_on_each_database: LiveServer) -> None:
+    """create_owner stores `digest: daily`, update_owner changes it to weekly, and
+    list_owners answers GET /owners with it (on both databases)."""
+    live_server = live_server_on_each_database
+    async with live_server.mcp(role="operator") as session:
+        created = answer_of(
+            await _call(
+                session, "create_owner", name="Ada", email="ada@example.com", digest="daily"
+            )
+        )
+        updated = answer_of(
+            await _call(session, "update_owner", owner_id=created["id"], digest="weekly")
+        )
+        listed = answer_of(await _call(session, "list_owners"))
+    assert (created["digest"], updated["digest"], updated["name"]) == ("daily", "weekly", "Ada")
+    assert listed == live_server.api("GET", "/owners")
+    assert [(o["id"], o["digest"]) for o in listed["data"]] == [(created["id"], "weekly")]
+
+
+async def test_owner_tools_name_the_allowed_digests(live_server: LiveServer) -> None:
+    """Both writing tools' schemas list off, daily and weekly as the digest's values."""
+    async with live_server.mcp(role="viewer") as session:
+        tools = {t.name: t for t in (await session.list_tools()).tools}
+    for name in ("create_owner", "update_owner"):
+        digest = tools[name].input_schema["properties"]["digest"]
+        [choice] = [option for option in digest["anyOf"] if "enum" in option]
+        assert choice["enum"] == ["off", "daily", "weekly"]
+    assert tools["create_owner"].input_schema["required"] == ["name", "email"]
+
+
+async def test_a_bad_digest_is_a_tool_error_naming_the_field(live_server: LiveServer) -> None:
+    """`digest: hourly` is refused before any call, the error naming `digest`; no owner is made."""
+    async with live_server.mcp(role="operator") as session:
+        result = await _call(
+            session, "create_owner", name="Ada", email="ada@example.com", digest="hourly"
+        )
+    assert result.is_error is True
+    assert "digest" in text_of(result)
+    assert "'off', 'daily' or 'weekly'" in text_of(result)
+    assert live_server.api("GET", "/owners")["total"] == 0

@@ -165,3 +165,25 @@ async def test_refused_targets_are_not_contacted(
     with pytest.raises(ConnectorError) as caught:
         await notifier.deliver(notifier.render(message))
     assert (caught.value.detail, upstream.requests) == (f"Webhook target refused: {detail}", [])
+
+
+@pytest.mark.parametrize(("level", "escalated"), [(0, False), (1, True), (2, True)])
+def test_alert_events_carry_the_escalation(
+    http: httpx.AsyncClient, message: AlertMessage, level: int, escalated: bool
+) -> None:
+    """An alert event has `escalated` (level above 0) and `escalation_level`, even at 0."""
+    alert = replace(message, alert_id="al-1", threshold="7", escalation_level=level)
+    body = _webhook(http).render(alert).body
+    assert (body["alert_id"], body["escalated"], body["escalation_level"]) == (
+        "al-1",
+        escalated,
+        level,
+    )
+
+
+def test_events_without_an_alert_have_no_escalation_fields(
+    http: httpx.AsyncClient, message: AlertMessage
+) -> None:
+    """A message without an alert id (a test send, a revocation) keeps its exact shape."""
+    body = _webhook(http).render(replace(message, escalation_level=1)).body
+    assert {"escalated", "escalation_level"} & set(body) == set()

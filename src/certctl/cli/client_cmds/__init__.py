@@ -1,4 +1,4 @@
-"""Client commands: `certctl certs|jobs|alerts|notifications|policies|silences|issuers|audit|agents|…`.
+"""Client commands: `certctl certs|jobs|alerts|owners|policies|silences|issuers|audit|agents|…`.
 
 They talk to a running certctl server over its REST API (``certctl.client``), never to the
 database, so they work from any machine with an API key.
@@ -17,6 +17,7 @@ from certctl.cli.client_cmds import (
     issuers,
     jobs,
     notifications,
+    owners,
     policies,
     quiet_hours,
     route_overrides,
@@ -32,6 +33,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(jobs.app, name="jobs")
     app.add_typer(alerts.app, name="alerts")
     app.add_typer(notifications.app, name="notifications")
+    app.add_typer(owners.app, name="owners")
     app.add_typer(policies.app, name="policies")
     app.add_typer(silences.app, name="silences")
     app.add_typer(quiet_hours.app, name="quiet-hours")

@@ -87,6 +87,10 @@ def event(message: AlertMessage) -> dict[str, Any]:
         "resolve_reason": message.resolve_reason,
     }
     document.update({key: value for key, value in alert.items() if value})
+    if message.alert_id:
+        # Always present on alert events, so a receiver can route on them without a default.
+        document["escalated"] = message.escalation_level > 0
+        document["escalation_level"] = message.escalation_level
     return document
 
 
