@@ -27,6 +27,7 @@ from certctl.db.repositories.discovery import (
     EndpointRepository,
     ScanRepository,
 )
+from certctl.db.repositories.issuance_reads import CsrInputs, read_csr_inputs
 from certctl.db.repositories.jobs import JobRepository
 from certctl.db.repositories.notifications import NotificationRepository, channels
 from certctl.db.repositories.pki import PkiRepository
@@ -41,7 +42,7 @@ from certctl.db.repositories.silences import (
 )
 from certctl.db.repositories.users import SessionRepository, UserRepository
 
-__all__ = ["AlertCandidate", "UnitOfWork", "UnitOfWorkFactory"]
+__all__ = ["AlertCandidate", "CsrInputs", "UnitOfWork", "UnitOfWorkFactory"]
 
 
 class UnitOfWork:
@@ -110,6 +111,10 @@ class UnitOfWork:
     async def alert_candidates(self, *, until: datetime) -> list[AlertCandidate]:
         """Certificates that may need an expiry alert or a status change."""
         return await alert_candidates(self.session, until=until)
+
+    async def csr_inputs(self, certificate_id: str) -> CsrInputs | None:
+        """A certificate with what issuing from a CSR reads (one statement), or None."""
+        return await read_csr_inputs(await self.session.connection(), certificate_id)
 
     async def ping(self) -> None:
         """Run a trivial query to prove the database answers."""

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import cast
 
-from sqlalchemy import ColumnElement, Table, func, select
+from sqlalchemy import ColumnElement, Table, bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,6 +18,17 @@ from certctl.domain.listing import Page, PageRequest, SortKey
 
 ALERT = Codec(Alert, {"kind": AlertKind, "state": AlertState})
 _OPEN = (AlertState.OPEN.value, AlertState.ACKNOWLEDGED.value)
+_ALERTS = cast(Table, AlertRow.__table__)
+# Built once on the table (rows, not mapped objects): every issuance sends it.
+_OPEN_FOR_MANY = (
+    select(*_ALERTS.c)
+    .where(
+        _ALERTS.c.certificate_id.in_(bindparam("certificate_ids", expanding=True)),
+        _ALERTS.c.state.in_(_OPEN),
+    )
+    .order_by(_ALERTS.c.certificate_id, _ALERTS.c.opened_at, _ALERTS.c.id)
+    .with_for_update()
+)
 _TABLE = cast(Table, AlertRow.__table__)
 
 
@@ -77,14 +88,11 @@ class AlertRepository(Repository[Alert]):
         without an open alert are absent), locked in certificate order."""
         if not certificate_ids:
             return {}
-        stmt = (
-            select(AlertRow)
-            .where(AlertRow.certificate_id.in_(list(certificate_ids)), AlertRow.state.in_(_OPEN))
-            .order_by(AlertRow.certificate_id, AlertRow.opened_at, AlertRow.id)
-            .with_for_update()
-        )
         found: dict[str, list[Alert]] = {}
-        for row in (await self.session.scalars(stmt)).all():
+        rows = await self.session.execute(
+            _OPEN_FOR_MANY, {"certificate_ids": list(certificate_ids)}
+        )
+        for row in rows.all():
             found.setdefault(row.certificate_id, []).append(self.decode(row))
         return found
 
