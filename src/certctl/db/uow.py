@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from types import TracebackType
 
@@ -27,7 +28,12 @@ from certctl.db.repositories.discovery import (
     EndpointRepository,
     ScanRepository,
 )
-from certctl.db.repositories.issuance_reads import CsrInputs, read_csr_inputs
+from certctl.db.repositories.issuance_reads import (
+    CsrInputs,
+    IssuingCertificates,
+    read_csr_inputs,
+    read_issuing,
+)
 from certctl.db.repositories.jobs import JobRepository
 from certctl.db.repositories.notifications import NotificationRepository, channels
 from certctl.db.repositories.pki import PkiRepository
@@ -42,7 +48,13 @@ from certctl.db.repositories.silences import (
 )
 from certctl.db.repositories.users import SessionRepository, UserRepository
 
-__all__ = ["AlertCandidate", "CsrInputs", "UnitOfWork", "UnitOfWorkFactory"]
+__all__ = [
+    "AlertCandidate",
+    "CsrInputs",
+    "IssuingCertificates",
+    "UnitOfWork",
+    "UnitOfWorkFactory",
+]
 
 
 class UnitOfWork:
@@ -115,6 +127,10 @@ class UnitOfWork:
     async def csr_inputs(self, certificate_id: str) -> CsrInputs | None:
         """A certificate with what issuing from a CSR reads (one statement), or None."""
         return await read_csr_inputs(await self.session.connection(), certificate_id)
+
+    async def issuing_certificates(self, certificate_ids: Sequence[str]) -> IssuingCertificates:
+        """The certificates a batch of new versions is written over (one statement)."""
+        return await read_issuing(await self.session.connection(), certificate_ids)
 
     async def ping(self) -> None:
         """Run a trivial query to prove the database answers."""

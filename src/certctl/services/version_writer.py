@@ -20,7 +20,7 @@ import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 
-from certctl.db.uow import UnitOfWork
+from certctl.db.uow import IssuingCertificates, UnitOfWork
 from certctl.domain.access import Caller
 from certctl.domain.certificates import (
     CertificateFacts,
@@ -151,7 +151,8 @@ class VersionWriter:
         """One transaction for every item its certificate accepts; refusals are returned."""
         outcomes: list[Stored | Exception] = []
         async with self.runtime.db.uow() as uow:
-            found = await uow.certificates.get_many([i.certificate_id for i in items])
+            issuing = await uow.issuing_certificates([i.certificate_id for i in items])
+            found = issuing.found
             accepted: list[_Accepted] = []
             for item in items:
                 before = found.get(item.certificate_id)
@@ -165,18 +166,22 @@ class VersionWriter:
                 accepted.append(_accept(item, before))
                 outcomes.append((accepted[-1].after, accepted[-1].version))
             if accepted:
-                await self._write_accepted(uow, accepted)
+                await self._write_accepted(uow, accepted, issuing)
         return outcomes
 
-    async def _write_accepted(self, uow: UnitOfWork, accepted: list[_Accepted]) -> None:
+    async def _write_accepted(
+        self, uow: UnitOfWork, accepted: list[_Accepted], issuing: IssuingCertificates
+    ) -> None:
         """Versions, renewal information, certificates, alerts, then the audit rows (each
-        certificate's alert resolutions before its issuance, as alone)."""
+        certificate's alert resolutions before its issuance, as alone). Renewal windows and
+        open alerts are touched only for the certificates the read found with some."""
         ids = [a.after.id for a in accepted]
         await uow.versions.add_all([a.version for a in accepted])
         # A new version has its own ARI certID: its window is asked for afresh.
-        await uow.renewal_info.forget_all(ids)
+        await uow.renewal_info.forget_all([i for i in ids if i in issuing.with_window])
         await uow.certificates.update_own_columns_all([a.after for a in accepted])
-        open_alerts = await uow.alerts.open_for_many(ids)
+        alerted = [i for i in ids if i in issuing.with_open_alert]
+        open_alerts = await uow.alerts.open_for_many(alerted) if alerted else {}
         for done in accepted:
             await resolve_for_new_version(
                 uow, self.runtime, done.after, done.version, open_alerts.get(done.after.id, [])

@@ -43,14 +43,14 @@ def counted(ctx: AppContext) -> Iterator[list[str]]:
         event.remove(engine, "begin", begin)
 
 
-async def test_csr_issuance_sends_nine_statements_plus_sqlite_audit_head(
+async def test_csr_issuance_sends_seven_statements_plus_sqlite_audit_head(
     api: httpx.AsyncClient, ctx: AppContext, backend: str, tmp_path: Path
 ) -> None:
-    """With the CA loaded, a CSR issues in 2 transactions of 9 statements (1 read of its
+    """With the CA loaded, a CSR issues in 2 transactions of 7 statements (1 read of its
     inputs: certificate, open job, issuer, profile and CA row joined, and no newest chain,
-    which only ACME sends; then the certificate, the version, the renewal window, the
-    certificate update, the open alerts, 3 of audit), plus SQLite's insert of the audit
-    head that takes its write lock."""
+    which only ACME sends; then the certificate with its window and open-alert flags, the
+    version, the certificate update, 3 of audit: no renewal window to drop and no open alert
+    to lock), plus SQLite's insert of the audit head that takes its write lock."""
     issuer_id = await _local_issuer(api)
     first = await _certificate(api, issuer_id)
     second = await _certificate(api, issuer_id, name="api", common_name="api.example.com")
@@ -60,7 +60,7 @@ async def test_csr_issuance_sends_nine_statements_plus_sqlite_audit_head(
         cert, version = await ctx.jobs.submit_csr(SYSTEM_CALLER, second, csr)  # type: ignore[misc]
     assert (cert.status, version.certificate_id) == (CertificateStatus.ACTIVE, second)
     assert sent.count("BEGIN") == 2, sent
-    assert len(sent) - 2 == {"sqlite": 10, "postgresql": 9}[backend], sent
+    assert len(sent) - 2 == {"sqlite": 8, "postgresql": 7}[backend], sent
     assert not any("FROM certificate_versions" in s for s in sent[: sent.index("BEGIN", 1)])
     assert sum(s.lstrip().upper().startswith("UPDATE MANAGED_CERTIFICATES") for s in sent) == 1
     assert not any(s.lstrip().upper().startswith("SELECT CERTIFICATE_VERSIONS.ID") for s in sent)

@@ -12,19 +12,19 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from certctl.db.models import AlertRow, ManagedCertificateRow
-from certctl.db.repositories.base import Codec, Repository
+from certctl.db.repositories.base import Codec, Repository, constant_in
 from certctl.domain.alert_lifecycle import Alert, AlertKind, AlertState
 from certctl.domain.listing import Page, PageRequest, SortKey
 
 ALERT = Codec(Alert, {"kind": AlertKind, "state": AlertState})
-_OPEN = (AlertState.OPEN.value, AlertState.ACKNOWLEDGED.value)
+OPEN_ALERT_STATES = (AlertState.OPEN.value, AlertState.ACKNOWLEDGED.value)
 _ALERTS = cast(Table, AlertRow.__table__)
 # Built once on the table (rows, not mapped objects): every issuance sends it.
 _OPEN_FOR_MANY = (
     select(*_ALERTS.c)
     .where(
         _ALERTS.c.certificate_id.in_(bindparam("certificate_ids", expanding=True)),
-        _ALERTS.c.state.in_(_OPEN),
+        constant_in(_ALERTS.c.state, OPEN_ALERT_STATES),
     )
     .order_by(_ALERTS.c.certificate_id, _ALERTS.c.opened_at, _ALERTS.c.id)
     .with_for_update()
@@ -77,7 +77,7 @@ class AlertRepository(Repository[Alert]):
         """The certificate's alerts that are open or acknowledged, oldest first."""
         stmt = (
             select(AlertRow)
-            .where(AlertRow.certificate_id == certificate_id, AlertRow.state.in_(_OPEN))
+            .where(AlertRow.certificate_id == certificate_id, AlertRow.state.in_(OPEN_ALERT_STATES))
             .order_by(AlertRow.opened_at, AlertRow.id)
             .with_for_update()
         )
@@ -133,7 +133,7 @@ class AlertRepository(Repository[Alert]):
         """Number of open or acknowledged alerts per tier."""
         stmt = (
             select(AlertRow.tier, func.count())
-            .where(AlertRow.state.in_(_OPEN))
+            .where(AlertRow.state.in_(OPEN_ALERT_STATES))
             .group_by(AlertRow.tier)
         )
         return {str(tier): int(n) for tier, n in (await self.session.execute(stmt)).all()}

@@ -1,4 +1,5 @@
-"""What a CSR submission reads before issuing, in one statement.
+"""What issuance reads, one statement each: a CSR submission's inputs, and the certificates a
+batch of issued versions is written over.
 
 The certificate (with its target links), its open issuance or renewal job, its issuer, the
 profile the CSR is checked against (the certificate's own, else its renewal policy's) and,
@@ -15,11 +16,13 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any, Generic, TypeVar, cast
 
-from sqlalchemy import Label, Table, bindparam, func, select
+from sqlalchemy import Label, Table, bindparam, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from certctl.db.models import (
+    AlertRow,
     CertificateProfileRow,
+    CertificateRenewalInfoRow,
     CertificateTargetRow,
     IssuerCARow,
     IssuerRow,
@@ -27,7 +30,8 @@ from certctl.db.models import (
     ManagedCertificateRow,
     RenewalPolicyRow,
 )
-from certctl.db.repositories.base import Codec
+from certctl.db.repositories.alerts import OPEN_ALERT_STATES
+from certctl.db.repositories.base import Codec, constant_in
 from certctl.db.repositories.certificate_reads import COLUMNS, grouped
 from certctl.db.repositories.inventory import ISSUER, PROFILE
 from certctl.db.repositories.jobs import JOB, open_issuing_filter
@@ -136,4 +140,50 @@ async def read_csr_inputs(conn: AsyncConnection, certificate_id: str) -> CsrInpu
         raise NotFound("certificate_profile", wanted)
     return CsrInputs(
         cert=grouped(rows)[0], job=job, issuer=issuer, profile=profile, stored_ca=stored_ca
+    )
+
+
+_WINDOWS = cast(Table, CertificateRenewalInfoRow.__table__)
+_ALERTS = cast(Table, AlertRow.__table__)
+# The certificates a batch of new versions is written over, each with two flags that let the
+# write skip what it would do for nothing: dropping a renewal window (ARI) and locking open
+# alerts, which most certificates do not have.
+_FOR_WRITE = (
+    select(
+        *COLUMNS,
+        exists().where(_WINDOWS.c.certificate_id == _CERTS.c.id).label("has_window"),
+        exists()
+        .where(
+            _ALERTS.c.certificate_id == _CERTS.c.id,
+            constant_in(_ALERTS.c.state, OPEN_ALERT_STATES),
+        )
+        .label("has_open_alert"),
+        _LINKS.c.target_id,
+    )
+    .outerjoin(_LINKS, _LINKS.c.certificate_id == _CERTS.c.id)
+    .where(_CERTS.c.id.in_(bindparam("certificate_ids", expanding=True)))
+    .order_by(_CERTS.c.id, _LINKS.c.target_id)
+)
+
+
+@dataclass(frozen=True)
+class IssuingCertificates:
+    """The certificates found among those asked for, by id, and which of them have a
+    renewal window or an open alert."""
+
+    found: dict[str, ManagedCertificate]
+    with_window: frozenset[str]
+    with_open_alert: frozenset[str]
+
+
+async def read_issuing(
+    conn: AsyncConnection, certificate_ids: Sequence[str]
+) -> IssuingCertificates:
+    """The certificates among `certificate_ids` that exist, with their two flags."""
+    rows = (await conn.execute(_FOR_WRITE, {"certificate_ids": list(certificate_ids)})).all()
+    flags = len(COLUMNS)
+    return IssuingCertificates(
+        found={c.id: c for c in grouped(rows)},
+        with_window=frozenset(row[0] for row in rows if row[flags]),
+        with_open_alert=frozenset(row[0] for row in rows if row[flags + 1]),
     )

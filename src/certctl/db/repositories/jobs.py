@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from certctl.db.models import JobRow
-from certctl.db.repositories.base import Codec, Repository
+from certctl.db.repositories.base import Codec, Repository, constant_in
 from certctl.domain.jobs import ISSUING, OPEN, Job, JobFilter, JobStatus, JobType
 from certctl.domain.listing import Page, PageRequest, SortKey
 
@@ -22,7 +22,7 @@ _ISSUING = [t.value for t in ISSUING]
 
 def open_issuing_filter(jobs: Any) -> list[ColumnElement[bool]]:
     """The conditions of an open issuance or renewal job on `jobs` (the table or an alias)."""
-    return [jobs.c.status.in_(_OPEN), jobs.c.type.in_(_ISSUING)]
+    return [constant_in(jobs.c.status, _OPEN), constant_in(jobs.c.type, _ISSUING)]
 
 
 # Built once: every CSR submission asks it, and building it cost more than running it.

@@ -1,16 +1,22 @@
-"""A CSR submission's inputs come from one joined read that answers as the separate reads do."""
+"""Issuance's joined reads answer as the separate reads do: a CSR submission's inputs, and the
+certificates a batch of versions is written over with their renewal-window and alert flags."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
 
 from certctl.bootstrap import AppContext
+from certctl.clock import FrozenClock
 from certctl.db.uow import CsrInputs
+from certctl.domain.access import SYSTEM_CALLER
+from certctl.domain.alert_lifecycle import Alert, AlertKind, AlertState
+from certctl.domain.renewal_info import RenewalInfoState
 
 from .test_issuance_statements import counted
-from .test_local_ca import _certificate, _local_issuer
+from .test_local_ca import _certificate, _local_issuer, make_csr
 
 NGINX = {"cert_path": "/etc/nginx/tls/a.crt", "key_path": "/etc/nginx/tls/a.key"}
 
@@ -144,3 +150,90 @@ async def test_the_certificate_profile_wins_over_the_policy_profile(
         policy_profile,
         None,
     ]
+
+
+async def _window(ctx: AppContext, clock: FrozenClock, cert_id: str) -> None:
+    now = clock.now()
+    async with ctx.runtime.db.uow() as uow:
+        await uow.renewal_info.save(
+            RenewalInfoState(
+                certificate_id=cert_id,
+                ari_cert_id=f"ari.{cert_id}",
+                checked_at=now,
+                next_check_at=now,
+            )
+        )
+
+
+async def _alert(ctx: AppContext, clock: FrozenClock, cert_id: str, state: AlertState) -> None:
+    now = clock.now()
+    async with ctx.runtime.db.uow() as uow:
+        version = (await uow.versions.for_certificate(cert_id))[0]
+        await uow.alerts.insert_new(
+            [
+                Alert(
+                    id=f"alr-{cert_id}",
+                    kind=AlertKind.EXPIRY,
+                    certificate_id=cert_id,
+                    version_id=version.id,
+                    threshold="7d",
+                    tier="warning",
+                    state=state,
+                    subject="expires soon",
+                    incident_key=f"incident-{cert_id}",
+                    dedup_key=f"dedup-{cert_id}",
+                    opened_at=now,
+                    updated_at=now,
+                )
+            ]
+        )
+
+
+async def _issued_certificates(
+    api: httpx.AsyncClient, ctx: AppContext, tmp_path: Path, names: list[str]
+) -> list[str]:
+    issuer_id = await _local_issuer(api)
+    ids = []
+    for name in names:
+        cert_id = await _certificate(api, issuer_id, name=name, common_name=f"{name}.example.com")
+        csr = make_csr(tmp_path, f"{name}.example.com", name=name)
+        await ctx.jobs.submit_csr(SYSTEM_CALLER, cert_id, csr)
+        ids.append(cert_id)
+    return ids
+
+
+async def test_the_write_read_flags_renewal_windows_and_open_alerts(
+    api: httpx.AsyncClient, ctx: AppContext, clock: FrozenClock, tmp_path: Path
+) -> None:
+    """Found certificates by id; a window flags its certificate, an open alert its own, a
+    resolved alert none; a missing id is left out."""
+    windowed, alerted, resolved, plain = await _issued_certificates(
+        api, ctx, tmp_path, ["windowed", "alerted", "resolved", "plain"]
+    )
+    await _window(ctx, clock, windowed)
+    await _alert(ctx, clock, alerted, AlertState.ACKNOWLEDGED)
+    await _alert(ctx, clock, resolved, AlertState.RESOLVED)
+    async with ctx.runtime.db.uow() as uow:
+        read = await uow.issuing_certificates([windowed, alerted, resolved, plain, "mc-missing"])
+        expected = await uow.certificates.get_many([windowed, alerted, resolved, plain])
+    assert read.found == expected
+    assert sorted(read.found) == sorted([windowed, alerted, resolved, plain])
+    assert read.with_window == frozenset({windowed})
+    assert read.with_open_alert == frozenset({alerted})
+
+
+async def test_a_new_version_drops_its_own_renewal_window_only(
+    api: httpx.AsyncClient, ctx: AppContext, clock: FrozenClock, tmp_path: Path
+) -> None:
+    """Issuing again over a certificate with a window removes that window; another
+    certificate's window stays."""
+    renewed, other = await _issued_certificates(api, ctx, tmp_path, ["renewed", "other"])
+    await _window(ctx, clock, renewed)
+    await _window(ctx, clock, other)
+    csr = make_csr(tmp_path, "renewed.example.com", name="again")
+    await ctx.jobs.submit_csr(SYSTEM_CALLER, renewed, csr)
+    async with ctx.runtime.db.uow() as uow:
+        assert await uow.renewal_info.get(renewed) is None
+        kept = await uow.renewal_info.get(other)
+    assert kept is not None
+    assert kept.ari_cert_id == f"ari.{other}"
