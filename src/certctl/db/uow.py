@@ -28,12 +28,7 @@ from certctl.db.repositories.discovery import (
     EndpointRepository,
     ScanRepository,
 )
-from certctl.db.repositories.issuance_reads import (
-    CsrInputs,
-    IssuingCertificates,
-    read_csr_inputs,
-    read_issuing,
-)
+from certctl.db.repositories.issuance_reads import IssuingCertificates, read_issuing
 from certctl.db.repositories.jobs import JobRepository
 from certctl.db.repositories.notifications import NotificationRepository, channels
 from certctl.db.repositories.pki import PkiRepository
@@ -50,7 +45,6 @@ from certctl.db.repositories.users import SessionRepository, UserRepository
 
 __all__ = [
     "AlertCandidate",
-    "CsrInputs",
     "IssuingCertificates",
     "UnitOfWork",
     "UnitOfWorkFactory",
@@ -123,10 +117,6 @@ class UnitOfWork:
     async def alert_candidates(self, *, until: datetime) -> list[AlertCandidate]:
         """Certificates that may need an expiry alert or a status change."""
         return await alert_candidates(self.session, until=until)
-
-    async def csr_inputs(self, certificate_id: str) -> CsrInputs | None:
-        """A certificate with what issuing from a CSR reads (one statement), or None."""
-        return await read_csr_inputs(await self.session.connection(), certificate_id)
 
     async def issuing_certificates(self, certificate_ids: Sequence[str]) -> IssuingCertificates:
         """The certificates a batch of new versions is written over (one statement)."""

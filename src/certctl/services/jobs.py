@@ -163,10 +163,10 @@ class JobService(JobProcessor, RenewalScan, BulkOperations, Deployments):
         returned (its retries, backoff and lease then apply); the local CA signs at once.
         """
         caller.principal.require(Permission.WRITE)
-        # Reads only, each its own snapshot: whatever changes before the write is checked
+        # One read outside any transaction: whatever changes before the write is checked
         # again there (the certificate by the version writer, the job when it completes).
-        async with self.runtime.db.single_statement() as uow:
-            found = await uow.csr_inputs(cert_id)
+        async with self.runtime.db.read() as reads:
+            found = await reads.csr_inputs(cert_id)
         if found is None:
             raise NotFound("certificate", cert_id)
         job, issuer = found.job, found.issuer

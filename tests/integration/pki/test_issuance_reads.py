@@ -10,20 +10,21 @@ import httpx
 
 from certctl.bootstrap import AppContext
 from certctl.clock import FrozenClock
-from certctl.db.uow import CsrInputs
+from certctl.db.repositories.issuance_reads import CsrInputs
 from certctl.domain.access import SYSTEM_CALLER
 from certctl.domain.alert_lifecycle import Alert, AlertKind, AlertState
 from certctl.domain.renewal_info import RenewalInfoState
+from certctl.testing.queries import driver_queries
 
-from .test_issuance_statements import counted
+from .test_issuance_statements import counted, driver_statements
 from .test_local_ca import _certificate, _local_issuer, make_csr
 
 NGINX = {"cert_path": "/etc/nginx/tls/a.crt", "key_path": "/etc/nginx/tls/a.key"}
 
 
 async def _read(ctx: AppContext, cert_id: str) -> CsrInputs | None:
-    async with ctx.runtime.db.single_statement() as uow:
-        return await uow.csr_inputs(cert_id)
+    async with ctx.runtime.db.read() as reads:
+        return await reads.csr_inputs(cert_id)
 
 
 async def _separately(ctx: AppContext, cert_id: str) -> dict[str, Any]:
@@ -66,9 +67,9 @@ async def test_joined_read_equals_the_separate_reads(
         target_ids=targets,
     )
     job = await _post(api, f"/api/v1/certificates/{cert_id}/renew", {}, 202)
-    with counted(ctx) as sent:
+    with counted(ctx) as sent, driver_queries(ctx.runtime.db) as logged:
         found = await _read(ctx, cert_id)
-    assert len([s for s in sent if s != "BEGIN"]) == 1
+    assert len([s for s in sent if s != "BEGIN"] + driver_statements(logged)) == 1
     assert found is not None
     expected = await _separately(ctx, cert_id)
     assert found.cert == expected["cert"]

@@ -32,7 +32,7 @@ from certctl.db.models import (
 )
 from certctl.db.repositories.alerts import OPEN_ALERT_STATES
 from certctl.db.repositories.base import Codec, constant_in
-from certctl.db.repositories.certificate_reads import COLUMNS, grouped
+from certctl.db.repositories.certificate_reads import COLUMNS, driver_rows, grouped
 from certctl.db.repositories.inventory import ISSUER, PROFILE
 from certctl.db.repositories.jobs import JOB, open_issuing_filter
 from certctl.db.repositories.pki import STORED_CA
@@ -124,8 +124,16 @@ class CsrInputs:
 
 
 async def read_csr_inputs(conn: AsyncConnection, certificate_id: str) -> CsrInputs | None:
-    """The certificate and its issuance inputs, or None when there is no such certificate."""
-    rows = (await conn.execute(_FOR_CSR, {"certificate_id": certificate_id})).all()
+    """The certificate and its issuance inputs, or None when there is no such certificate.
+
+    Every CSR submission sends it: on PostgreSQL its row comes straight from the driver,
+    whose codecs already decode the JSON columns and hand back aware UTC instants."""
+    params = {"certificate_id": certificate_id}
+    rows: Sequence[Sequence[Any]]
+    if conn.dialect.name == "postgresql":
+        rows = await driver_rows(conn, _FOR_CSR, params)
+    else:
+        rows = (await conn.execute(_FOR_CSR, params)).all()
     if not rows:
         return None
     first = rows[0]
