@@ -17,6 +17,7 @@ from certctl.domain.inventory import Issuer, IssuerType
 from certctl.domain.pki import StoredCA
 from certctl.domain.policies import CertificateProfile
 from certctl.errors import InvalidRequest
+from certctl.metrics import Metrics
 from certctl.pki.csr import check_csr, parse_csr
 from certctl.pki.facts import read_pem
 from certctl.pki.issuance import DEFAULT_TTL
@@ -68,10 +69,12 @@ async def read_inputs(
 class IssuanceService:
     """Issue a certificate version from a CSR through the certificate's issuer."""
 
-    def __init__(self, runtime: Runtime, connectors: IssuerConnectors) -> None:
+    def __init__(
+        self, runtime: Runtime, connectors: IssuerConnectors, *, metrics: Metrics | None = None
+    ) -> None:
         self.runtime = runtime
         self.connectors = connectors
-        self.writer = VersionWriter(runtime)
+        self.writer = VersionWriter(runtime, metrics=metrics)
 
     async def issue_from_csr(
         self,
