@@ -133,7 +133,7 @@ def build_context(settings: Settings, *, clock: Clock | None = None) -> AppConte
     )
     pki = PkiService(runtime, certificates, public_url=settings.public_url)
     connectors = IssuerConnectors(runtime, pki, allow_private=settings.allow_private_targets)
-    issuance = IssuanceService(runtime, connectors)
+    issuance = IssuanceService(runtime, connectors, metrics=metrics)
     ocsp = OcspService(runtime, pki)
     revocation = RevocationService(
         runtime, certificates, pki, ocsp, remote=IssuerRevocations(runtime, connectors)

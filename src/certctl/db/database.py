@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from certctl.db import migrate
 from certctl.db.engine import create_engine, is_sqlite, normalise_url
 from certctl.db.repositories.certificate_reads import CertificateReads
+from certctl.db.repositories.issuance_reads import CsrInputs, read_csr_inputs
 from certctl.db.uow import UnitOfWork, UnitOfWorkFactory
 
 
@@ -92,4 +93,9 @@ class Reads:
     """The read-only statements available on a transaction-less connection."""
 
     def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
         self.certificates = CertificateReads(conn)
+
+    async def csr_inputs(self, certificate_id: str) -> CsrInputs | None:
+        """A certificate with what issuing from a CSR reads (one statement), or None."""
+        return await read_csr_inputs(self.conn, certificate_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from types import TracebackType
 
@@ -27,6 +28,7 @@ from certctl.db.repositories.discovery import (
     EndpointRepository,
     ScanRepository,
 )
+from certctl.db.repositories.issuance_reads import IssuingCertificates, read_issuing
 from certctl.db.repositories.jobs import JobRepository
 from certctl.db.repositories.notifications import NotificationRepository, channels
 from certctl.db.repositories.pki import PkiRepository
@@ -41,7 +43,12 @@ from certctl.db.repositories.silences import (
 )
 from certctl.db.repositories.users import SessionRepository, UserRepository
 
-__all__ = ["AlertCandidate", "UnitOfWork", "UnitOfWorkFactory"]
+__all__ = [
+    "AlertCandidate",
+    "IssuingCertificates",
+    "UnitOfWork",
+    "UnitOfWorkFactory",
+]
 
 
 class UnitOfWork:
@@ -110,6 +117,10 @@ class UnitOfWork:
     async def alert_candidates(self, *, until: datetime) -> list[AlertCandidate]:
         """Certificates that may need an expiry alert or a status change."""
         return await alert_candidates(self.session, until=until)
+
+    async def issuing_certificates(self, certificate_ids: Sequence[str]) -> IssuingCertificates:
+        """The certificates a batch of new versions is written over (one statement)."""
+        return await read_issuing(await self.session.connection(), certificate_ids)
 
     async def ping(self) -> None:
         """Run a trivial query to prove the database answers."""

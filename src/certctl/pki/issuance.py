@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from cryptography import x509
@@ -38,6 +38,8 @@ class IssuedCertificate:
     not_before: datetime
     not_after: datetime
     fingerprint: str
+    certificate: x509.Certificate = field(compare=False, repr=False)
+    """The signed leaf itself, for its facts without decoding the PEM again."""
 
     @property
     def full_chain_pem(self) -> str:
@@ -202,4 +204,5 @@ def _issued(cert: x509.Certificate, ca: LocalCA) -> IssuedCertificate:
         not_before=cert.not_valid_before_utc,
         not_after=cert.not_valid_after_utc,
         fingerprint=cert.fingerprint(hashes.SHA256()).hex(),
+        certificate=cert,
     )

@@ -17,6 +17,7 @@ from certctl.domain.inventory import Issuer, IssuerType
 from certctl.domain.pki import StoredCA
 from certctl.domain.policies import CertificateProfile
 from certctl.errors import InvalidRequest
+from certctl.metrics import Metrics
 from certctl.pki.csr import check_csr, parse_csr
 from certctl.pki.facts import read_pem
 from certctl.pki.issuance import DEFAULT_TTL
@@ -24,6 +25,10 @@ from certctl.services.issuers import IssuerConnectors
 from certctl.services.pki import config_days
 from certctl.services.runtime import Runtime
 from certctl.services.version_writer import IssuedVersion, VersionWriter, check_issuable
+
+INLINE_CSR_CHARS = 16 * 1024
+"""CSRs up to this size are checked on the event loop; an RSA-4096 CSR with a hundred
+names is about 6 KiB of PEM."""
 
 
 class _NoJournal:
@@ -64,10 +69,12 @@ async def read_inputs(
 class IssuanceService:
     """Issue a certificate version from a CSR through the certificate's issuer."""
 
-    def __init__(self, runtime: Runtime, connectors: IssuerConnectors) -> None:
+    def __init__(
+        self, runtime: Runtime, connectors: IssuerConnectors, *, metrics: Metrics | None = None
+    ) -> None:
         self.runtime = runtime
         self.connectors = connectors
-        self.writer = VersionWriter(runtime)
+        self.writer = VersionWriter(runtime, metrics=metrics)
 
     async def issue_from_csr(
         self,
@@ -126,7 +133,9 @@ class IssuanceService:
             check_csr(facts, profile, requested_ttl_seconds=requested, declared_names=declared)
             return facts
 
-        facts = await asyncio.to_thread(check)
+        # A CSR of ordinary size parses and checks in about 0.1 ms: cheaper on the event loop
+        # than the hand-off to a thread. A large one (many names) goes to a thread.
+        facts = check() if len(csr_pem) <= INLINE_CSR_CHARS else await asyncio.to_thread(check)
         request = IssueRequest(
             certificate_id=cert_id,
             csr_pem=csr_pem,
@@ -169,6 +178,11 @@ async def certificate_profile(uow: UnitOfWork, cert: ManagedCertificate) -> Cert
         policy = await uow.policies.get(cert.renewal_policy_id)
         if policy is not None and policy.certificate_profile_id:
             return await uow.profiles.require(policy.certificate_profile_id)
+    return default_profile(cert)
+
+
+def default_profile(cert: ManagedCertificate) -> CertificateProfile:
+    """The profile of a certificate that names none, directly or through its policy."""
     return CertificateProfile(
         id="default", name="default", created_at=cert.created_at, updated_at=cert.created_at
     )

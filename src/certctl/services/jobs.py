@@ -26,10 +26,10 @@ from certctl.domain.jobs import (
 )
 from certctl.domain.listing import Page, PageRequest, SortKey
 from certctl.domain.renewal import check_renewable
-from certctl.errors import Conflict
+from certctl.errors import Conflict, NotFound
 from certctl.services.bulk import BulkOperations
 from certctl.services.deployments import Deployments
-from certctl.services.issuance import certificate_profile, read_inputs
+from certctl.services.issuance import IssuanceInputs, default_profile
 from certctl.services.job_processor import JobProcessor
 from certctl.services.renewal_scan import RenewalScan
 
@@ -163,16 +163,21 @@ class JobService(JobProcessor, RenewalScan, BulkOperations, Deployments):
         returned (its retries, backoff and lease then apply); the local CA signs at once.
         """
         caller.principal.require(Permission.WRITE)
-        # Reads only, each its own snapshot: whatever changes before the write is checked
+        # One read outside any transaction: whatever changes before the write is checked
         # again there (the certificate by the version writer, the job when it completes).
-        async with self.runtime.db.single_statement() as uow:
-            cert = await uow.certificates.require(cert_id)
-            job = await uow.jobs.open_issuing(cert_id)
-            profile = await certificate_profile(uow, cert)
-            issuer = await uow.issuers.get(cert.issuer_id) if cert.issuer_id else None
-            local = issuer is None or IssuerType(issuer.type) in _ISSUED_IN_REQUEST
-            # The local CA signs in this request: what it needs is read here, once.
-            inputs = await read_inputs(uow, cert, issuer, profile) if local else None
+        async with self.runtime.db.read() as reads:
+            found = await reads.csr_inputs(cert_id)
+        if found is None:
+            raise NotFound("certificate", cert_id)
+        job, issuer = found.job, found.issuer
+        profile = default_profile(found.cert) if found.profile is None else found.profile
+        local = issuer is None or IssuerType(issuer.type) in _ISSUED_IN_REQUEST
+        # The local CA signs in this request: what it needs was read with the certificate.
+        inputs = (
+            IssuanceInputs(found.cert, issuer, profile, None, stored_ca=found.stored_ca)
+            if local
+            else None
+        )
         if job is not None and job.status is JobStatus.AWAITING_APPROVAL:
             raise Conflict(f"job {job.id!r} awaits approval; submit the CSR once it is approved")
         if job is None and profile.requires_approval:

@@ -20,7 +20,7 @@ import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 
-from certctl.db.uow import UnitOfWork
+from certctl.db.uow import IssuingCertificates, UnitOfWork
 from certctl.domain.access import Caller
 from certctl.domain.certificates import (
     CertificateFacts,
@@ -31,6 +31,8 @@ from certctl.domain.certificates import (
 from certctl.domain.ids import new_id
 from certctl.domain.inventory import Issuer
 from certctl.errors import InvalidRequest, NotFound
+from certctl.metrics import Metrics
+from certctl.services.alert_records import refresh_open_gauge
 from certctl.services.alert_resolution import resolve_for_new_version
 from certctl.services.audit import record
 from certctl.services.runtime import Runtime
@@ -82,8 +84,9 @@ _Queued = tuple[IssuedVersion, "asyncio.Future[Stored]"]
 class VersionWriter:
     """Queues issued versions and writes whatever is queued in one transaction at a time."""
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, *, metrics: Metrics | None = None) -> None:
         self.runtime = runtime
+        self.metrics = metrics
         self._queue: list[_Queued] = []
         self._task: asyncio.Task[None] | None = None
 
@@ -151,7 +154,8 @@ class VersionWriter:
         """One transaction for every item its certificate accepts; refusals are returned."""
         outcomes: list[Stored | Exception] = []
         async with self.runtime.db.uow() as uow:
-            found = await uow.certificates.get_many([i.certificate_id for i in items])
+            issuing = await uow.issuing_certificates([i.certificate_id for i in items])
+            found = issuing.found
             accepted: list[_Accepted] = []
             for item in items:
                 before = found.get(item.certificate_id)
@@ -164,22 +168,32 @@ class VersionWriter:
                     continue
                 accepted.append(_accept(item, before))
                 outcomes.append((accepted[-1].after, accepted[-1].version))
-            if accepted:
-                await self._write_accepted(uow, accepted)
+            resolved = await self._write_accepted(uow, accepted, issuing) if accepted else 0
+        if resolved and self.metrics is not None:
+            # The gauge counts committed rows: recounted once the write is in.
+            await refresh_open_gauge(self.runtime, self.metrics)
         return outcomes
 
-    async def _write_accepted(self, uow: UnitOfWork, accepted: list[_Accepted]) -> None:
+    async def _write_accepted(
+        self, uow: UnitOfWork, accepted: list[_Accepted], issuing: IssuingCertificates
+    ) -> int:
         """Versions, renewal information, certificates, alerts, then the audit rows (each
-        certificate's alert resolutions before its issuance, as alone)."""
+        certificate's alert resolutions before its issuance, as alone). Renewal windows and
+        open alerts are touched only for the certificates the read found with some. Returns
+        how many alerts the new versions resolved."""
         ids = [a.after.id for a in accepted]
         await uow.versions.add_all([a.version for a in accepted])
         # A new version has its own ARI certID: its window is asked for afresh.
-        await uow.renewal_info.forget_all(ids)
+        await uow.renewal_info.forget_all([i for i in ids if i in issuing.with_window])
         await uow.certificates.update_own_columns_all([a.after for a in accepted])
-        open_alerts = await uow.alerts.open_for_many(ids)
+        alerted = [i for i in ids if i in issuing.with_open_alert]
+        open_alerts = await uow.alerts.open_for_many(alerted) if alerted else {}
+        resolved = 0
         for done in accepted:
-            await resolve_for_new_version(
-                uow, self.runtime, done.after, done.version, open_alerts.get(done.after.id, [])
+            resolved += len(
+                await resolve_for_new_version(
+                    uow, self.runtime, done.after, done.version, open_alerts.get(done.after.id, [])
+                )
             )
             await record(
                 uow,
@@ -197,6 +211,7 @@ class VersionWriter:
                     "previous_status": done.before.status.value,
                 },
             )
+        return resolved
 
 
 def _accept(item: IssuedVersion, before: ManagedCertificate) -> _Accepted:

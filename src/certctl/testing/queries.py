@@ -22,10 +22,16 @@ def driver_queries(db: Database) -> Iterator[list[str]]:
         yield seen
         return
 
+    attached: dict[int, Any] = {}
+
+    def log(query: Any) -> None:
+        seen.append(query.query)
+
     def log_queries(_dbapi: object, record: Any, _proxy: object) -> None:
-        if not record.info.get("logged"):
-            record.driver_connection.add_query_logger(lambda q: seen.append(q.query))
-            record.info["logged"] = True
+        driver = record.driver_connection
+        if id(driver) not in attached:
+            driver.add_query_logger(log)
+            attached[id(driver)] = driver
 
     pool = db.engine.sync_engine.pool
     event.listen(pool, "checkout", log_queries)
@@ -33,6 +39,9 @@ def driver_queries(db: Database) -> Iterator[list[str]]:
         yield seen
     finally:
         event.remove(pool, "checkout", log_queries)
+        # A pooled connection outlives the block: it must not keep logging into this list.
+        for driver in attached.values():
+            driver.remove_query_logger(log)
 
 
 def transaction_control(queries: list[str]) -> list[str]:

@@ -520,7 +520,9 @@ def test_issued_certificate_describes_the_leaf(
         not_before=cert.not_valid_before_utc,
         not_after=cert.not_valid_after_utc,
         fingerprint=cert.fingerprint(hashes.SHA256()).hex(),
+        certificate=cert,
     )
+    assert issued.certificate == cert
 
 
 def test_full_chain_is_leaf_then_issuing_chain(

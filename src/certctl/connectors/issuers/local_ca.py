@@ -20,7 +20,7 @@ from certctl.connectors.issuers.base import (
 )
 from certctl.domain.revocation import RevocationReason
 from certctl.pki.ca import LocalCA
-from certctl.pki.facts import read_pem
+from certctl.pki.facts import certificate_facts
 from certctl.pki.issuance import issue_leaf
 
 
@@ -63,8 +63,7 @@ class LocalCAIssuer:
             ocsp_url=self.urls.ocsp_url,
             ca_issuers_url=self.urls.ca_issuers_url,
         )
-        leaf, _ = read_pem(issued.pem)
-        return IssuedChain(issued.full_chain_pem, leaf)
+        return IssuedChain(issued.full_chain_pem, certificate_facts(issued.certificate))
 
     async def revoke(
         self, *, certificate_pem: str, serial_hex: str, reason: RevocationReason

@@ -6,18 +6,29 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import cast
 
-from sqlalchemy import ColumnElement, Table, func, select
+from sqlalchemy import ColumnElement, Table, bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from certctl.db.models import AlertRow, ManagedCertificateRow
-from certctl.db.repositories.base import Codec, Repository
+from certctl.db.repositories.base import Codec, Repository, constant_in
 from certctl.domain.alert_lifecycle import Alert, AlertKind, AlertState
 from certctl.domain.listing import Page, PageRequest, SortKey
 
 ALERT = Codec(Alert, {"kind": AlertKind, "state": AlertState})
-_OPEN = (AlertState.OPEN.value, AlertState.ACKNOWLEDGED.value)
+OPEN_ALERT_STATES = (AlertState.OPEN.value, AlertState.ACKNOWLEDGED.value)
+_ALERTS = cast(Table, AlertRow.__table__)
+# Built once on the table (rows, not mapped objects): every issuance sends it.
+_OPEN_FOR_MANY = (
+    select(*_ALERTS.c)
+    .where(
+        _ALERTS.c.certificate_id.in_(bindparam("certificate_ids", expanding=True)),
+        constant_in(_ALERTS.c.state, OPEN_ALERT_STATES),
+    )
+    .order_by(_ALERTS.c.certificate_id, _ALERTS.c.opened_at, _ALERTS.c.id)
+    .with_for_update()
+)
 _TABLE = cast(Table, AlertRow.__table__)
 
 
@@ -66,7 +77,7 @@ class AlertRepository(Repository[Alert]):
         """The certificate's alerts that are open or acknowledged, oldest first."""
         stmt = (
             select(AlertRow)
-            .where(AlertRow.certificate_id == certificate_id, AlertRow.state.in_(_OPEN))
+            .where(AlertRow.certificate_id == certificate_id, AlertRow.state.in_(OPEN_ALERT_STATES))
             .order_by(AlertRow.opened_at, AlertRow.id)
             .with_for_update()
         )
@@ -77,14 +88,11 @@ class AlertRepository(Repository[Alert]):
         without an open alert are absent), locked in certificate order."""
         if not certificate_ids:
             return {}
-        stmt = (
-            select(AlertRow)
-            .where(AlertRow.certificate_id.in_(list(certificate_ids)), AlertRow.state.in_(_OPEN))
-            .order_by(AlertRow.certificate_id, AlertRow.opened_at, AlertRow.id)
-            .with_for_update()
-        )
         found: dict[str, list[Alert]] = {}
-        for row in (await self.session.scalars(stmt)).all():
+        rows = await self.session.execute(
+            _OPEN_FOR_MANY, {"certificate_ids": list(certificate_ids)}
+        )
+        for row in rows.all():
             found.setdefault(row.certificate_id, []).append(self.decode(row))
         return found
 
@@ -125,7 +133,7 @@ class AlertRepository(Repository[Alert]):
         """Number of open or acknowledged alerts per tier."""
         stmt = (
             select(AlertRow.tier, func.count())
-            .where(AlertRow.state.in_(_OPEN))
+            .where(AlertRow.state.in_(OPEN_ALERT_STATES))
             .group_by(AlertRow.tier)
         )
         return {str(tier): int(n) for tier, n in (await self.session.execute(stmt)).all()}

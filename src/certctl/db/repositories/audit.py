@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, func, insert, select, update
+from sqlalchemy import ColumnElement, Table, bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,6 +24,21 @@ AUDIT = Codec(AuditEvent, {"actor_type": ActorType, "status": AuditStatus, "deta
 CHAIN = Codec(AuditEvent)
 HEAD_ID = 1
 _TABLE = cast(Table, AuditEventRow.__table__)
+_HEAD = cast(Table, AuditChainHeadRow.__table__)
+# Built once, on the tables rather than the mapped classes: every write transaction of the
+# product sends them, and building a statement (or the ORM's bulk-update bookkeeping) cost
+# more CPU than running it.
+_HEAD_HASH = select(_HEAD.c.last_hash).where(_HEAD.c.id == HEAD_ID)
+_LOCK_HEAD = _HEAD_HASH.with_for_update()
+_MOVE_HEAD = (
+    update(_HEAD)
+    .where(_HEAD.c.id == HEAD_ID)
+    .values(
+        last_hash=bindparam("new_hash", type_=_HEAD.c.last_hash.type),
+        last_seq=select(func.max(_TABLE.c.seq)).scalar_subquery(),
+    )
+)
+_INSERT = insert(_TABLE).returning(_TABLE.c.seq)
 
 
 class AuditRepository:
@@ -55,15 +70,8 @@ class AuditRepository:
         # rows as multi-row INSERTs, one statement per page rather than one execution per row.
         # Rows are inserted in VALUES order, and a row-level trigger sees the rows before it in
         # the same statement, so the chain guard checks each against its predecessor.
-        await self.session.scalars(
-            insert(_TABLE).returning(_TABLE.c.seq), [row_columns(e) for e in linked]
-        )
-        newest = select(func.max(AuditEventRow.seq)).scalar_subquery()
-        await self.session.execute(
-            update(AuditChainHeadRow)
-            .where(AuditChainHeadRow.id == HEAD_ID)
-            .values(last_hash=linked[-1].row_hash, last_seq=newest)
-        )
+        await self.session.scalars(_INSERT, [row_columns(e) for e in linked])
+        await self.session.execute(_MOVE_HEAD, {"new_hash": linked[-1].row_hash})
         return linked
 
     async def _lock_head(self) -> str:
@@ -76,12 +84,12 @@ class AuditRepository:
         """
         if self.session.get_bind().dialect.name == "sqlite":
             await self.session.execute(_create_head(sqlite_insert))
-            found = await self.session.scalar(_head_hash())
+            found = await self.session.scalar(_HEAD_HASH)
         else:
-            found = await self.session.scalar(_head_hash().with_for_update())
+            found = await self.session.scalar(_LOCK_HEAD)
             if found is None:
                 await self.session.execute(_create_head(pg_insert))
-                found = await self.session.scalar(_head_hash().with_for_update())
+                found = await self.session.scalar(_LOCK_HEAD)
         return str(found) if found is not None else GENESIS
 
     async def chain_head(self) -> tuple[int | None, str, int | None]:
@@ -139,10 +147,6 @@ def row_columns(event: AuditEvent) -> dict[str, Any]:
     columns = {name: getattr(event, name) for name in _INSERTED}
     columns["details"] = jsonable(event.details)
     return columns
-
-
-def _head_hash() -> Any:
-    return select(AuditChainHeadRow.last_hash).where(AuditChainHeadRow.id == HEAD_ID)
 
 
 def _create_head(dialect_insert: Any) -> Any:

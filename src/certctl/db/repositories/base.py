@@ -5,9 +5,9 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
-from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, func, literal_column, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -65,6 +65,19 @@ def _is_plain(value: Any) -> bool:
     if type(value) in _PLAIN_TYPES:  # the common case, without isinstance/hasattr checks
         return True
     return value is None or isinstance(value, str | int | float | bool) or hasattr(value, "tzinfo")
+
+
+def constant_in(column: Any, values: Sequence[str]) -> ColumnElement[bool]:
+    """`column IN ('a', 'b')` with the values written into the SQL.
+
+    For fixed sets of enum values in prebuilt statements: SQLAlchemy renders an `IN` of bound
+    values again on every execution (it expands the list into one parameter per value), while
+    constants are compiled once with the statement. Never for values that come from a caller.
+    """
+    quoted: list[ColumnElement[Any]] = [
+        literal_column("'" + value.replace("'", "''") + "'") for value in values
+    ]
+    return cast("ColumnElement[bool]", column.in_(quoted))
 
 
 def conflict_from(exc: IntegrityError, resource_type: str) -> Conflict:

@@ -38,6 +38,20 @@ CERTIFICATE = Codec(
 )
 VERSION = Codec(CertificateVersion)
 _TABLE = cast(Table, ManagedCertificateRow.__table__)
+_VERSIONS = cast(Table, CertificateVersionRow.__table__)
+_OWN_COLUMNS = [name for name in CERTIFICATE.fields if name != "id"]
+# Built once on the table: issuance writes every certificate's own columns, and building
+# the statement (with the ORM's bulk-update bookkeeping) cost more than running it.
+_UPDATE_OWN = (
+    update(_TABLE)
+    .where(_TABLE.c.id == bindparam("row_id"))
+    .values({name: bindparam(f"new_{name}", type_=_TABLE.c[name].type) for name in _OWN_COLUMNS})
+)
+
+
+def _own_params(columns: dict[str, Any]) -> dict[str, Any]:
+    """The parameters of `_UPDATE_OWN` for one certificate's columns."""
+    return {"row_id": columns["id"], **{f"new_{name}": columns[name] for name in _OWN_COLUMNS}}
 
 
 class CertificateRepository(Repository[ManagedCertificate]):
@@ -75,13 +89,9 @@ class CertificateRepository(Repository[ManagedCertificate]):
         the delete and re-insert of every link. One `UPDATE … WHERE id` (no read of the row
         first): issuance writes it on every certificate.
         """
-        columns = self.codec.to_columns(obj)
-        row_id = columns.pop("id")
-        done = await self.session.execute(
-            update(ManagedCertificateRow).where(ManagedCertificateRow.id == row_id).values(columns)
-        )
+        done = await self.session.execute(_UPDATE_OWN, _own_params(self.codec.to_columns(obj)))
         if getattr(done, "rowcount", 0) == 0:
-            raise NotFound(self.resource_type, row_id)
+            raise NotFound(self.resource_type, obj.id)
         return obj
 
     async def set_statuses(self, changes: Mapping[str, CertificateStatus], now: datetime) -> None:
@@ -115,20 +125,9 @@ class CertificateRepository(Repository[ManagedCertificate]):
         if len(objs) == 1:
             await self.update_own_columns(objs[0])
             return
-        if not objs:
-            return
-        rows = [self.codec.to_columns(obj) for obj in objs]
-        names = [name for name in rows[0] if name != "id"]
-        table = cast(Table, ManagedCertificateRow.__table__)
-        stmt = (
-            update(table)
-            .where(table.c.id == bindparam("row_id"))
-            .values({name: bindparam(f"new_{name}", type_=table.c[name].type) for name in names})
-        )
-        params = [
-            {"row_id": row["id"], **{f"new_{name}": row[name] for name in names}} for row in rows
-        ]
-        await self.session.execute(stmt, params)
+        if objs:
+            rows = [_own_params(self.codec.to_columns(obj)) for obj in objs]
+            await self.session.execute(_UPDATE_OWN, rows)
 
     async def _set_targets(self, certificate_id: str, target_ids: Sequence[str]) -> None:
         await self.session.execute(
@@ -209,9 +208,7 @@ class VersionRepository(Repository[CertificateVersion]):
         """Insert the version as one Core `INSERT` (no ORM object to flush: every issuance
         writes one); a duplicate is a Conflict."""
         try:
-            await self.session.execute(
-                insert(CertificateVersionRow).values(self.codec.to_columns(obj))
-            )
+            await self.session.execute(insert(_VERSIONS), self.codec.to_columns(obj))
         except IntegrityError as exc:
             raise conflict_from(exc, self.resource_type) from exc
         return obj
@@ -222,7 +219,7 @@ class VersionRepository(Repository[CertificateVersion]):
             return
         try:
             await self.session.execute(
-                insert(CertificateVersionRow), [self.codec.to_columns(obj) for obj in objs]
+                insert(_VERSIONS), [self.codec.to_columns(obj) for obj in objs]
             )
         except IntegrityError as exc:
             raise conflict_from(exc, self.resource_type) from exc

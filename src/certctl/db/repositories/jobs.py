@@ -6,23 +6,29 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from certctl.db.models import JobRow
-from certctl.db.repositories.base import Codec, Repository
+from certctl.db.repositories.base import Codec, Repository, constant_in
 from certctl.domain.jobs import ISSUING, OPEN, Job, JobFilter, JobStatus, JobType
 from certctl.domain.listing import Page, PageRequest, SortKey
 
 JOB = Codec(Job, {"type": JobType, "status": JobStatus})
 _OPEN = [s.value for s in OPEN]
 _ISSUING = [t.value for t in ISSUING]
+
+
+def open_issuing_filter(jobs: Any) -> list[ColumnElement[bool]]:
+    """The conditions of an open issuance or renewal job on `jobs` (the table or an alias)."""
+    return [constant_in(jobs.c.status, _OPEN), constant_in(jobs.c.type, _ISSUING)]
+
+
 # Built once: every CSR submission asks it, and building it cost more than running it.
 _OPEN_ISSUING = select(JobRow).where(
     JobRow.certificate_id == bindparam("certificate_id"),
-    JobRow.status.in_(_OPEN),
-    JobRow.type.in_(_ISSUING),
+    *open_issuing_filter(JobRow.__table__),
 )
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import Table, bindparam, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from certctl.db.models import CertificateRenewalInfoRow, IssuerRow, ManagedCertificateRow
@@ -14,6 +15,11 @@ from certctl.domain.inventory import IssuerType
 from certctl.domain.renewal_info import RenewalInfoState, SuggestedWindow
 
 ROW = CertificateRenewalInfoRow
+_TABLE = cast(Table, ROW.__table__)
+# Built once on the table: every issuance sends it.
+_FORGET = delete(_TABLE).where(
+    _TABLE.c.certificate_id.in_(bindparam("certificate_ids", expanding=True))
+)
 
 
 def _decode(row: CertificateRenewalInfoRow) -> RenewalInfoState:
@@ -77,9 +83,7 @@ class RenewalInfoRepository:
     async def forget_all(self, certificate_ids: Sequence[str]) -> None:
         """`forget` for several certificates in one statement."""
         if certificate_ids:
-            await self.session.execute(
-                delete(ROW).where(ROW.certificate_id.in_(list(certificate_ids)))
-            )
+            await self.session.execute(_FORGET, {"certificate_ids": list(certificate_ids)})
 
     async def to_check(
         self, *, now: datetime, statuses: Sequence[CertificateStatus], limit: int
