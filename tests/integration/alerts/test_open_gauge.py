@@ -1,17 +1,20 @@
-"""The open-alerts gauge drops as soon as a revocation or an archive resolves alerts."""
+"""The open-alerts gauge drops as soon as a revocation, an archive or a renewal resolves alerts."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import httpx
 import pytest
 
 from certctl.api.app import create_app
 from certctl.bootstrap import AppContext
+from certctl.clock import FrozenClock
 from certctl.testing.keys import KEYS
 
 from .conftest import make_cert
+from .test_alert_objects import PAGING, issued, renew
 
 CRITICAL_PAGERDUTY = {"alert_thresholds_days": [0], "alert_channels": {"critical": ["PagerDuty"]}}
 
@@ -27,13 +30,13 @@ async def admin(actx: AppContext) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-async def open_critical(admin: httpx.AsyncClient) -> str:
-    """The scrape's critical line (the scrape is unauthenticated, as Prometheus calls it)."""
+async def open_critical(admin: httpx.AsyncClient, tier: str = "critical") -> str:
+    """The scrape's line of `tier` (the scrape is unauthenticated, as Prometheus calls it)."""
     text = (await admin.get("/metrics", headers={"Authorization": ""})).text
     [line] = [
         row
         for row in text.splitlines()
-        if row.startswith("certctl_alerts_open{") and 'tier="critical"' in row
+        if row.startswith("certctl_alerts_open{") and f'tier="{tier}"' in row
     ]
     return line
 
@@ -81,3 +84,19 @@ async def test_a_bulk_revocation_lowers_the_gauge_once_done(
     )
     assert (answer.status_code, answer.json()["total_enqueued"]) == (200, 2)
     assert await open_critical(admin) == 'certctl_alerts_open{tier="critical"} 0.0'
+
+
+async def test_a_renewal_lowers_the_gauge_at_once(
+    actx: AppContext, admin: httpx.AsyncClient, clock: FrozenClock
+) -> None:
+    """A new version out of the alerted T-7 threshold sets the warning gauge from 1 to 0."""
+    cert_id = await issued(
+        actx,
+        days=10,
+        policy={"alert_thresholds_days": [7], "alert_channels": PAGING, "auto_renew": False},
+    )
+    clock.advance(timedelta(days=4))
+    await actx.alerts.scan()
+    assert await open_critical(admin, "warning") == 'certctl_alerts_open{tier="warning"} 1.0'
+    await renew(actx, cert_id, days=30)
+    assert await open_critical(admin, "warning") == 'certctl_alerts_open{tier="warning"} 0.0'
