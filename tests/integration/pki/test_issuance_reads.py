@@ -216,7 +216,9 @@ async def test_the_write_read_flags_renewal_windows_and_open_alerts(
     await _alert(ctx, clock, resolved, AlertState.RESOLVED)
     async with ctx.runtime.db.uow() as uow:
         read = await uow.issuing_certificates([windowed, alerted, resolved, plain, "mc-missing"])
-        expected = await uow.certificates.get_many([windowed, alerted, resolved, plain])
+        expected = {
+            c: await uow.certificates.require(c) for c in (windowed, alerted, resolved, plain)
+        }
     assert read.found == expected
     assert sorted(read.found) == sorted([windowed, alerted, resolved, plain])
     assert read.with_window == frozenset({windowed})

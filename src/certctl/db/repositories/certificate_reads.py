@@ -130,14 +130,6 @@ _BY_ID = (
 )
 
 
-_BY_IDS = (
-    select(*COLUMNS, _LINKS.c.target_id)
-    .outerjoin(_LINKS, _LINKS.c.certificate_id == _TABLE.c.id)
-    .where(_TABLE.c.id.in_(bindparam("certificate_ids", expanding=True)))
-    .order_by(_TABLE.c.id, _LINKS.c.target_id)
-)
-
-
 @lru_cache(maxsize=512)
 def _driver_sql(
     statement: Select[Any], dialect: Dialect
@@ -186,13 +178,6 @@ class CertificateReads:
         result = await self.conn.execute(_BY_ID, {"certificate_id": certificate_id})
         found = grouped(result.all())
         return found[0] if found else None
-
-    async def many(self, certificate_ids: Sequence[str]) -> dict[str, ManagedCertificate]:
-        """The certificates among `certificate_ids` that exist, by id, in one statement."""
-        if not certificate_ids:
-            return {}
-        result = await self.conn.execute(_BY_IDS, {"certificate_ids": list(certificate_ids)})
-        return {c.id: c for c in grouped(result.all())}
 
     async def page(
         self, *, request: PageRequest, sort: SortKey, filters: CertificateFilter

@@ -112,10 +112,6 @@ class CertificateRepository(Repository[ManagedCertificate]):
                 if certificate_id not in found:
                     raise NotFound(self.resource_type, certificate_id)
 
-    async def get_many(self, certificate_ids: Sequence[str]) -> dict[str, ManagedCertificate]:
-        """The certificates among `certificate_ids` that exist, by id (one statement)."""
-        return await CertificateReads(await self.session.connection()).many(certificate_ids)
-
     async def update_own_columns_all(self, objs: Sequence[ManagedCertificate]) -> None:
         """`update_own_columns` for several certificates in one executemany `UPDATE`.
 
