@@ -3,6 +3,8 @@ reads run outside transactions."""
 
 from __future__ import annotations
 
+import asyncio
+
 import asyncpg
 import pytest
 from sqlalchemy import text
@@ -47,19 +49,52 @@ async def test_only_a_connection_idle_beyond_the_fresh_window_is_probed(
     assert seen[len(fresh) :] == ["SELECT 1", "BEGIN;", "ROLLBACK;"]
 
 
-async def test_connection_killed_by_the_server_is_replaced_at_checkout(
+async def _terminate(pg_cluster: ThrowawayCluster, pid: int) -> None:
+    """Terminate a backend and wait (up to 5 s) until its process has exited."""
+    admin = await asyncpg.connect(pg_cluster.admin_url)
+    try:
+        assert await admin.fetchval("SELECT pg_terminate_backend($1, 5000)", pid) is True
+    finally:
+        await admin.close()
+
+
+async def test_fresh_connection_the_driver_saw_closed_is_replaced_at_checkout(
     database_url: str, pg_cluster: ThrowawayCluster
 ) -> None:
-    """A pooled connection whose backend was terminated is dropped and the read succeeds."""
+    """A connection returned moments ago whose backend the server then terminated is probed,
+    dropped and replaced once its driver has seen the socket close; the read succeeds."""
+    db = Database(database_url, pool_size=1)
+    closed = asyncio.Event()
+    try:
+        async with db.engine.connect() as conn:
+            first = await conn.scalar(text("SELECT pg_backend_pid()"))
+            raw = await conn.get_raw_connection()
+            assert raw.driver_connection is not None
+            raw.driver_connection.add_termination_listener(lambda _conn: closed.set())
+        await _terminate(pg_cluster, first)
+        await asyncio.wait_for(closed.wait(), timeout=5)
+        async with db.read() as reads:
+            assert await reads.certificates.get("mc-none") is None
+            second = await reads.certificates.conn.scalar(text("SELECT pg_backend_pid()"))
+    finally:
+        await db.dispose()
+    assert second != first
+
+
+async def test_idle_connection_whose_backend_was_terminated_is_replaced_at_checkout(
+    database_url: str, pg_cluster: ThrowawayCluster
+) -> None:
+    """A connection idle beyond FRESH_SECONDS is probed whatever its driver has seen so far;
+    a terminated backend fails the probe and the read runs on a new connection."""
     db = Database(database_url, pool_size=1)
     try:
         async with db.engine.connect() as conn:
             first = await conn.scalar(text("SELECT pg_backend_pid()"))
-        admin = await asyncpg.connect(pg_cluster.admin_url)
-        try:
-            assert await admin.fetchval("SELECT pg_terminate_backend($1)", first) is True
-        finally:
-            await admin.close()
+            raw = await conn.get_raw_connection()
+            record = raw._connection_record
+            assert record is not None
+        record.info["checked_in_at"] -= FRESH_SECONDS + 1
+        await _terminate(pg_cluster, first)
         async with db.read() as reads:
             assert await reads.certificates.get("mc-none") is None
             second = await reads.certificates.conn.scalar(text("SELECT pg_backend_pid()"))
