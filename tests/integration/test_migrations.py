@@ -21,6 +21,7 @@ TABLES = {
     "audit_events",
     "certificate_profiles",
     "certificate_targets",
+    "certificate_status_counts",
     "certificate_versions",
     "deployment_targets",
     "issuers",

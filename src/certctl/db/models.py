@@ -177,6 +177,21 @@ class ManagedCertificateRow(Stamped, Base):
     )
 
 
+class CertificateStatusCountRow(Base):
+    """Certificates per status as deltas: the sum of a status's rows is its count.
+
+    Triggers on managed_certificates append rows (revision 0017); the scheduler folds them
+    into one row per status.
+    """
+
+    __tablename__ = "certificate_status_counts"
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    status: Mapped[str] = mapped_column(String(32))
+    delta: Mapped[int] = mapped_column(BigInteger)
+
+
 class CertificateTargetRow(Base):
     __tablename__ = "certificate_targets"
     certificate_id: Mapped[str] = mapped_column(

@@ -20,6 +20,9 @@ ESCALATION_INTERVAL = 60.0
 """Escalation delays are whole minutes: a minute's tick escalates within a minute of due."""
 CRL_INTERVAL = 3600.0
 """CRLs are valid 24 h and regenerated hourly, so relying parties never hold a stale one."""
+STATUS_COUNTS_INTERVAL = 5.0
+"""Certificate writes append a delta row per status change; a list filtered by status sums
+them, so they are folded often enough that a burst leaves no more than a few thousand."""
 
 
 async def renewal(ctx: AppContext) -> dict[str, Any]:
@@ -73,6 +76,11 @@ async def crl(ctx: AppContext) -> dict[str, Any]:
     remote = ctx.revocation.remote_revocations
     sent = await remote.notify() if remote is not None else None
     return {**await ctx.revocation.regenerate_all(), "remote": sent}
+
+
+async def status_counts(ctx: AppContext) -> dict[str, Any]:
+    """Fold the per-status certificate count deltas into one row per status."""
+    return {"rows_folded": await ctx.stats.fold_status_counts()}
 
 
 async def audit_verify(ctx: AppContext) -> dict[str, Any]:
@@ -138,6 +146,7 @@ def build_scheduler(ctx: AppContext) -> Scheduler:
             settings.scheduler_agent_health_interval,
             lambda: agent_health(ctx),
         ),
+        Loop("status_counts", STATUS_COUNTS_INTERVAL, lambda: status_counts(ctx)),
         Loop("audit_verify", settings.audit_verify_interval, lambda: audit_verify(ctx)),
         Loop(
             "discovery_scans",

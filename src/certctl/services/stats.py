@@ -61,6 +61,12 @@ class StatsService:
             counts = await uow.certificates.count_by_status()
         return {s.value: counts.get(s.value, 0) for s in CertificateStatus}
 
+    async def fold_status_counts(self) -> int:
+        """Fold the per-status delta rows that certificate writes appended (scheduler loop);
+        the number of rows folded away."""
+        async with self.runtime.db.uow() as uow:
+            return await uow.certificates.fold_status_counts()
+
     async def jobs_by_status(self) -> dict[str, int]:
         """Job counts per status for the metrics endpoint (no caller: scraped)."""
         async with self.runtime.db.uow() as uow:

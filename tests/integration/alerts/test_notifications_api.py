@@ -77,6 +77,7 @@ async def test_run_loop_returns_the_scan_summary(
         "job_processor",
         "job_timeouts",
         "agent_health",
+        "status_counts",
         "audit_verify",
         "discovery_scans",
         "drift",

@@ -11,13 +11,14 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, String, bindparam, func, or_, select
+from sqlalchemy import BigInteger, ColumnElement, Select, String, bindparam, cast, func, or_, select
 
-from certctl.db.models import ManagedCertificateRow
+from certctl.db.models import CertificateStatusCountRow, ManagedCertificateRow
 from certctl.domain.certificates import CertificateFilter, CertificateStatus
 from certctl.domain.listing import SortKey
 
 _TABLE = ManagedCertificateRow.__table__
+_COUNTS = CertificateStatusCountRow.__table__
 
 # Every stored field of ManagedCertificate, in the order certificate reads select them: also
 # the order of a record's keys, which is the API's (CertificateOut) so that a list page encodes
@@ -77,6 +78,12 @@ class FilterShape:
     after: bool
     q: bool
 
+    @property
+    def by_status_only(self) -> bool:
+        """Whether only the status (or the Archived default) narrows the rows: their count
+        is then a sum of the per-status counts."""
+        return not (self.equals or self.before or self.after or self.q)
+
 
 def shape_and_params(f: CertificateFilter) -> tuple[FilterShape, dict[str, Any]]:
     """The filter's shape and the values bound into its statements."""
@@ -103,15 +110,22 @@ def shape_and_params(f: CertificateFilter) -> tuple[FilterShape, dict[str, Any]]
     return shape, params
 
 
+def _status_clauses(shape: FilterShape, status: ColumnElement[str]) -> list[ColumnElement[bool]]:
+    """The status part of a shape's WHERE: the statuses named, else all but Archived unless
+    Archived is asked for."""
+    if shape.statuses:
+        return [status.in_([bindparam(f"status_{i}") for i in range(shape.statuses)])]
+    if not shape.include_archived:
+        return [status != CertificateStatus.ARCHIVED.value]
+    return []
+
+
 def where_clauses(shape: FilterShape) -> list[ColumnElement[bool]]:
     """WHERE clauses of a shape, values as named bind parameters (Archived left out unless
     asked for or named)."""
     c = _TABLE.c
     clauses: list[ColumnElement[bool]] = [c[name] == bindparam(name) for name in shape.equals]
-    if shape.statuses:
-        clauses.append(c.status.in_([bindparam(f"status_{i}") for i in range(shape.statuses)]))
-    elif not shape.include_archived:
-        clauses.append(c.status != CertificateStatus.ARCHIVED.value)
+    clauses.extend(_status_clauses(shape, c.status))
     if shape.before:
         clauses.append(c.expires_at < bindparam("expires_before", type_=c.expires_at.type))
     if shape.after:
@@ -133,4 +147,20 @@ def certificate_filter(f: CertificateFilter) -> tuple[list[ColumnElement[bool]],
 
 @lru_cache(maxsize=512)
 def count_statement(shape: FilterShape) -> Select[Any]:
+    """The number of certificates a shape matches.
+
+    Narrowed by status alone, it is the sum of those statuses' delta rows (a few rows, kept
+    by triggers and folded by the scheduler) rather than a count of every matching row.
+    """
+    if shape.by_status_only:
+        total = cast(func.coalesce(func.sum(_COUNTS.c.delta), 0), BigInteger)
+        return select(total).select_from(_COUNTS).where(*_status_clauses(shape, _COUNTS.c.status))
     return select(func.count()).select_from(_TABLE).where(*where_clauses(shape))
+
+
+STATUS_COUNTS = (
+    select(_COUNTS.c.status, cast(func.sum(_COUNTS.c.delta), BigInteger))
+    .group_by(_COUNTS.c.status)
+    .having(func.sum(_COUNTS.c.delta) != 0)
+)
+"""Certificates per status, from the delta rows."""
