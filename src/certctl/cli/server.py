@@ -10,6 +10,7 @@ import uvicorn
 from uvicorn.supervisors import Multiprocess
 
 from certctl.api.app import create_app
+from certctl.api.heap import settle_heap
 from certctl.api.transport import (
     BODY_TIMEOUT_ATTR,
     HEADER_TIMEOUT_ATTR,
@@ -84,6 +85,7 @@ def run(settings: Settings) -> None:
     if settings.server_workers > 1:
         Multiprocess(config, sockets=[config.bind_socket()]).run()
         return
+    settle_heap()  # the app is built (`_uvicorn_config`): what start-up made lives on
     server = uvicorn.Server(config)
     server.run()
     if not server.started:
