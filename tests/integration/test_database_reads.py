@@ -58,6 +58,15 @@ async def _terminate(pg_cluster: ThrowawayCluster, pid: int) -> None:
         await admin.close()
 
 
+async def _backend_of_a_read(db: Database) -> int:
+    """Run a read through db.read() and answer the backend that served it."""
+    async with db.read() as reads:
+        assert await reads.certificates.get("mc-none") is None
+        pid = await reads.certificates.conn.scalar(text("SELECT pg_backend_pid()"))
+    assert isinstance(pid, int)
+    return pid
+
+
 async def test_fresh_connection_the_driver_saw_closed_is_replaced_at_checkout(
     database_url: str, pg_cluster: ThrowawayCluster
 ) -> None:
@@ -73,9 +82,7 @@ async def test_fresh_connection_the_driver_saw_closed_is_replaced_at_checkout(
             raw.driver_connection.add_termination_listener(lambda _conn: closed.set())
         await _terminate(pg_cluster, first)
         await asyncio.wait_for(closed.wait(), timeout=5)
-        async with db.read() as reads:
-            assert await reads.certificates.get("mc-none") is None
-            second = await reads.certificates.conn.scalar(text("SELECT pg_backend_pid()"))
+        second = await _backend_of_a_read(db)
     finally:
         await db.dispose()
     assert second != first
@@ -95,9 +102,7 @@ async def test_idle_connection_whose_backend_was_terminated_is_replaced_at_check
             assert record is not None
         record.info["checked_in_at"] -= FRESH_SECONDS + 1
         await _terminate(pg_cluster, first)
-        async with db.read() as reads:
-            assert await reads.certificates.get("mc-none") is None
-            second = await reads.certificates.conn.scalar(text("SELECT pg_backend_pid()"))
+        second = await _backend_of_a_read(db)
     finally:
         await db.dispose()
     assert second != first
