@@ -4,6 +4,7 @@ reads run outside transactions."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import asyncpg
 import pytest
@@ -122,3 +123,24 @@ async def test_reads_run_each_statement_in_its_own_transaction(database_url: str
         await db.dispose()
     assert second > first
     assert same[0] == same[1]
+
+
+async def test_connections_opened_for_a_burst_are_kept_for_the_next(database_url: str) -> None:
+    """A burst of twice pool_size connections at once opens that many sessions; all go back
+    to the pool and serve the next burst, none closed and reopened; the pool stops there."""
+    db = Database(database_url, pool_size=2)
+
+    async def burst() -> set[int]:
+        async with contextlib.AsyncExitStack() as stack:
+            conns = [await stack.enter_async_context(db.engine.connect()) for _ in range(4)]
+            return {await conn.scalar(text("SELECT pg_backend_pid()")) for conn in conns}
+
+    try:
+        first = await burst()
+        second = await burst()
+        limit = db.engine.pool.size()  # type: ignore[attr-defined]
+    finally:
+        await db.dispose()
+    assert len(first) == 4
+    assert second == first
+    assert limit == 4
