@@ -49,7 +49,8 @@ async def imported(api: httpx.AsyncClient) -> str:
 
 
 async def certificate_ids(url: str) -> list[str]:
-    """The certificate ids stored in the database at `url`."""
+    """The certificate ids stored in the database at `url`; the list's total (kept as
+    per-status counts) must agree with them."""
     ctx = build_context(Settings(database_url=url))
     try:
         page = await ctx.certificates.search(
@@ -58,7 +59,9 @@ async def certificate_ids(url: str) -> list[str]:
             sort=SortKey("name"),
             filters=CertificateFilter(),
         )
-        return [c.id for c in page.items]
+        ids = [c.id for c in page.items]
+        assert page.total == len(ids)
+        return ids
     finally:
         await ctx.aclose()
 

@@ -5,7 +5,7 @@ Counting the matching rows costs a scan of them on every page (3,000 index entri
 status at 100k certificates, the whole index unfiltered); summing a handful of delta rows does
 not. Triggers append a row per change instead of updating one counter per status, so writers
 of the same status never wait on each other; the scheduler folds the deltas into one row per
-status every few seconds (`certificate_status_counts` loop).
+status every few seconds (the `status_counts` loop).
 
 PostgreSQL counts an INSERT, a DELETE or a COPY once per statement through its transition
 table; a status change is counted per row, and only when the status actually changes. SQLite
